@@ -1,0 +1,98 @@
+//! What the API and the pages say about an array, shared by server and browser.
+
+use serde::{Deserialize, Serialize};
+
+/// One entry of `GET /api/arrays`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrayInfo {
+    /// The array's name, e.g. `demo/pass/t`.
+    pub name: String,
+    /// NumPy descr: a string such as `"<f4"`, or a list of fields for a structured dtype.
+    pub dtype: serde_json::Value,
+    /// The shape, C order.
+    pub shape: Vec<u64>,
+    /// Bytes of data (elements × itemsize).
+    pub nbytes: u64,
+    /// The `ETag` (quoted) of `GET /api/arrays/{name}` with no options.
+    pub etag: String,
+}
+
+impl ArrayInfo {
+    /// The dtype as one line of text for display.
+    pub fn dtype_text(&self) -> String {
+        match &self.dtype {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The shape as NumPy prints it: `(3,)`, `(2, 4)`, `()`.
+    pub fn shape_text(&self) -> String {
+        shape_text(&self.shape)
+    }
+
+    /// The group an array belongs to (its name without the last segment), if any.
+    pub fn group(&self) -> Option<&str> {
+        self.name.rsplit_once('/').map(|(group, _)| group)
+    }
+}
+
+/// A shape as NumPy prints it.
+pub fn shape_text(shape: &[u64]) -> String {
+    match shape {
+        [] => "()".to_string(),
+        [one] => format!("({one},)"),
+        many => format!(
+            "({})",
+            many.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// A byte count for people: `1.5 MB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// What the array page shows: the listing entry, its memory order and the first values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrayDetail {
+    /// The listing entry.
+    pub info: ArrayInfo,
+    /// Whether the data is stored in Fortran (column-major) order.
+    pub fortran_order: bool,
+    /// Number of elements.
+    pub count: u64,
+    /// The first elements (C order) formatted as NumPy would print them.
+    pub preview: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_print_like_numpy() {
+        assert_eq!(shape_text(&[]), "()");
+        assert_eq!(shape_text(&[3]), "(3,)");
+        assert_eq!(shape_text(&[2, 4]), "(2, 4)");
+    }
+
+    #[test]
+    fn bytes_print_for_people() {
+        assert_eq!(human_bytes(12), "12 B");
+        assert_eq!(human_bytes(1500), "1.5 kB");
+        assert_eq!(human_bytes(200_000_000), "200.0 MB");
+    }
+}

@@ -1,0 +1,23 @@
+//! Downlink: NumPy arrays served to browsers and scripts as raw bytes, and charted.
+//!
+//! - [`wire`]: the .npy format, dtypes, conversions and bundles (both sides).
+//! - [`names`]: what an array may be called (both sides).
+//! - [`catalog`]: what the API and pages say about an array (both sides).
+//! - [`app`]: the Leptos pages (both sides).
+//! - `server`: the store, the HTTP API and the router (server only).
+
+pub mod app;
+pub mod catalog;
+pub mod names;
+pub mod wire;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the browser bundle: hydrate the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,270 @@
+//! The demo data set, written to a missing or empty data directory on first start.
+//!
+//! - `demo/pass.npz`: fifteen minutes of a satellite pass at 50 Hz — `t` (datetime64[ns] at a
+//!   fixed rate), `bus_voltage`, four temperatures, `rssi` and an (N, 4) attitude quaternion,
+//!   with plausible physics (sunlight heating, transmitter load steps, elevation-driven
+//!   signal strength) and sensor noise.
+//! - `demo/vibration.npy`: 50 million float32 samples of an accelerometer at 25.6 kHz — two
+//!   machine tones and broadband noise, with impact bursts (ringing that decays in tens of
+//!   milliseconds) worth zooming into.
+//!
+//! Everything is derived from fixed seeds, so every machine gets the same bytes. Files are
+//! written under a hidden temporary name and renamed into place, so a crash never leaves a
+//! half-written array behind.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::wire::dtype::DType;
+use crate::wire::npy::{NpyHeader, Version};
+
+/// Samples of the big vibration series.
+pub const VIBRATION_SAMPLES: usize = 50_000_000;
+/// Its sample rate, Hz.
+pub const VIBRATION_RATE: f64 = 25_600.0;
+/// Samples of the pass telemetry (15 minutes at 50 Hz).
+pub const PASS_SAMPLES: usize = 45_000;
+/// Telemetry rate, Hz.
+pub const PASS_RATE: f64 = 50.0;
+/// Start of the pass: 2026-03-14T09:26:53Z, in ns since the Unix epoch.
+pub const PASS_START_NS: i64 = 1_773_480_413_000_000_000;
+
+/// Write the demo into `dir` if the directory is missing or holds nothing visible.
+/// Returns whether it wrote anything.
+///
+/// # Errors
+/// I/O errors creating the directory or the files.
+pub fn ensure_demo(dir: &Path) -> std::io::Result<bool> {
+    if dir.exists() {
+        let visible = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .any(|e| !e.file_name().to_string_lossy().starts_with('.'));
+        if visible {
+            return Ok(false);
+        }
+    }
+    let demo = dir.join("demo");
+    std::fs::create_dir_all(&demo)?;
+    write_pass(&demo.join("pass.npz"))?;
+    write_vibration(&demo.join("vibration.npy"))?;
+    Ok(true)
+}
+
+fn header(descr: &str, shape: &[u64]) -> std::io::Result<Vec<u8>> {
+    let dtype = DType::parse_descr(descr)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    Ok(NpyHeader {
+        version: Version::V1,
+        dtype,
+        fortran_order: false,
+        shape: shape.to_vec(),
+    }
+    .to_bytes())
+}
+
+/// Write `path` through a hidden temporary file in the same directory, then rename.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+    write(&mut out)?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn f32_le(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn npy_member(descr: &str, shape: &[u64], data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut doc = header(descr, shape)?;
+    doc.extend_from_slice(data);
+    Ok(doc)
+}
+
+/// Box–Muller-free cheap normal noise: the sum of four uniforms, scaled to unit variance.
+fn noise(rng: &mut SmallRng) -> f64 {
+    let sum: f64 = (0..4).map(|_| rng.gen::<f64>()).sum();
+    (sum - 2.0) * (3.0f64).sqrt()
+}
+
+fn write_pass(path: &Path) -> std::io::Result<()> {
+    let n = PASS_SAMPLES;
+    let mut rng = SmallRng::seed_from_u64(0x5A7_0001);
+    let dt = 1.0 / PASS_RATE;
+    let step_ns = (1e9 / PASS_RATE) as i64;
+    let duration = n as f64 * dt;
+
+    let t: Vec<u8> = (0..n as i64)
+        .flat_map(|i| (PASS_START_NS + i * step_ns).to_le_bytes())
+        .collect();
+
+    // The transmitter keys up in bursts while the station tracks; it loads the bus.
+    let tx_on = |s: f64| (s > 60.0 && s < duration - 60.0) && ((s / 20.0) as i64 % 3 != 2);
+    let mut bus = Vec::with_capacity(n);
+    let mut rssi = Vec::with_capacity(n);
+    let mut temps: [Vec<f32>; 4] = Default::default();
+    let (mut battery, mut obc, mut panel_px, mut panel_mx) = (18.0, 24.0, -12.0, -15.0);
+    for i in 0..n {
+        let s = i as f64 * dt;
+        let load = if tx_on(s) { 0.45 } else { 0.0 };
+        bus.push((28.1 - load - 0.0004 * s + 0.015 * noise(&mut rng)) as f32);
+        // Elevation rises to ~70 degrees at mid-pass; free-space loss follows the slant range.
+        let phase = (s / duration - 0.5) * 2.0;
+        let elevation = 70.0 * (1.0 - phase * phase).max(0.0);
+        let slant = 550.0 / (elevation.to_radians().sin() + 0.08);
+        let fade = 1.5 * (s * 0.7).sin() * (s * 0.05).cos();
+        rssi.push((-62.0 - 20.0 * slant.log10() + fade + 0.8 * noise(&mut rng)) as f32);
+        // First-order thermal lags toward sunlit or shadowed equilibria.
+        let sun = if s < duration * 0.62 { 1.0 } else { 0.0 };
+        panel_px += dt * ((-12.0 + 75.0 * sun) - panel_px) / 240.0;
+        panel_mx += dt * ((-15.0 + 25.0 * sun) - panel_mx) / 300.0;
+        battery += dt * ((18.0 + 4.0 * load + 2.0 * sun) - battery) / 900.0;
+        obc += dt * ((24.0 + 9.0 * load) - obc) / 120.0;
+        let readings = [battery, obc, panel_px, panel_mx];
+        for (series, value) in temps.iter_mut().zip(readings) {
+            // Thermistors read in 0.0625 °C steps.
+            let read = value + 0.05 * noise(&mut rng);
+            series.push(((read / 0.0625).round() * 0.0625) as f32);
+        }
+    }
+
+    // Slow spin about a tilted axis with reaction-wheel jitter, kept unit-norm.
+    let mut attitude = Vec::with_capacity(n * 4);
+    let axis = {
+        let a = [0.2f64, -0.3, 0.93];
+        let norm = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
+        [a[0] / norm, a[1] / norm, a[2] / norm]
+    };
+    for i in 0..n {
+        let s = i as f64 * dt;
+        let angle = 0.002 * s * std::f64::consts::TAU + 0.3;
+        let (sin, cos) = (angle / 2.0).sin_cos();
+        let mut q = [
+            cos + 0.0005 * noise(&mut rng),
+            axis[0] * sin + 0.0005 * noise(&mut rng),
+            axis[1] * sin + 0.0005 * noise(&mut rng),
+            axis[2] * sin + 0.0005 * noise(&mut rng),
+        ];
+        let norm = q.iter().map(|c| c * c).sum::<f64>().sqrt();
+        for c in &mut q {
+            *c /= norm;
+        }
+        attitude.extend(q.iter().flat_map(|c| c.to_le_bytes()));
+    }
+
+    let len = n as u64;
+    let members: Vec<(&str, Vec<u8>)> = vec![
+        ("t.npy", npy_member("<M8[ns]", &[len], &t)?),
+        ("bus_voltage.npy", npy_member("<f4", &[len], &f32_le(&bus))?),
+        ("temp_battery.npy", npy_member("<f4", &[len], &f32_le(&temps[0]))?),
+        ("temp_obc.npy", npy_member("<f4", &[len], &f32_le(&temps[1]))?),
+        ("temp_panel_px.npy", npy_member("<f4", &[len], &f32_le(&temps[2]))?),
+        ("temp_panel_mx.npy", npy_member("<f4", &[len], &f32_le(&temps[3]))?),
+        ("rssi.npy", npy_member("<f4", &[len], &f32_le(&rssi))?),
+        ("attitude.npy", npy_member("<f8", &[len, 4], &attitude)?),
+    ];
+    write_atomically(path, |out| {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        // Stored, and 64-byte aligned: each member's data can be served straight from the map.
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .with_alignment(64);
+        for (name, doc) in &members {
+            zip.start_file(*name, options).map_err(std::io::Error::other)?;
+            zip.write_all(doc)?;
+        }
+        let bytes = zip.finish().map_err(std::io::Error::other)?.into_inner();
+        out.write_all(&bytes)
+    })
+}
+
+/// An impact: ringing at `freq` Hz that starts at `start` and decays with `tau` seconds.
+#[derive(Debug, Clone, Copy)]
+struct Burst {
+    start: usize,
+    amplitude: f64,
+    freq: f64,
+    tau: f64,
+}
+
+fn write_vibration(path: &Path) -> std::io::Result<()> {
+    let n = VIBRATION_SAMPLES;
+    let mut rng = SmallRng::seed_from_u64(0xB1B_0002);
+    // Impacts every few seconds, a handful of them large.
+    let mut bursts = Vec::new();
+    let mut at = 0usize;
+    loop {
+        at += rng.gen_range((1.5 * VIBRATION_RATE) as usize..(6.0 * VIBRATION_RATE) as usize);
+        if at >= n {
+            break;
+        }
+        let big = rng.gen_bool(0.08);
+        bursts.push(Burst {
+            start: at,
+            amplitude: if big { rng.gen_range(4.0..9.0) } else { rng.gen_range(0.6..2.0) },
+            freq: rng.gen_range(1_800.0..4_200.0),
+            tau: rng.gen_range(0.004..0.03),
+        });
+    }
+
+    // Two cores: fill halves in parallel, each from its own seed, so the result is fixed.
+    const CHUNK: usize = 1 << 20;
+    let chunks = n.div_ceil(CHUNK);
+    let mut samples = vec![0f32; n];
+    let workers = std::thread::available_parallelism().map_or(2, |p| p.get()).min(4);
+    let per_worker = chunks.div_ceil(workers) * CHUNK;
+    std::thread::scope(|scope| {
+        for (w, part) in samples.chunks_mut(per_worker).enumerate() {
+            let bursts = &bursts;
+            scope.spawn(move || fill_vibration(part, w * per_worker, bursts));
+        }
+    });
+
+    write_atomically(path, |out| {
+        out.write_all(&header("<f4", &[n as u64])?)?;
+        for block in samples.chunks(CHUNK) {
+            out.write_all(&f32_le(block))?;
+        }
+        Ok(())
+    })
+}
+
+/// Fill `out`, the samples starting at index `first`, of the vibration series.
+fn fill_vibration(out: &mut [f32], first: usize, bursts: &[Burst]) {
+    let mut rng = SmallRng::seed_from_u64(0xB1B_1000 + first as u64);
+    let dt = 1.0 / VIBRATION_RATE;
+    for (offset, value) in out.iter_mut().enumerate() {
+        let t = (first + offset) as f64 * dt;
+        // Shaft tone at 49.7 Hz with a 3rd harmonic, slowly modulated; broadband noise.
+        let tone = 0.35 * (std::f64::consts::TAU * 49.7 * t).sin()
+            + 0.12 * (std::f64::consts::TAU * 149.1 * t).sin() * (0.5 + 0.5 * (0.01 * t).sin());
+        *value = (tone + 0.08 * noise(&mut rng)) as f32;
+    }
+    let last = first + out.len();
+    for burst in bursts {
+        let span = (burst.tau * 6.0 * VIBRATION_RATE) as usize;
+        if burst.start >= last || burst.start + span <= first {
+            continue;
+        }
+        let from = burst.start.max(first);
+        let to = (burst.start + span).min(last);
+        for index in from..to {
+            let age = (index - burst.start) as f64 * dt;
+            let ring = burst.amplitude
+                * (-age / burst.tau).exp()
+                * (std::f64::consts::TAU * burst.freq * age).sin();
+            out[index - first] += ring as f32;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The server: the array store, the HTTP API and the Leptos pages, wired into one router.
+
+pub mod api;
+pub mod demo;
+pub mod error;
+pub mod repr;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::extract::FromRef;
+use axum::http::{header, HeaderName, Method};
+use axum::response::IntoResponse;
+use axum::routing::any;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::app::{shell, App};
+use crate::server::error::ApiError;
+use crate::server::store::Store;
+
+/// Command-line flags of the `downlink` binary.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "downlink", version, about = "Serve NumPy arrays to browsers and scripts, and chart them.")]
+pub struct Cli {
+    /// Data directory of .npy files and .npz groups (a demo data set is written to a missing or empty one).
+    #[arg(long, env = "DOWNLINK_DATA", default_value = "./data")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+}
+
+/// Everything a handler can reach.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' settings (site root, output name, ...).
+    pub leptos_options: LeptosOptions,
+    /// The arrays.
+    pub store: Store,
+}
+
+/// The whole application: API, pages, static files.
+pub fn router(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([header::RANGE, header::IF_NONE_MATCH, header::IF_RANGE])
+        .expose_headers([
+            header::ETAG,
+            header::CONTENT_RANGE,
+            header::CONTENT_LENGTH,
+            HeaderName::from_static(repr::X_ARRAY_DTYPE),
+            HeaderName::from_static(repr::X_ARRAY_SHAPE),
+        ]);
+    let api = api::routes()
+        .route("/api/{*rest}", any(api_not_found))
+        .layer(cors);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .merge(api)
+        .leptos_routes(&state, generate_route_list(App), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+async fn api_not_found() -> impl IntoResponse {
+    ApiError::NotFound("no such API endpoint; see /api/arrays".into())
+}
+
+/// Start serving: write the demo data if needed, bind, and run until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// When the configuration cannot be read, the demo cannot be written or the address bound.
+pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let conf = get_configuration(None)?;
+    let mut leptos_options = conf.leptos_options;
+    leptos_options.site_addr = cli.addr;
+
+    let data = cli.data.clone();
+    if tokio::task::spawn_blocking(move || demo::ensure_demo(&data)).await?? {
+        tracing::info!(dir = %cli.data.display(), "wrote the demo data set");
+    }
+    let state = AppState {
+        leptos_options,
+        store: Store::new(cli.data.clone()),
+    };
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(cli.addr).await?;
+    tracing::info!(
+        "Downlink serving {} on http://{}",
+        cli.data.display(),
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// The element count of `array` and its first `limit` elements (C order) as text.
+pub fn preview(array: &store::StoredArray, limit: usize) -> (u64, Vec<String>) {
+    let header = &array.header;
+    let count = header.element_count().unwrap_or(0);
+    let mut selection = repr::Selection::default();
+    if let Some(&rows) = header.shape.first() {
+        let per_row = header.shape[1..]
+            .iter()
+            .fold(1u64, |acc, &d| acc.saturating_mul(d))
+            .max(1);
+        let wanted = (limit as u64).div_ceil(per_row).max(1).min(rows);
+        selection.slice = Some(repr::SliceSpec {
+            start: Some(0),
+            stop: Some(wanted as i64),
+            step: None,
+        });
+    }
+    match repr::select(array, &selection, true) {
+        Ok(selected) => (
+            count,
+            crate::wire::convert::format_elements(&selected.data, &selected.dtype, limit),
+        ),
+        Err(_) => (count, Vec::new()),
+    }
+}

@@ -1,0 +1,477 @@
+//! The array store: a data directory of `.npy` files and `.npz` groups, served without copying.
+//!
+//! - `DIR/a/b.npy` is the array `a/b`; member `x.npy` of `DIR/a/run.npz` is `a/run/x`. When
+//!   both spellings exist, the `.npy` file wins (and the listing says nothing of the shadowed
+//!   member).
+//! - Files are memory-mapped once and their data handed out as [`Bytes`] slices of the map,
+//!   so a response never copies the array. Stored (uncompressed) `.npz` members are sliced
+//!   from the map of the zip file the same way; deflated members are inflated once into memory.
+//! - Every lookup checks the file's identity (inode, length, modification time) with one
+//!   `lstat`, so a file added, replaced or removed on disk is seen by the next request without
+//!   a restart. A file that is replaced by rename keeps serving its old map to the requests
+//!   already holding it. Files must not be truncated or rewritten in place while served
+//!   (that is undefined for every memory-mapped reader): Downlink's own writes never do that.
+//! - Hidden files, names that are not valid array names, symlinks and unreadable or invalid
+//!   files are skipped with one logged warning per file version; they are never listed or
+//!   served.
+//!
+//! All methods here block (they `stat`, `mmap` and parse): call them from
+//! `tokio::task::spawn_blocking`, as [`Store::get_async`] and [`Store::list_async`] do.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::UNIX_EPOCH;
+
+use bytes::Bytes;
+
+use crate::names::validate_name;
+use crate::wire::npy::{parse_npy, NpyHeader, Trailing};
+
+/// Largest member of a deflated `.npz` that is inflated into memory (a zip-bomb bound).
+pub const MAX_INFLATED_MEMBER: u64 = 4 << 30;
+
+/// One array as stored: its header, its data bytes (exactly the header's data length) and
+/// the identity of the file version it came from.
+#[derive(Debug)]
+pub struct StoredArray {
+    /// The array's name, e.g. `demo/pass/t`.
+    pub name: String,
+    /// Dtype, shape and memory order as stored.
+    pub header: NpyHeader,
+    /// The data bytes, a zero-copy slice of the memory map where possible.
+    pub data: Bytes,
+    /// Strong validator of this version of the array (hex, without quotes).
+    pub etag: String,
+    /// Where the array lives on disk.
+    pub source: Source,
+}
+
+/// Where a stored array comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A whole `.npy` file.
+    Npy(PathBuf),
+    /// A member of an `.npz` group (read-only through the API).
+    NpzMember {
+        /// The `.npz` file.
+        path: PathBuf,
+        /// The member's file name inside the zip, e.g. `x.npy`.
+        member: String,
+    },
+}
+
+/// Why an array could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No file or member has that name.
+    #[error("no array named '{0}'")]
+    NotFound(String),
+    /// The file exists but is not a valid, supported array.
+    #[error("array '{name}' cannot be read: {reason}")]
+    Invalid {
+        /// The array's name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Identity of one version of a file: any write that Downlink or another program makes
+/// changes at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified_ns: i128,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        FileStamp {
+            len: meta.len(),
+            modified_ns,
+            inode: meta.ino(),
+        }
+    }
+
+    /// A short strong validator for this file version plus a member name.
+    fn etag(&self, member: &str) -> String {
+        let mut h = Fnv64::new();
+        h.write(&self.len.to_le_bytes());
+        h.write(&self.modified_ns.to_le_bytes());
+        h.write(&self.inode.to_le_bytes());
+        h.write(member.as_bytes());
+        format!("{:016x}", h.finish())
+    }
+}
+
+/// FNV-1a, 64 bit: a tiny stable hash for validators (not for security).
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv64(u64);
+
+impl Fnv64 {
+    /// A fresh hasher.
+    pub fn new() -> Fnv64 {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+    /// Feed bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    /// The hash so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64::new()
+    }
+}
+
+/// What one file on disk holds, as last loaded.
+#[derive(Debug, Clone)]
+enum Content {
+    Npy(Arc<StoredArray>),
+    /// Members by their name inside the group (`x` for `x.npy`), in zip order.
+    Npz(Vec<(String, Arc<StoredArray>)>),
+    /// Not servable; the reason was logged once when this version was first seen.
+    Invalid(String),
+}
+
+#[derive(Debug)]
+struct Cached {
+    stamp: FileStamp,
+    content: Content,
+}
+
+/// The data directory and a cache of what its files hold, keyed by file path.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+    cache: Arc<RwLock<HashMap<PathBuf, Cached>>>,
+}
+
+impl Store {
+    /// A store over `root` (which should exist; a missing directory lists as empty).
+    pub fn new(root: impl Into<PathBuf>) -> Store {
+        Store {
+            root: root.into(),
+            cache: Arc::default(),
+        }
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The array called `name` (which must already be a valid name).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when no file or member has the name, [`StoreError::Invalid`]
+    /// when the file that has it cannot be served.
+    pub fn get(&self, name: &str) -> Result<Arc<StoredArray>, StoreError> {
+        debug_assert!(validate_name(name).is_ok());
+        let segments: Vec<&str> = name.split('/').collect();
+        // `a/b/c` is a/b/c.npy, else member c of a/b.npz, else member b/c of a.npz.
+        let npy = self.root.join(format!("{name}.npy"));
+        if let Some(content) = self.load(&npy) {
+            return match content {
+                Content::Npy(array) => Ok(array),
+                Content::Invalid(reason) => Err(StoreError::Invalid {
+                    name: name.to_string(),
+                    reason,
+                }),
+                Content::Npz(_) => Err(StoreError::NotFound(name.to_string())),
+            };
+        }
+        for split in (1..segments.len()).rev() {
+            let npz = self
+                .root
+                .join(format!("{}.npz", segments[..split].join("/")));
+            let member = segments[split..].join("/");
+            match self.load(&npz) {
+                Some(Content::Npz(members)) => {
+                    if let Some((_, array)) = members.iter().find(|(m, _)| *m == member) {
+                        return Ok(Arc::clone(array));
+                    }
+                }
+                Some(Content::Invalid(reason)) => {
+                    return Err(StoreError::Invalid {
+                        name: name.to_string(),
+                        reason,
+                    })
+                }
+                Some(Content::Npy(_)) | None => {}
+            }
+        }
+        Err(StoreError::NotFound(name.to_string()))
+    }
+
+    /// Every servable array, sorted by name.
+    pub fn list(&self) -> Vec<Arc<StoredArray>> {
+        let mut seen_paths = HashSet::new();
+        let mut by_name: HashMap<String, Arc<StoredArray>> = HashMap::new();
+        let walker = walkdir::WalkDir::new(&self.root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker.filter_map(Result::ok) {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path();
+            let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            if ext != "npy" && ext != "npz" {
+                continue;
+            }
+            seen_paths.insert(path.to_path_buf());
+            match self.load(path) {
+                Some(Content::Npy(array)) => {
+                    by_name.insert(array.name.clone(), array);
+                }
+                Some(Content::Npz(members)) => {
+                    for (_, array) in members {
+                        // A plain .npy of the same name shadows the member.
+                        by_name.entry(array.name.clone()).or_insert(array);
+                    }
+                }
+                Some(Content::Invalid(_)) | None => {}
+            }
+        }
+        self.forget_all_but(&seen_paths);
+        let mut arrays: Vec<_> = by_name.into_values().collect();
+        arrays.sort_by(|a, b| a.name.cmp(&b.name));
+        arrays
+    }
+
+    /// [`Store::get`] off the async worker threads.
+    ///
+    /// # Errors
+    /// As [`Store::get`].
+    pub async fn get_async(&self, name: &str) -> Result<Arc<StoredArray>, StoreError> {
+        let store = self.clone();
+        let name = name.to_string();
+        tokio::task::spawn_blocking(move || store.get(&name))
+            .await
+            .unwrap_or_else(|join| {
+                Err(StoreError::Invalid {
+                    name: String::new(),
+                    reason: format!("internal error while reading: {join}"),
+                })
+            })
+    }
+
+    /// [`Store::list`] off the async worker threads.
+    pub async fn list_async(&self) -> Vec<Arc<StoredArray>> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.list())
+            .await
+            .unwrap_or_default()
+    }
+
+    /// What `path` holds now, from the cache when the file has not changed; `None` when
+    /// there is no regular file there.
+    fn load(&self, path: &Path) -> Option<Content> {
+        // lstat: a symlink is not followed, so nothing outside the directory is ever read.
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if !meta.file_type().is_file() {
+            return None;
+        }
+        let stamp = FileStamp::of(&meta);
+        if let Some(hit) = self.read_cache().get(path) {
+            if hit.stamp == stamp {
+                return Some(hit.content.clone());
+            }
+        }
+        let content = self.read_file(path, stamp);
+        if let Content::Invalid(reason) = &content {
+            tracing::warn!(path = %path.display(), "skipping file: {reason}");
+        }
+        self.cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(
+                path.to_path_buf(),
+                Cached {
+                    stamp,
+                    content: content.clone(),
+                },
+            );
+        Some(content)
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, Cached>> {
+        self.cache
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn forget_all_but(&self, live: &HashSet<PathBuf>) {
+        self.cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|path, _| live.contains(path));
+    }
+
+    fn read_file(&self, path: &Path, stamp: FileStamp) -> Content {
+        let Some(stem_name) = self.name_of(path) else {
+            return Content::Invalid(
+                "its path is not a valid array name (letters, digits, '_', '.', '-' only)".into(),
+            );
+        };
+        if let Err(reason) = self.check_inside_root(path) {
+            return Content::Invalid(reason);
+        }
+        let bytes = match map_file(path) {
+            Ok(bytes) => bytes,
+            Err(err) => return Content::Invalid(format!("cannot read it: {err}")),
+        };
+        let is_npz = path.extension().is_some_and(|e| e == "npz");
+        let result = if is_npz {
+            read_npz(&stem_name, path, &bytes, stamp).map(Content::Npz)
+        } else {
+            read_npy(&stem_name, Source::Npy(path.to_path_buf()), bytes, stamp.etag(""))
+                .map(|a| Content::Npy(Arc::new(a)))
+        };
+        result.unwrap_or_else(Content::Invalid)
+    }
+
+    /// The array name of a file path (without its extension), if it is a valid name.
+    fn name_of(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?.with_extension("");
+        let name = rel.to_str()?.to_string();
+        validate_name(&name).ok().map(|()| name)
+    }
+
+    /// Refuse a file whose real location is outside the data directory (a symlinked folder).
+    fn check_inside_root(&self, path: &Path) -> Result<(), String> {
+        let real = path
+            .canonicalize()
+            .map_err(|err| format!("cannot resolve its path: {err}"))?;
+        let root = self
+            .root
+            .canonicalize()
+            .map_err(|err| format!("cannot resolve the data directory: {err}"))?;
+        if real.starts_with(&root) {
+            Ok(())
+        } else {
+            Err("it lies outside the data directory (through a symlink)".into())
+        }
+    }
+}
+
+/// Map a whole file read-only and hand it out as shareable bytes.
+fn map_file(path: &Path) -> std::io::Result<Bytes> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        // mmap refuses zero lengths; an empty file is simply not an array.
+        return Ok(Bytes::new());
+    }
+    // SAFETY: the map is read-only and private to this process. Downlink never truncates or
+    // rewrites a file in place (writes go to a new file that is renamed over the old one,
+    // appends only extend), so the mapped bytes stay valid for the map's lifetime. Another
+    // program truncating a served file is outside what any mmap-based reader can defend
+    // against; the module docs say so.
+    #[allow(unsafe_code)]
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(Bytes::from_owner(map))
+}
+
+fn read_npy(name: &str, source: Source, bytes: Bytes, etag: String) -> Result<StoredArray, String> {
+    // Trailing bytes are allowed, as numpy.load allows them: an interrupted append leaves the
+    // previous array intact with unused bytes after it.
+    let view = parse_npy(&bytes, Trailing::Allow).map_err(|e| e.to_string())?;
+    let start = view.data_offset;
+    let end = start + view.data.len();
+    Ok(StoredArray {
+        name: name.to_string(),
+        header: view.header,
+        data: bytes.slice(start..end),
+        etag,
+        source,
+    })
+}
+
+fn read_npz(
+    group: &str,
+    path: &Path,
+    bytes: &Bytes,
+    stamp: FileStamp,
+) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_ref()))
+        .map_err(|e| format!("not a valid .npz (zip) file: {e}"))?;
+    let mut members = Vec::new();
+    for index in 0..archive.len() {
+        let mut file = archive
+            .by_index(index)
+            .map_err(|e| format!("zip member {index} is unreadable: {e}"))?;
+        let file_name = file.name().to_string();
+        if file.is_dir() {
+            continue;
+        }
+        let Some(member) = file_name.strip_suffix(".npy") else {
+            tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member that is not .npy");
+            continue;
+        };
+        let name = format!("{group}/{member}");
+        if let Err(err) = validate_name(&name) {
+            tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member: {err}");
+            continue;
+        }
+        let data = match file.compression() {
+            zip::CompressionMethod::Stored => {
+                let start = usize::try_from(file.data_start()).map_err(|e| e.to_string())?;
+                let len = usize::try_from(file.compressed_size()).map_err(|e| e.to_string())?;
+                let end = start
+                    .checked_add(len)
+                    .filter(|end| *end <= bytes.len())
+                    .ok_or_else(|| format!("zip member {file_name} runs past the end of the file"))?;
+                bytes.slice(start..end)
+            }
+            _ => {
+                let mut inflated = Vec::new();
+                (&mut file)
+                    .take(MAX_INFLATED_MEMBER + 1)
+                    .read_to_end(&mut inflated)
+                    .map_err(|e| format!("zip member {file_name} cannot be inflated: {e}"))?;
+                if inflated.len() as u64 > MAX_INFLATED_MEMBER {
+                    return Err(format!(
+                        "zip member {file_name} inflates to more than {MAX_INFLATED_MEMBER} bytes"
+                    ));
+                }
+                Bytes::from(inflated)
+            }
+        };
+        let source = Source::NpzMember {
+            path: path.to_path_buf(),
+            member: file_name.clone(),
+        };
+        match read_npy(&name, source, data, stamp.etag(&file_name)) {
+            Ok(array) => members.push((member.to_string(), Arc::new(array))),
+            // One bad member does not hide its valid siblings.
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member: {reason}");
+            }
+        }
+    }
+    Ok(members)
+}

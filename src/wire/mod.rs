@@ -1,0 +1,33 @@
+//! The array wire format: NumPy `.npy` documents, dtypes, bulk conversions and the
+//! Downlink bundle. Compiles natively and to wasm32 with no `cfg` inside.
+//!
+//! Both the server and the browser read these bytes, so the module is written by hand
+//! rather than on `npyz` or `ndarray-npy`: those allocate from header lengths the input
+//! claims, read elements through per-element dynamic readers, and do not cover structured
+//! dtypes, datetimes or `f2` together. Here every length derived from untrusted input is
+//! checked and bounded by the bytes actually present before anything is allocated, arrays
+//! are viewed in place, and conversions run one monomorphized loop per dtype pair.
+//!
+//! - [`dtype`]: scalar and record dtypes and their three spellings (npy literal, plain
+//!   string, JSON).
+//! - [`pyliteral`]: the Python literal subset `.npy` headers are written in.
+//! - [`npy`]: the `.npy` header and whole documents, read and written as NumPy does.
+//! - [`convert`]: byte-order swaps, numeric casts, `f64` decoding and text previews.
+//! - [`bundle`]: several arrays in one body, each 64-byte aligned.
+
+pub mod bundle;
+pub mod convert;
+pub mod dtype;
+mod error;
+pub mod npy;
+pub mod pyliteral;
+
+pub use bundle::{
+    bundle_layout, decode_bundle, encode_bundle, BundleEntry, BundleItem, BundleLayout,
+    BUNDLE_MAGIC,
+};
+pub use convert::{can_convert, convert, convert_into, format_elements, to_f64_vec};
+pub use dtype::{ByteOrder, DType, Field, ScalarKind, ScalarType, TimeUnit};
+pub use error::WireError;
+pub use npy::{parse_npy, write_npy, NpyHeader, NpyView, Trailing, Version};
+pub use pyliteral::PyValue;

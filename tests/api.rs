@@ -1,0 +1,253 @@
+//! The read API through the router, with no socket (`tower::ServiceExt::oneshot`).
+#![cfg(feature = "ssr")]
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use downlink::server::store::Store;
+use downlink::server::{router, AppState};
+use downlink::wire::bundle::decode_bundle;
+use downlink::wire::dtype::DType;
+use downlink::wire::npy::{parse_npy, write_npy, NpyHeader, Trailing, Version};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use tower::ServiceExt;
+
+fn save(dir: &Path, name: &str, descr: &str, shape: &[u64], fortran: bool, data: &[u8]) {
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype: DType::parse_descr(descr).unwrap(),
+        fortran_order: fortran,
+        shape: shape.to_vec(),
+    };
+    let path = dir.join(format!("{name}.npy"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, write_npy(&header, data).unwrap()).unwrap();
+}
+
+fn f64s(values: impl IntoIterator<Item = f64>) -> Vec<u8> {
+    values.into_iter().flat_map(f64::to_le_bytes).collect()
+}
+
+/// A data directory with a few arrays, and the app over it.
+fn app() -> (tempfile::TempDir, Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    save(root, "ramp", "<f8", &[100], false, &f64s((0..100).map(f64::from)));
+    let be: Vec<u8> = (0..12i16).flat_map(i16::to_be_bytes).collect();
+    save(root, "group/be", ">i2", &[4, 3], false, &be);
+    let f_order: Vec<u8> = (0..6u8).collect();
+    save(root, "fortran", "|u1", &[2, 3], true, &f_order);
+    save(root, ".hidden", "<f8", &[1], false, &f64s([1.0]));
+    std::fs::write(root.join("broken.npy"), b"\x93NUMPY\x01\x00garbage").unwrap();
+    let state = AppState {
+        leptos_options: LeptosOptions::builder().output_name("downlink").build(),
+        store: Store::new(root),
+    };
+    (dir, router(state))
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, body)
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap()
+}
+
+#[tokio::test]
+async fn listing_names_every_valid_array_only() {
+    let (_dir, app) = app();
+    let (status, _, body) = get(&app, "/api/arrays").await;
+    assert_eq!(status, StatusCode::OK);
+    let listing = json(&body);
+    let names: Vec<&str> = listing["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fortran", "group/be", "ramp"]);
+    let be = &listing["arrays"][1];
+    assert_eq!(be["dtype"], ">i2");
+    assert_eq!(be["shape"], serde_json::json!([4, 3]));
+    assert_eq!(be["nbytes"], 24);
+}
+
+#[tokio::test]
+async fn npy_round_trips_and_etag_matches_listing() {
+    let (_dir, app) = app();
+    let (status, headers, body) = get(&app, "/api/arrays/group/be").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/x-npy");
+    let view = parse_npy(&body, Trailing::Reject).unwrap();
+    assert_eq!(view.header.dtype.descr_string(), ">i2");
+    assert_eq!(view.header.shape, [4, 3]);
+    assert_eq!(view.data[..4], [0, 0, 0, 1]);
+    let (_, _, listing) = get(&app, "/api/arrays").await;
+    assert_eq!(json(&listing)["arrays"][1]["etag"], headers[header::ETAG].to_str().unwrap());
+}
+
+#[tokio::test]
+async fn slice_convert_and_raw() {
+    let (_dir, app) = app();
+    let (status, headers, body) = get(&app, "/api/arrays/ramp?slice=-3::-2&dtype=%3Ef4&format=raw").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-array-dtype"], ">f4");
+    assert_eq!(headers["x-array-shape"], "49");
+    let first = f32::from_be_bytes(body[..4].try_into().unwrap());
+    let second = f32::from_be_bytes(body[4..8].try_into().unwrap());
+    assert_eq!((first, second), (97.0, 95.0));
+    assert_eq!(body.len(), 49 * 4);
+}
+
+#[tokio::test]
+async fn fortran_arrays_pass_through_or_reorder() {
+    let (_dir, app) = app();
+    let (_, _, body) = get(&app, "/api/arrays/fortran").await;
+    let view = parse_npy(&body, Trailing::Reject).unwrap();
+    assert!(view.header.fortran_order);
+    assert_eq!(view.data, [0, 1, 2, 3, 4, 5]);
+    // Raw is always C order: [[0, 2, 4], [1, 3, 5]].
+    let (_, _, raw) = get(&app, "/api/arrays/fortran?format=raw").await;
+    assert_eq!(raw, [0, 2, 4, 1, 3, 5]);
+    let (_, _, sliced) = get(&app, "/api/arrays/fortran?slice=1:").await;
+    let view = parse_npy(&sliced, Trailing::Reject).unwrap();
+    assert!(!view.header.fortran_order);
+    assert_eq!(view.data, [1, 3, 5]);
+}
+
+#[tokio::test]
+async fn conditional_and_range_requests() {
+    let (_dir, app) = app();
+    let (_, headers, whole) = get(&app, "/api/arrays/ramp").await;
+    let etag = headers[header::ETAG].clone();
+    let request = Request::get("/api/arrays/ramp")
+        .header(header::IF_NONE_MATCH, etag.clone())
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(headers[header::ETAG], etag);
+    assert!(body.is_empty());
+
+    let request = Request::get("/api/arrays/ramp")
+        .header(header::RANGE, "bytes=120-135")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body, whole[120..136]);
+    assert_eq!(
+        headers[header::CONTENT_RANGE],
+        format!("bytes 120-135/{}", whole.len()).as_str()
+    );
+
+    // A stale If-Range means the whole new representation.
+    let request = Request::get("/api/arrays/ramp")
+        .header(header::RANGE, "bytes=0-9")
+        .header(header::IF_RANGE, "\"stale\"")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, whole);
+
+    let request = Request::get("/api/arrays/ramp")
+        .header(header::RANGE, format!("bytes={}-", whole.len()))
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = send(&app, request).await;
+    assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        headers[header::CONTENT_RANGE],
+        format!("bytes */{}", whole.len()).as_str()
+    );
+}
+
+#[tokio::test]
+async fn bundles_are_aligned_and_self_describing() {
+    let (_dir, app) = app();
+    let (status, _, body) =
+        get(&app, "/api/bundle?name=ramp&name=group/be&name=fortran&dtype=%3Cf4&slice=1:3").await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = decode_bundle(&body).unwrap();
+    assert_eq!(entries.len(), 3);
+    for entry in &entries {
+        assert_eq!(entry.offset % 64, 0, "{}", entry.name);
+        assert_eq!(entry.dtype.descr_string(), "<f4");
+    }
+    let be: Vec<f32> = entries[1]
+        .data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(be, [3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+    assert_eq!(entries[2].shape, [1, 3]);
+}
+
+#[tokio::test]
+async fn errors_have_contract_statuses_and_json_bodies() {
+    let (_dir, app) = app();
+    let cases = [
+        ("/api/arrays/missing", StatusCode::NOT_FOUND),
+        ("/api/arrays/broken", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/api/arrays/.hidden", StatusCode::BAD_REQUEST),
+        ("/api/arrays/a/../ramp", StatusCode::BAD_REQUEST),
+        ("/api/arrays/ramp?slice=::0", StatusCode::BAD_REQUEST),
+        ("/api/arrays/ramp?dtype=%7CO", StatusCode::BAD_REQUEST),
+        ("/api/arrays/ramp?bogus=1", StatusCode::BAD_REQUEST),
+        ("/api/arrays/ramp?format=raw&format=npy", StatusCode::BAD_REQUEST),
+        ("/api/bundle?name=ramp&name=ramp", StatusCode::BAD_REQUEST),
+        ("/api/bundle?name=missing", StatusCode::NOT_FOUND),
+        ("/api/nope", StatusCode::NOT_FOUND),
+    ];
+    for (uri, want) in cases {
+        let (status, headers, body) = get(&app, uri).await;
+        assert_eq!(status, want, "{uri}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{uri}");
+        assert!(json(&body)["error"].as_str().is_some_and(|e| !e.is_empty()), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn files_change_without_restart_and_symlinks_are_not_followed() {
+    let (dir, app) = app();
+    let root = dir.path();
+    save(root, "late", "<f8", &[2], false, &f64s([1.0, 2.0]));
+    assert_eq!(get(&app, "/api/arrays/late").await.0, StatusCode::OK);
+    std::fs::remove_file(root.join("late.npy")).unwrap();
+    assert_eq!(get(&app, "/api/arrays/late").await.0, StatusCode::NOT_FOUND);
+
+    let outside = tempfile::tempdir().unwrap();
+    save(outside.path(), "secret", "<f8", &[1], false, &f64s([42.0]));
+    std::os::unix::fs::symlink(outside.path().join("secret.npy"), root.join("link.npy")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("linkdir")).unwrap();
+    assert_eq!(get(&app, "/api/arrays/link").await.0, StatusCode::NOT_FOUND);
+    assert_ne!(get(&app, "/api/arrays/linkdir/secret").await.0, StatusCode::OK);
+    let (_, _, listing) = get(&app, "/api/arrays").await;
+    assert!(!String::from_utf8_lossy(&listing).contains("secret"));
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server() {
+    let (_dir, app) = app();
+    let (status, _, body) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("href=\"/view/group/be\""), "{html}");
+    let (status, _, body) = get(&app, "/view/group/be").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(body).unwrap().contains("(4, 3)"));
+    assert_eq!(get(&app, "/view/missing").await.0, StatusCode::NOT_FOUND);
+}
