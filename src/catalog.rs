@@ -44,7 +44,10 @@ pub fn shape_text(shape: &[u64]) -> String {
         [one] => format!("({one},)"),
         many => format!(
             "({})",
-            many.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -76,6 +79,8 @@ pub struct ArrayDetail {
     pub count: u64,
     /// The first elements (C order) formatted as NumPy would print them.
     pub preview: Vec<String>,
+    /// `http://host:port` as the client addressed the server, for copyable snippets.
+    pub origin: String,
 }
 
 #[cfg(test)]

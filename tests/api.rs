@@ -35,7 +35,14 @@ fn f64s(values: impl IntoIterator<Item = f64>) -> Vec<u8> {
 fn app() -> (tempfile::TempDir, Router) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    save(root, "ramp", "<f8", &[100], false, &f64s((0..100).map(f64::from)));
+    save(
+        root,
+        "ramp",
+        "<f8",
+        &[100],
+        false,
+        &f64s((0..100).map(f64::from)),
+    );
     let be: Vec<u8> = (0..12i16).flat_map(i16::to_be_bytes).collect();
     save(root, "group/be", ">i2", &[4, 3], false, &be);
     let f_order: Vec<u8> = (0..6u8).collect();
@@ -49,11 +56,20 @@ fn app() -> (tempfile::TempDir, Router) {
     (dir, router(state))
 }
 
-async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+async fn send(
+    app: &Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, headers, body)
 }
 
@@ -95,13 +111,17 @@ async fn npy_round_trips_and_etag_matches_listing() {
     assert_eq!(view.header.shape, [4, 3]);
     assert_eq!(view.data[..4], [0, 0, 0, 1]);
     let (_, _, listing) = get(&app, "/api/arrays").await;
-    assert_eq!(json(&listing)["arrays"][1]["etag"], headers[header::ETAG].to_str().unwrap());
+    assert_eq!(
+        json(&listing)["arrays"][1]["etag"],
+        headers[header::ETAG].to_str().unwrap()
+    );
 }
 
 #[tokio::test]
 async fn slice_convert_and_raw() {
     let (_dir, app) = app();
-    let (status, headers, body) = get(&app, "/api/arrays/ramp?slice=-3::-2&dtype=%3Ef4&format=raw").await;
+    let (status, headers, body) =
+        get(&app, "/api/arrays/ramp?slice=-3::-2&dtype=%3Ef4&format=raw").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-array-dtype"], ">f4");
     assert_eq!(headers["x-array-shape"], "49");
@@ -178,8 +198,11 @@ async fn conditional_and_range_requests() {
 #[tokio::test]
 async fn bundles_are_aligned_and_self_describing() {
     let (_dir, app) = app();
-    let (status, _, body) =
-        get(&app, "/api/bundle?name=ramp&name=group/be&name=fortran&dtype=%3Cf4&slice=1:3").await;
+    let (status, _, body) = get(
+        &app,
+        "/api/bundle?name=ramp&name=group/be&name=fortran&dtype=%3Cf4&slice=1:3",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let entries = decode_bundle(&body).unwrap();
     assert_eq!(entries.len(), 3);
@@ -207,7 +230,10 @@ async fn errors_have_contract_statuses_and_json_bodies() {
         ("/api/arrays/ramp?slice=::0", StatusCode::BAD_REQUEST),
         ("/api/arrays/ramp?dtype=%7CO", StatusCode::BAD_REQUEST),
         ("/api/arrays/ramp?bogus=1", StatusCode::BAD_REQUEST),
-        ("/api/arrays/ramp?format=raw&format=npy", StatusCode::BAD_REQUEST),
+        (
+            "/api/arrays/ramp?format=raw&format=npy",
+            StatusCode::BAD_REQUEST,
+        ),
         ("/api/bundle?name=ramp&name=ramp", StatusCode::BAD_REQUEST),
         ("/api/bundle?name=missing", StatusCode::NOT_FOUND),
         ("/api/nope", StatusCode::NOT_FOUND),
@@ -216,7 +242,10 @@ async fn errors_have_contract_statuses_and_json_bodies() {
         let (status, headers, body) = get(&app, uri).await;
         assert_eq!(status, want, "{uri}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{uri}");
-        assert!(json(&body)["error"].as_str().is_some_and(|e| !e.is_empty()), "{uri}");
+        assert!(
+            json(&body)["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{uri}"
+        );
     }
 }
 
@@ -234,7 +263,10 @@ async fn files_change_without_restart_and_symlinks_are_not_followed() {
     std::os::unix::fs::symlink(outside.path().join("secret.npy"), root.join("link.npy")).unwrap();
     std::os::unix::fs::symlink(outside.path(), root.join("linkdir")).unwrap();
     assert_eq!(get(&app, "/api/arrays/link").await.0, StatusCode::NOT_FOUND);
-    assert_ne!(get(&app, "/api/arrays/linkdir/secret").await.0, StatusCode::OK);
+    assert_ne!(
+        get(&app, "/api/arrays/linkdir/secret").await.0,
+        StatusCode::OK
+    );
     let (_, _, listing) = get(&app, "/api/arrays").await;
     assert!(!String::from_utf8_lossy(&listing).contains("secret"));
 }

@@ -43,6 +43,7 @@ fn ArrayMeta(detail: ArrayDetail) -> impl IntoView {
     let info = detail.info;
     let api = format!("/api/arrays/{}", info.name);
     let more = detail.count > detail.preview.len() as u64;
+    let origin = detail.origin;
     view! {
         <section class="page-head">
             <div>
@@ -72,7 +73,7 @@ fn ArrayMeta(detail: ArrayDetail) -> impl IntoView {
         <div class="panel">
             <h2>"Fetch it"</h2>
             <pre class="snippet"><code>{format!(
-                "import io, urllib.request, numpy as np\nwith urllib.request.urlopen(\"http://HOST{api}\") as r:\n    a = np.load(io.BytesIO(r.read()))"
+                "import io, urllib.request, numpy as np\nwith urllib.request.urlopen(\"{origin}{api}\") as r:\n    a = np.load(io.BytesIO(r.read()))"
             )}</code></pre>
         </div>
     }

@@ -33,11 +33,16 @@ pub async fn get_array_detail(name: String) -> Result<ArrayDetail, ServerFnError
         Ok(()) => match state.store.get_async(&name).await {
             Ok(array) => {
                 let (count, values) = preview(&array, PREVIEW_LEN);
+                let host = use_context::<axum::http::request::Parts>()
+                    .and_then(|parts| parts.headers.get(axum::http::header::HOST).cloned())
+                    .and_then(|host| host.to_str().ok().map(str::to_string))
+                    .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
                 Ok(ArrayDetail {
                     info: info_of(&array),
                     fortran_order: array.header.fortran_order,
                     count,
                     preview: values,
+                    origin: format!("http://{host}"),
                 })
             }
             Err(err) => Err(ServerFnError::new(err.to_string())),

@@ -1,4 +1,4 @@
-//! The read half of the HTTP API (the contract is in `docs/API.md`).
+//! The read half of the HTTP API (the contract is documented in README.md, "The HTTP API").
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use crate::catalog::ArrayInfo;
 use crate::names::validate_name;
 use crate::server::error::ApiError;
 use crate::server::repr::{self, Format, Selection, SliceSpec};
-use crate::server::store::{StoredArray, Store};
+use crate::server::store::{Store, StoredArray};
 use crate::server::AppState;
 use crate::wire::dtype::DType;
 
@@ -39,7 +39,12 @@ pub fn info_of(array: &StoredArray) -> ArrayInfo {
 }
 
 async fn list_arrays(State(store): State<Store>) -> Json<serde_json::Value> {
-    let arrays: Vec<ArrayInfo> = store.list_async().await.iter().map(|a| info_of(a)).collect();
+    let arrays: Vec<ArrayInfo> = store
+        .list_async()
+        .await
+        .iter()
+        .map(|a| info_of(a))
+        .collect();
     Json(serde_json::json!({ "arrays": arrays }))
 }
 
@@ -145,7 +150,9 @@ impl Params {
         match self.all(key)[..] {
             [] => Ok(None),
             [value] => Ok(Some(value)),
-            _ => Err(ApiError::BadParam(format!("{key}= is given more than once"))),
+            _ => Err(ApiError::BadParam(format!(
+                "{key}= is given more than once"
+            ))),
         }
     }
 

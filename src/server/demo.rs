@@ -167,10 +167,22 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
     let members: Vec<(&str, Vec<u8>)> = vec![
         ("t.npy", npy_member("<M8[ns]", &[len], &t)?),
         ("bus_voltage.npy", npy_member("<f4", &[len], &f32_le(&bus))?),
-        ("temp_battery.npy", npy_member("<f4", &[len], &f32_le(&temps[0]))?),
-        ("temp_obc.npy", npy_member("<f4", &[len], &f32_le(&temps[1]))?),
-        ("temp_panel_px.npy", npy_member("<f4", &[len], &f32_le(&temps[2]))?),
-        ("temp_panel_mx.npy", npy_member("<f4", &[len], &f32_le(&temps[3]))?),
+        (
+            "temp_battery.npy",
+            npy_member("<f4", &[len], &f32_le(&temps[0]))?,
+        ),
+        (
+            "temp_obc.npy",
+            npy_member("<f4", &[len], &f32_le(&temps[1]))?,
+        ),
+        (
+            "temp_panel_px.npy",
+            npy_member("<f4", &[len], &f32_le(&temps[2]))?,
+        ),
+        (
+            "temp_panel_mx.npy",
+            npy_member("<f4", &[len], &f32_le(&temps[3]))?,
+        ),
         ("rssi.npy", npy_member("<f4", &[len], &f32_le(&rssi))?),
         ("attitude.npy", npy_member("<f8", &[len, 4], &attitude)?),
     ];
@@ -181,7 +193,8 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
             .compression_method(zip::CompressionMethod::Stored)
             .with_alignment(64);
         for (name, doc) in &members {
-            zip.start_file(*name, options).map_err(std::io::Error::other)?;
+            zip.start_file(*name, options)
+                .map_err(std::io::Error::other)?;
             zip.write_all(doc)?;
         }
         let bytes = zip.finish().map_err(std::io::Error::other)?.into_inner();
@@ -212,7 +225,11 @@ fn write_vibration(path: &Path) -> std::io::Result<()> {
         let big = rng.gen_bool(0.08);
         bursts.push(Burst {
             start: at,
-            amplitude: if big { rng.gen_range(4.0..9.0) } else { rng.gen_range(0.6..2.0) },
+            amplitude: if big {
+                rng.gen_range(4.0..9.0)
+            } else {
+                rng.gen_range(0.6..2.0)
+            },
             freq: rng.gen_range(1_800.0..4_200.0),
             tau: rng.gen_range(0.004..0.03),
         });
@@ -222,7 +239,9 @@ fn write_vibration(path: &Path) -> std::io::Result<()> {
     const CHUNK: usize = 1 << 20;
     let chunks = n.div_ceil(CHUNK);
     let mut samples = vec![0f32; n];
-    let workers = std::thread::available_parallelism().map_or(2, |p| p.get()).min(4);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |p| p.get())
+        .min(4);
     let per_worker = chunks.div_ceil(workers) * CHUNK;
     std::thread::scope(|scope| {
         for (w, part) in samples.chunks_mut(per_worker).enumerate() {

@@ -24,7 +24,11 @@ use crate::server::store::Store;
 
 /// Command-line flags of the `downlink` binary.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "downlink", version, about = "Serve NumPy arrays to browsers and scripts, and chart them.")]
+#[command(
+    name = "downlink",
+    version,
+    about = "Serve NumPy arrays to browsers and scripts, and chart them."
+)]
 pub struct Cli {
     /// Data directory of .npy files and .npz groups (a demo data set is written to a missing or empty one).
     #[arg(long, env = "DOWNLINK_DATA", default_value = "./data")]

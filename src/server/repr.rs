@@ -303,7 +303,11 @@ pub fn etag_for(base: &str, key: &str) -> String {
 }
 
 /// One array as an .npy document or raw bytes.
-pub fn single(array: &StoredArray, format: Format, sel: &Selection) -> Result<Representation, ApiError> {
+pub fn single(
+    array: &StoredArray,
+    format: Format,
+    sel: &Selection,
+) -> Result<Representation, ApiError> {
     let selected = select(array, sel, format == Format::Raw)?;
     let mut key = selected.key.clone();
     match format {
@@ -346,7 +350,10 @@ pub fn single(array: &StoredArray, format: Format, sel: &Selection) -> Result<Re
 static ZEROS: [u8; 64] = [0; 64];
 
 /// Several arrays in one body (see `wire::bundle` for the layout).
-pub fn bundle(arrays: &[std::sync::Arc<StoredArray>], sel: &Selection) -> Result<Representation, ApiError> {
+pub fn bundle(
+    arrays: &[std::sync::Arc<StoredArray>],
+    sel: &Selection,
+) -> Result<Representation, ApiError> {
     let mut selected = Vec::with_capacity(arrays.len());
     let mut validator = Fnv64::new();
     for array in arrays {
@@ -432,9 +439,10 @@ fn satisfy(range: ByteRange, len: u64) -> Option<(u64, u64)> {
 /// Whether an `If-None-Match` header value matches `etag` (weak comparison, as RFC 9110 asks).
 fn none_match(value: &str, etag: &str) -> bool {
     let bare = etag.trim_start_matches("W/");
-    value.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.trim_start_matches("W/") == bare
-    })
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == bare)
 }
 
 /// Answer a request for `rep`: 304 on a matching `If-None-Match`, 206/416 for a `Range`
@@ -445,7 +453,10 @@ fn none_match(value: &str, etag: &str) -> bool {
 pub fn respond(rep: Representation, request: &HeaderMap) -> Result<Response, ApiError> {
     let total: u64 = rep.parts.iter().map(|p| p.len() as u64).sum();
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(rep.content_type));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(rep.content_type),
+    );
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(etag) = HeaderValue::from_str(&rep.etag) {
         headers.insert(header::ETAG, etag);
@@ -458,7 +469,10 @@ pub fn respond(rep: Representation, request: &HeaderMap) -> Result<Response, Api
         }
     }
 
-    if let Some(value) = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         if none_match(value, &rep.etag) {
             return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
         }
@@ -580,11 +594,26 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_resolve() {
-        assert_eq!(satisfy(parse_range("bytes=0-9").unwrap(), 100), Some((0, 9)));
-        assert_eq!(satisfy(parse_range("bytes=90-").unwrap(), 100), Some((90, 99)));
-        assert_eq!(satisfy(parse_range("bytes=-10").unwrap(), 100), Some((90, 99)));
-        assert_eq!(satisfy(parse_range("bytes=-1000").unwrap(), 100), Some((0, 99)));
-        assert_eq!(satisfy(parse_range("bytes=50-5000").unwrap(), 100), Some((50, 99)));
+        assert_eq!(
+            satisfy(parse_range("bytes=0-9").unwrap(), 100),
+            Some((0, 9))
+        );
+        assert_eq!(
+            satisfy(parse_range("bytes=90-").unwrap(), 100),
+            Some((90, 99))
+        );
+        assert_eq!(
+            satisfy(parse_range("bytes=-10").unwrap(), 100),
+            Some((90, 99))
+        );
+        assert_eq!(
+            satisfy(parse_range("bytes=-1000").unwrap(), 100),
+            Some((0, 99))
+        );
+        assert_eq!(
+            satisfy(parse_range("bytes=50-5000").unwrap(), 100),
+            Some((50, 99))
+        );
         assert_eq!(satisfy(parse_range("bytes=100-").unwrap(), 100), None);
         assert_eq!(satisfy(parse_range("bytes=9-3").unwrap(), 100), None);
         assert_eq!(satisfy(parse_range("bytes=-0").unwrap(), 100), None);

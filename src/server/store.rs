@@ -348,8 +348,13 @@ impl Store {
         let result = if is_npz {
             read_npz(&stem_name, path, &bytes, stamp).map(Content::Npz)
         } else {
-            read_npy(&stem_name, Source::Npy(path.to_path_buf()), bytes, stamp.etag(""))
-                .map(|a| Content::Npy(Arc::new(a)))
+            read_npy(
+                &stem_name,
+                Source::Npy(path.to_path_buf()),
+                bytes,
+                stamp.etag(""),
+            )
+            .map(|a| Content::Npy(Arc::new(a)))
         };
         result.unwrap_or_else(Content::Invalid)
     }
@@ -444,7 +449,9 @@ fn read_npz(
                 let end = start
                     .checked_add(len)
                     .filter(|end| *end <= bytes.len())
-                    .ok_or_else(|| format!("zip member {file_name} runs past the end of the file"))?;
+                    .ok_or_else(|| {
+                        format!("zip member {file_name} runs past the end of the file")
+                    })?;
                 bytes.slice(start..end)
             }
             _ => {

@@ -225,8 +225,11 @@ pub fn encode_bundle(items: &[(BundleItem, &[u8])]) -> Result<Vec<u8>, WireError
     }
     let plain: Vec<BundleItem> = items.iter().map(|(item, _)| item.clone()).collect();
     let layout = bundle_layout(&plain)?;
-    // Every byte of the body comes from the data given, so the length fits in memory.
-    let mut body = Vec::with_capacity(layout.total_len as usize);
+    let total_len = usize::try_from(layout.total_len).map_err(|_| {
+        WireError::BadBundleHeader("the bundle is larger than this machine can address".into())
+    })?;
+    // Offsets are below total_len, so they fit usize too.
+    let mut body = Vec::with_capacity(total_len);
     body.extend_from_slice(&layout.header);
     for ((_, data), &offset) in items.iter().zip(&layout.offsets) {
         body.resize(offset as usize, 0);

@@ -630,10 +630,10 @@ fn format_value(bytes: &[u8], dtype: &DType) -> String {
                     parts.push(format_subarray(span, &field.dtype, &field.shape));
                 }
             }
-            if parts.len() == 1 {
-                format!("({},)", parts[0])
-            } else {
-                format!("({})", parts.join(", "))
+            match parts.as_slice() {
+                // Python's one-element tuple keeps its comma.
+                [only] => format!("({only},)"),
+                _ => format!("({})", parts.join(", ")),
             }
         }
     }

@@ -12,7 +12,7 @@
 //!   string, JSON).
 //! - [`pyliteral`]: the Python literal subset `.npy` headers are written in.
 //! - [`npy`]: the `.npy` header and whole documents, read and written as NumPy does.
-//! - [`convert`]: byte-order swaps, numeric casts, `f64` decoding and text previews.
+//! - [`convert`](mod@convert): byte-order swaps, numeric casts, `f64` decoding and text previews.
 //! - [`bundle`]: several arrays in one body, each 64-byte aligned.
 
 pub mod bundle;

@@ -100,17 +100,17 @@ impl NpyHeader {
             return Err(WireError::BadMagic);
         }
         let version = match bytes.get(MAGIC.len()..VERSION_END) {
-            None => {
+            Some([1, 0]) => Version::V1,
+            Some([2, 0]) => Version::V2,
+            Some([3, 0]) => Version::V3,
+            Some(&[major, minor]) => return Err(WireError::UnsupportedVersion { major, minor }),
+            // `get` of a two-byte range is two bytes or nothing.
+            _ => {
                 return Err(WireError::HeaderTruncated {
                     needed: VERSION_END as u64,
                     available: bytes.len(),
                 })
             }
-            Some([1, 0]) => Version::V1,
-            Some([2, 0]) => Version::V2,
-            Some([3, 0]) => Version::V3,
-            Some(&[major, minor]) => return Err(WireError::UnsupportedVersion { major, minor }),
-            Some(_) => return Err(WireError::BadMagic),
         };
         let prefix_len = version.prefix_len();
         let header_len: u64 = match bytes.get(VERSION_END..prefix_len) {

@@ -1,0 +1,50 @@
+//! Level of detail: exact M4 downsampling of long 1-D series, in time independent of the
+//! series length. Compiles natively and to wasm32 with no `cfg` inside: the browser
+//! re-aggregates bins it already holds with the same code.
+//!
+//! # Contract
+//!
+//! - **Bins.** A window `[start, stop)` of `W = stop - start` samples cut into `bins` bins
+//!   gives bin `i` the samples `[start + floor(i*W/bins), start + floor((i+1)*W/bins))`.
+//!   When `W < bins` there are `W` bins of one sample each.
+//! - **Output size.** At most `min(bins, W)` bins, and `bins` may not exceed [`MAX_BINS`],
+//!   so a query returns at most 20,000 bins (four points each). An empty window gives none.
+//! - **Endpoints.** Each bin keeps its first and its last sample with their indices, NaN or
+//!   not, so consecutive bins join up exactly as the raw polyline does (a gap stays a gap).
+//! - **Extremes.** Each bin keeps its minimum and maximum with the index of their first
+//!   occurrence (lowest index on ties, for both). NaN is ignored; a bin whose samples are
+//!   all NaN has `min = max = NaN` at the bin's first index. `±inf` are ordinary values.
+//!   `-0.0` and `0.0` are equal, so the first of them wins, with its own sign.
+//! - **Exactness.** [`Pyramid::m4`] returns exactly what [`m4_scan`] returns (same values,
+//!   same indices). [`merge_bins`] is exact only where output edges fall on source edges.
+//!
+//! # Pieces
+//!
+//! - [`m4_scan`]: the brute-force reference, O(W); fine for windows of up to a few hundred
+//!   thousand samples.
+//! - [`Pyramid`]: per-block minima and maxima ([`BLOCK`] samples per block, [`FANOUT`]
+//!   nodes per node above), about 3.3% of the data's bytes. Queries cost
+//!   O(bins × (BLOCK + FANOUT × levels)) whatever the window width; [`Pyramid::extend`]
+//!   follows an appended series; [`Pyramid::to_bytes`] and [`Pyramid::from_bytes`] are
+//!   a validated disk cache.
+//! - [`merge_bins`]: re-binning of M4 bins without the samples.
+
+mod cache;
+mod error;
+mod kernels;
+mod m4;
+mod pyramid;
+mod sample;
+
+#[cfg(test)]
+mod tests;
+
+pub use cache::{PYRAMID_MAGIC, PYRAMID_VERSION};
+pub use error::LodError;
+pub use m4::{m4_scan, merge_bins, M4Bin};
+pub use pyramid::{Pyramid, BLOCK, FANOUT};
+pub use sample::Sample;
+
+/// Most bins one query may ask for: a few times the width of any screen, so the output of a
+/// query is bounded (at most 20,000 × 4 points) whatever the window.
+pub const MAX_BINS: usize = 20_000;
