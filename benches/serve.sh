@@ -25,6 +25,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/data/bench" "$work/nginx"
+# nginx's workers run unprivileged: they must be able to read the files.
+chmod 755 "$work" "$work/data" "$work/data/bench"
 python3 - "$work/data/bench" <<'EOF'
 import sys, numpy as np
 out = sys.argv[1]
@@ -32,6 +34,7 @@ rng = np.random.default_rng(1)
 for name, n in [("small", 1_000), ("mid", 1_000_000), ("big", 25_000_000)]:
     np.save(f"{out}/{name}.npy", rng.standard_normal(n, dtype=np.float32))
 EOF
+chmod 644 "$work"/data/bench/*.npy
 
 cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes auto;
@@ -68,8 +71,13 @@ done
 measure() {
   local url=$1 conns=$2 threads=1
   [ "$conns" -gt 1 ] && threads=2
-  wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency "$url" |
-    awk '/Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = $2 } END { printf "%s %s\n", rps, p99 }'
+  local out
+  out=$(wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency "$url")
+  if grep -q "Non-2xx" <<<"$out"; then
+    printf 'error responses from %s:\n%s\n' "$url" "$out" >&2
+    exit 1
+  fi
+  awk '/Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = $2 } END { printf "%s %s\n", rps, p99 }' <<<"$out"
 }
 
 printf '\n%s, %s cores, wrk %ss per cell, loopback\n\n' "$(uname -m)" "$(nproc)" "$DURATION"

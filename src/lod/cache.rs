@@ -10,7 +10,7 @@
 //! offset 32  u32 LE    L: number of levels (at least 1)
 //! offset 36  u32 LE    0 (reserved)
 //! offset 40  L × u64   node count of each level
-//! then                 for each level: its node minima, then its node maxima, each sample LE
+//! then                 for each level, for each node: its minimum, then its maximum (samples LE)
 //! last 8     u64 LE    checksum of every byte before it
 //! ```
 //!
@@ -21,7 +21,8 @@
 //! children. What cannot be checked without the samples is whether level 0 matches them: key
 //! the cache by the series' identity (file, size, modification time), not its length alone.
 
-use super::pyramid::{level_counts, summarize_children, Level, BLOCK, FANOUT};
+use super::kernels::{summarize_nodes, MAX, MIN};
+use super::pyramid::{level_counts, Level, BLOCK, FANOUT};
 use super::{LodError, Pyramid, Sample};
 
 /// The eight bytes every cached pyramid starts with.
@@ -36,7 +37,7 @@ const CHECKSUM_LEN: usize = 8;
 /// FNV-1a over little-endian 64-bit words (then the tail bytes), with a rotation for
 /// diffusion. Every step is a bijection of the state, so any change to a single word is
 /// always detected. Not a defence against deliberate forgery: the node checks are.
-fn checksum(bytes: &[u8]) -> u64 {
+pub(super) fn checksum(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let (words, tail) = bytes.as_chunks::<8>();
@@ -63,7 +64,7 @@ fn field<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {
 impl<T: Sample> Pyramid<T> {
     /// Serializes the pyramid for a disk cache (layout in the module docs).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let nodes: usize = self.levels.iter().map(|level| level.min.len()).sum();
+        let nodes: usize = self.levels.iter().map(|level| level.nodes.len()).sum();
         let mut out = Vec::with_capacity(
             FIXED_LEN + 8 * self.levels.len() + 2 * nodes * T::SIZE + CHECKSUM_LEN,
         );
@@ -76,11 +77,12 @@ impl<T: Sample> Pyramid<T> {
         out.extend_from_slice(&(self.levels.len() as u32).to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         for level in &self.levels {
-            out.extend_from_slice(&(level.min.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(level.nodes.len() as u64).to_le_bytes());
         }
         for level in &self.levels {
-            for &x in level.min.iter().chain(&level.max) {
-                x.write_le(&mut out);
+            for &[lo, hi] in &level.nodes {
+                lo.write_le(&mut out);
+                hi.write_le(&mut out);
             }
         }
         let sum = checksum(&out);
@@ -179,18 +181,16 @@ impl<T: Sample> Pyramid<T> {
         let mut levels = Vec::with_capacity(counts.len());
         let mut offset = payload_start;
         for &count in &counts {
-            let mut read = |offset: &mut usize| -> Vec<T> {
-                let size = count as usize * T::SIZE;
-                let values = body[*offset..*offset + size]
-                    .chunks_exact(T::SIZE)
-                    .filter_map(T::read_le)
-                    .collect();
-                *offset += size;
-                values
-            };
-            let min = read(&mut offset);
-            let max = read(&mut offset);
-            levels.push(Level { min, max });
+            let size = count as usize * 2 * T::SIZE;
+            let nodes = body[offset..offset + size]
+                .chunks_exact(2 * T::SIZE)
+                .filter_map(|pair| {
+                    let (lo, hi) = pair.split_at(T::SIZE);
+                    Some([T::read_le(lo)?, T::read_le(hi)?])
+                })
+                .collect();
+            offset += size;
+            levels.push(Level { nodes });
         }
         check_nodes(&levels)?;
         Ok(Pyramid { len, levels })
@@ -203,17 +203,18 @@ fn check_nodes<T: Sample>(levels: &[Level<T>]) -> Result<(), LodError> {
     let Some(base) = levels.first() else {
         return Err(LodError::CacheHeader("it has no level"));
     };
-    for (node, (&lo, &hi)) in base.min.iter().zip(&base.max).enumerate() {
+    for (node, &[lo, hi]) in base.nodes.iter().enumerate() {
         // Both NaN (an all-NaN block), or an ordered pair.
         if lo.is_nan() != hi.is_nan() || lo > hi {
             return Err(LodError::CacheInconsistent { level: 0, node });
         }
     }
     for (level, pair) in levels.windows(2).enumerate() {
-        let (children, this) = (&pair[0], &pair[1]);
-        for (node, (&lo, &hi)) in this.min.iter().zip(&this.max).enumerate() {
-            let (want_lo, want_hi) = summarize_children(children, node);
-            if lo.to_bits_u64() != want_lo.to_bits_u64() || hi.to_bits_u64() != want_hi.to_bits_u64()
+        let (children, this) = (&pair[0].nodes, &pair[1].nodes);
+        for (node, (stored, kids)) in this.iter().zip(children.chunks_exact(FANOUT)).enumerate() {
+            let want = summarize_nodes(kids);
+            if stored[MIN].to_bits_u64() != want[MIN].to_bits_u64()
+                || stored[MAX].to_bits_u64() != want[MAX].to_bits_u64()
             {
                 return Err(LodError::CacheInconsistent {
                     level: level + 1,

@@ -30,38 +30,6 @@ fn keep_greater<T: Sample>(x: T, acc: T) -> T {
     }
 }
 
-/// The least non-NaN value of `xs`; `+inf` when there is none.
-#[inline]
-pub(super) fn min_value<T: Sample>(xs: &[T]) -> T {
-    let (chunks, rest) = xs.as_chunks::<LANES>();
-    let mut acc = [T::INFINITY; LANES];
-    for chunk in chunks {
-        for (a, &x) in acc.iter_mut().zip(chunk) {
-            *a = keep_less(x, *a);
-        }
-    }
-    for (a, &x) in acc.iter_mut().zip(rest) {
-        *a = keep_less(x, *a);
-    }
-    acc.into_iter().fold(T::INFINITY, |m, x| keep_less(x, m))
-}
-
-/// The greatest non-NaN value of `xs`; `-inf` when there is none.
-#[inline]
-pub(super) fn max_value<T: Sample>(xs: &[T]) -> T {
-    let (chunks, rest) = xs.as_chunks::<LANES>();
-    let mut acc = [T::NEG_INFINITY; LANES];
-    for chunk in chunks {
-        for (a, &x) in acc.iter_mut().zip(chunk) {
-            *a = keep_greater(x, *a);
-        }
-    }
-    for (a, &x) in acc.iter_mut().zip(rest) {
-        *a = keep_greater(x, *a);
-    }
-    acc.into_iter().fold(T::NEG_INFINITY, |m, x| keep_greater(x, m))
-}
-
 /// Both extremes of `xs` in one pass: `(+inf, -inf)` when every value is NaN or `xs` is empty.
 #[inline]
 pub(super) fn min_max_values<T: Sample>(xs: &[T]) -> (T, T) {
@@ -110,16 +78,54 @@ pub(super) fn first_min_max<T: Sample>(xs: &[T]) -> Option<(usize, usize)> {
     Some((first_equal(xs, lo)?, first_equal(xs, hi)?))
 }
 
-/// Position and value of the first minimum of `xs`, NaN ignored.
+/// Which extreme of a `[min, max]` node pair.
+pub(super) const MIN: usize = 0;
+/// Which extreme of a `[min, max]` node pair.
+pub(super) const MAX: usize = 1;
+
+/// The `[min, max]` summary of nodes (or samples) whose extremes are `lo` and `hi` as the
+/// kernels return them: both NaN if no value was seen.
 #[inline]
-pub(super) fn first_min<T: Sample>(xs: &[T]) -> Option<(usize, T)> {
-    let lo = min_value(xs);
-    first_equal(xs, lo).map(|i| (i, lo))
+pub(super) fn summary<T: Sample>(lo: T, hi: T) -> [T; 2] {
+    // Without a non-NaN value the accumulators are still +inf and -inf.
+    if lo > hi {
+        [T::NAN, T::NAN]
+    } else {
+        [lo, hi]
+    }
 }
 
-/// Position and value of the first maximum of `xs`, NaN ignored.
+/// The `[min, max]` summary of a group of nodes.
 #[inline]
-pub(super) fn first_max<T: Sample>(xs: &[T]) -> Option<(usize, T)> {
-    let hi = max_value(xs);
-    first_equal(xs, hi).map(|i| (i, hi))
+pub(super) fn summarize_nodes<T: Sample>(nodes: &[[T; 2]]) -> [T; 2] {
+    let (lo, hi) = nodes
+        .iter()
+        .fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), node| {
+            (keep_less(node[MIN], lo), keep_greater(node[MAX], hi))
+        });
+    summary(lo, hi)
+}
+
+/// Position of the first node whose `lane` extreme equals `value`.
+#[inline]
+pub(super) fn first_equal_node<T: Sample>(nodes: &[[T; 2]], lane: usize, value: T) -> Option<usize> {
+    nodes.iter().position(|node| node[lane] == value)
+}
+
+/// Position and value of the first least node minimum, NaN ignored.
+#[inline]
+pub(super) fn first_min_node<T: Sample>(nodes: &[[T; 2]]) -> Option<(usize, T)> {
+    let lo = nodes
+        .iter()
+        .fold(T::INFINITY, |lo, node| keep_less(node[MIN], lo));
+    first_equal_node(nodes, MIN, lo).map(|i| (i, lo))
+}
+
+/// Position and value of the first greatest node maximum, NaN ignored.
+#[inline]
+pub(super) fn first_max_node<T: Sample>(nodes: &[[T; 2]]) -> Option<(usize, T)> {
+    let hi = nodes
+        .iter()
+        .fold(T::NEG_INFINITY, |hi, node| keep_greater(node[MAX], hi));
+    first_equal_node(nodes, MAX, hi).map(|i| (i, hi))
 }

@@ -78,44 +78,48 @@ fn bin_of(width: u64, bins: usize, offset: u64) -> usize {
     (((u128::from(offset) + 1) * bins as u128 - 1) / u128::from(width)) as usize
 }
 
-/// Builds the bins of `[start, stop)` (already checked against `samples`), asking
-/// `extremes(a, b)` for the first minimum and maximum positions of each bin `[a, b)`.
-pub(super) fn collect_bins<T: Sample>(
-    samples: &[T],
-    start: usize,
-    stop: usize,
-    bins: usize,
-    mut extremes: impl FnMut(usize, usize) -> Option<(usize, usize)>,
-) -> Vec<M4Bin> {
+/// The sample ranges `[a, b)` of the bins of `[start, stop)`: `min(bins, stop - start)` of
+/// them, none empty.
+pub(super) fn bin_ranges(start: usize, stop: usize, bins: usize) -> Vec<(usize, usize)> {
     let width = (stop - start) as u64;
     let count = bins_in(width, bins);
-    let mut out = Vec::with_capacity(count);
-    // Every bin holds at least one sample because count <= width.
-    let mut bin_start = start;
-    for bin in 0..count {
-        let bin_stop = start + bin_edge(width, count, bin + 1) as usize;
-        let (min_index, max_index) = extremes(bin_start, bin_stop).unwrap_or((bin_start, bin_start));
-        let extreme = |i: usize| {
-            let x = samples[i];
-            if x.is_nan() {
-                f64::NAN
-            } else {
-                x.to_f64()
-            }
-        };
-        out.push(M4Bin {
-            first_index: bin_start as u64,
-            first: samples[bin_start].to_f64(),
-            min_index: min_index as u64,
-            min: extreme(min_index),
-            max_index: max_index as u64,
-            max: extreme(max_index),
-            last_index: (bin_stop - 1) as u64,
-            last: samples[bin_stop - 1].to_f64(),
-        });
-        bin_start = bin_stop;
+    // Edges are offsets below `width`, so they fit in usize.
+    (0..count)
+        .map(|bin| {
+            (
+                start + bin_edge(width, count, bin) as usize,
+                start + bin_edge(width, count, bin + 1) as usize,
+            )
+        })
+        .collect()
+}
+
+/// The M4 bin of the non-empty range `samples[a..b]`, given the positions of its first
+/// minimum and maximum (`None` if all NaN).
+pub(super) fn make_bin<T: Sample>(
+    samples: &[T],
+    (a, b): (usize, usize),
+    extremes: Option<(usize, usize)>,
+) -> M4Bin {
+    let (min_index, max_index) = extremes.unwrap_or((a, a));
+    let extreme = |i: usize| {
+        let x = samples[i];
+        if x.is_nan() {
+            f64::NAN
+        } else {
+            x.to_f64()
+        }
+    };
+    M4Bin {
+        first_index: a as u64,
+        first: samples[a].to_f64(),
+        min_index: min_index as u64,
+        min: extreme(min_index),
+        max_index: max_index as u64,
+        max: extreme(max_index),
+        last_index: (b - 1) as u64,
+        last: samples[b - 1].to_f64(),
     }
-    out
 }
 
 /// The M4 bins of `samples[start..stop]` by scanning every sample: the reference the
@@ -132,9 +136,14 @@ pub fn m4_scan<T: Sample>(
     bins: usize,
 ) -> Result<Vec<M4Bin>, LodError> {
     let (start, stop) = check_query(samples.len() as u64, start, stop, bins)?;
-    Ok(collect_bins(samples, start, stop, bins, |a, b| {
-        kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi))
-    }))
+    Ok(bin_ranges(start, stop, bins)
+        .into_iter()
+        .map(|(a, b)| {
+            let extremes =
+                kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi));
+            make_bin(samples, (a, b), extremes)
+        })
+        .collect())
 }
 
 /// Re-aggregates bins that are already M4 bins into `bins` bins over `[start, stop)`, cut

@@ -1,71 +1,62 @@
 //! The min/max pyramid and the queries that run on it.
 //!
-//! Level 0 holds the minimum and maximum of every complete block of [`BLOCK`] samples; level
+//! Level 0 holds the `[min, max]` of every complete block of [`BLOCK`] samples; level
 //! `L + 1` those of every complete group of [`FANOUT`] level-`L` nodes, up to the first level
-//! with a single node or fewer than [`FANOUT`] nodes. Incomplete blocks and groups at the end
-//! are left out, so appending never rewrites a node, and a query covers them from the level
-//! below (ultimately from the raw samples). A block whose samples are all NaN stores NaN.
+//! with fewer than [`FANOUT`] nodes. Incomplete blocks and groups at the end are left out, so
+//! appending never rewrites a node, and a query covers them from the level below (ultimately
+//! from the raw samples). A node whose samples are all NaN stores NaN for both extremes.
 //!
 //! A range query covers its ragged ends from the raw samples and the rest with at most
 //! `2 * (FANOUT - 1)` nodes per level, keeps the first-occurring extreme, and recovers its
 //! index by descending from the node that holds it: at each level the first child whose
-//! extreme equals it, then the first equal sample of the block.
+//! extreme equals it, then the first equal sample of the block. Each descent step is a
+//! likely cache miss that depends on the previous one, so the bins of a query descend
+//! together, one level at a time: the misses of different bins then overlap instead of
+//! queueing behind each other.
 
 use std::fmt;
 
-use super::kernels;
-use super::m4::{check_query, check_window, collect_bins};
+use super::kernels::{self, MAX, MIN};
+use super::m4::{bin_ranges, check_query, check_window, make_bin};
 use super::{LodError, M4Bin, Sample};
 
-/// Samples summarised by one level-0 node. 64 keeps the ragged ends of a bin to one or two
-/// cache lines of `f64` and the pyramid at ~3% of the data.
+/// Samples summarised by one level-0 node. 64 keeps the ragged ends of a bin within one or
+/// two cache lines of `f32` (two to four of `f64`) and the pyramid at ~3.3% of the data.
 pub const BLOCK: usize = 64;
-/// Nodes of one level summarised by one node of the next. 16 `f32` extremes are one cache
-/// line, and a whole-series query of 100M samples touches about three levels.
+/// Nodes of one level summarised by one node of the next. A descent step reads 16 pairs
+/// (two cache lines of `f32`), and a query over 100M samples touches about three levels.
 pub const FANOUT: usize = 16;
-/// Windows up to this many samples are scanned raw: cheaper than the pyramid's bookkeeping.
-const RAW_SCAN_MAX: usize = 4 * BLOCK;
+/// Ranges up to this many samples are scanned raw: cheaper than the pyramid's bookkeeping.
+const RAW_SCAN_MAX: usize = 0;
 
-/// The extremes of every node of one level.
-#[derive(Clone, Default)]
+/// The `[min, max]` of every node of one level, side by side so one cache line serves both.
+#[derive(Clone)]
 pub(super) struct Level<T> {
-    pub(super) min: Vec<T>,
-    pub(super) max: Vec<T>,
+    pub(super) nodes: Vec<[T; 2]>,
 }
 
-impl<T: Sample> Level<T> {
-    fn push(&mut self, lo: T, hi: T) {
-        // Without a non-NaN value the accumulators are still +inf and -inf.
-        let (lo, hi) = if lo > hi { (T::NAN, T::NAN) } else { (lo, hi) };
-        self.min.push(lo);
-        self.max.push(hi);
-    }
-
-    fn len(&self) -> usize {
-        self.min.len()
+impl<T> Level<T> {
+    fn with_capacity(count: usize) -> Self {
+        Level {
+            nodes: Vec::with_capacity(count),
+        }
     }
 }
 
-/// The extremes of the children of node `node` of the level above `children`.
-pub(super) fn summarize_children<T: Sample>(children: &Level<T>, node: usize) -> (T, T) {
-    let kids = node * FANOUT..(node + 1) * FANOUT;
-    let (lo, hi) = (
-        kernels::min_value(&children.min[kids.clone()]),
-        kernels::max_value(&children.max[kids]),
-    );
-    if lo > hi {
-        (T::NAN, T::NAN)
-    } else {
-        (lo, hi)
-    }
+/// Reads one value from each cache line of `xs`, so that when a pass over many bins first
+/// touches the memory it will need, with no data-dependent branch, the cache misses of all
+/// bins are in flight at once; the real pass then finds the lines in cache.
+fn touch<X: bytemuck::Pod>(xs: &[X]) -> u8 {
+    let bytes: &[u8] = bytemuck::cast_slice(xs);
+    bytes.iter().step_by(64).fold(0, |acc, &b| acc ^ b) ^ bytes.last().copied().unwrap_or(0)
 }
 
-/// Node counts per level for a series of `len` samples: level 0 always, then every level
-/// with at least one node.
+/// Node counts per level for a series of `len` samples: level 0 always (even with no
+/// node), then every level with at least one node.
 pub(super) fn level_counts(len: u64) -> Vec<u64> {
     let mut counts = vec![len / BLOCK as u64];
     let mut below = counts[0];
-    while below / FANOUT as u64 > 0 {
+    while below >= FANOUT as u64 {
         below /= FANOUT as u64;
         counts.push(below);
     }
@@ -76,8 +67,9 @@ pub(super) fn level_counts(len: u64) -> Vec<u64> {
 /// next level summarises [`FANOUT`] nodes of the previous one. It stores the extremes (as
 /// `T`, exactly) but not their indices, which queries recover from the samples.
 ///
-/// Memory: `2 * size_of::<T>()` bytes per node, `N / BLOCK * FANOUT / (FANOUT - 1)` nodes at
-/// most, i.e. about `2 / BLOCK * 16 / 15 ≈ 3.3%` of the series' own bytes.
+/// Memory: `2 * size_of::<T>()` bytes per node and fewer than
+/// `N / BLOCK * FANOUT / (FANOUT - 1)` nodes, so at most
+/// `2 / BLOCK * FANOUT / (FANOUT - 1) = 1/30 ≈ 3.3%` of the series' own bytes, whatever `T`.
 #[derive(Clone)]
 pub struct Pyramid<T: Sample> {
     pub(super) len: u64,
@@ -87,7 +79,7 @@ pub struct Pyramid<T: Sample> {
 
 impl<T: Sample> fmt::Debug for Pyramid<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nodes: Vec<usize> = self.levels.iter().map(Level::len).collect();
+        let nodes: Vec<usize> = self.levels.iter().map(|level| level.nodes.len()).collect();
         f.debug_struct("Pyramid")
             .field("len", &self.len)
             .field("nodes_per_level", &nodes)
@@ -95,37 +87,43 @@ impl<T: Sample> fmt::Debug for Pyramid<T> {
     }
 }
 
-/// Where the best extreme so far was seen: exactly, or somewhere in a node.
+/// The best extreme seen so far in a range: at an exact sample, or somewhere in a node.
 #[derive(Clone, Copy)]
 struct Candidate<T> {
     value: T,
-    /// The sample index if `node` is `None`, else the node's first sample index: pieces
-    /// never overlap, so comparing these orders the occurrences.
+    /// The sample index if `node` is `None`, else the node's first sample index: the pieces
+    /// of a range never overlap, so comparing these orders the occurrences.
     position: usize,
     /// `(level, index)` of the node still to descend into.
     node: Option<(usize, usize)>,
 }
 
-/// Running first minimum and first maximum over the pieces of a range.
-struct Extremes<T> {
-    min: Option<Candidate<T>>,
-    max: Option<Candidate<T>>,
+impl<T: Sample> Candidate<T> {
+    /// Whether `self` is a better `lane` extreme than `best`: strictly beyond it, or equal
+    /// and earlier.
+    fn beats(&self, best: &Candidate<T>, lane: usize) -> bool {
+        let beyond = if lane == MIN {
+            self.value < best.value
+        } else {
+            self.value > best.value
+        };
+        beyond || (self.value == best.value && self.position < best.position)
+    }
 }
 
-impl<T: Sample> Extremes<T> {
-    fn offer_min(&mut self, c: Candidate<T>) {
-        if self.min.is_none_or(|best| {
-            c.value < best.value || (c.value == best.value && c.position < best.position)
-        }) {
-            self.min = Some(c);
-        }
-    }
+/// The first minimum (`[MIN]`) and first maximum (`[MAX]`) of a range, being narrowed down.
+type Pending<T> = [Candidate<T>; 2];
 
-    fn offer_max(&mut self, c: Candidate<T>) {
-        if self.max.is_none_or(|best| {
-            c.value > best.value || (c.value == best.value && c.position < best.position)
-        }) {
-            self.max = Some(c);
+/// Accumulates the pieces of one range into its best candidates.
+struct Pieces<T> {
+    best: [Option<Candidate<T>>; 2],
+}
+
+impl<T: Sample> Pieces<T> {
+    fn offer(&mut self, lane: usize, candidate: Candidate<T>) {
+        let best = &mut self.best[lane];
+        if best.is_none_or(|b| candidate.beats(&b, lane)) {
+            *best = Some(candidate);
         }
     }
 
@@ -133,35 +131,35 @@ impl<T: Sample> Extremes<T> {
     fn offer_samples(&mut self, samples: &[T], a: usize, b: usize) {
         let raw = &samples[a..b];
         if let Some((lo, hi)) = kernels::first_min_max(raw) {
-            self.offer_min(Candidate {
-                value: raw[lo],
-                position: a + lo,
-                node: None,
-            });
-            self.offer_max(Candidate {
-                value: raw[hi],
-                position: a + hi,
-                node: None,
-            });
+            for (lane, at) in [(MIN, lo), (MAX, hi)] {
+                self.offer(
+                    lane,
+                    Candidate {
+                        value: raw[at],
+                        position: a + at,
+                        node: None,
+                    },
+                );
+            }
         }
     }
 
-    /// Offers the nodes `lo..hi` of `level`, whose nodes span `span` samples each.
-    fn offer_nodes(&mut self, level_index: usize, level: &Level<T>, lo: usize, hi: usize) {
-        let span = BLOCK * FANOUT.pow(level_index as u32);
-        if let Some((i, value)) = kernels::first_min(&level.min[lo..hi]) {
-            self.offer_min(Candidate {
-                value,
-                position: (lo + i) * span,
-                node: Some((level_index, lo + i)),
-            });
-        }
-        if let Some((i, value)) = kernels::first_max(&level.max[lo..hi]) {
-            self.offer_max(Candidate {
-                value,
-                position: (lo + i) * span,
-                node: Some((level_index, lo + i)),
-            });
+    /// Offers the nodes `lo..hi` of level `level`.
+    fn offer_nodes(&mut self, level: usize, nodes: &[[T; 2]], lo: usize, hi: usize) {
+        let span = BLOCK * FANOUT.pow(level as u32);
+        let run = &nodes[lo..hi];
+        let found = [kernels::first_min_node(run), kernels::first_max_node(run)];
+        for (lane, found) in found.into_iter().enumerate() {
+            if let Some((at, value)) = found {
+                self.offer(
+                    lane,
+                    Candidate {
+                        value,
+                        position: (lo + at) * span,
+                        node: Some((level, lo + at)),
+                    },
+                );
+            }
         }
     }
 }
@@ -169,16 +167,12 @@ impl<T: Sample> Extremes<T> {
 impl<T: Sample> Pyramid<T> {
     /// Builds the pyramid over `samples`: one pass over the data, O(N).
     pub fn build(samples: &[T]) -> Pyramid<T> {
-        let counts = level_counts(samples.len() as u64);
         let mut pyramid = Pyramid {
             len: 0,
-            levels: counts
-                .iter()
-                .map(|&count| Level {
-                    // Counts are bounded by the slice length, so they fit in usize.
-                    min: Vec::with_capacity(count as usize),
-                    max: Vec::with_capacity(count as usize),
-                })
+            levels: level_counts(samples.len() as u64)
+                .into_iter()
+                // Counts are bounded by the slice length, so they fit in usize.
+                .map(|count| Level::with_capacity(count as usize))
                 .collect(),
         };
         pyramid.extend(samples);
@@ -186,42 +180,41 @@ impl<T: Sample> Pyramid<T> {
     }
 
     /// Extends the pyramid after samples were appended; `samples` is the whole, longer
-    /// series. Costs O(appended + BLOCK + FANOUT * levels), not O(N). Given a series shorter
-    /// than the one covered (so not an append), it rebuilds from scratch. The result has the
-    /// same nodes and bytes as [`Pyramid::build`] over `samples`.
+    /// series. Costs O(appended + BLOCK + FANOUT * levels), not O(N), and gives the same
+    /// nodes (and bytes) as [`Pyramid::build`] over `samples`. Given a series shorter than
+    /// the one covered, which cannot be an append, it rebuilds from scratch.
     pub fn extend(&mut self, samples: &[T]) {
-        if (samples.len() as u64) < self.len {
-            *self = Self::build(samples);
-            return;
-        }
-        if self.levels.is_empty() {
-            self.levels.push(Level::default());
+        if (samples.len() as u64) < self.len || self.levels.is_empty() {
+            *self = Pyramid {
+                len: 0,
+                levels: vec![Level::with_capacity(0)],
+            };
         }
         let blocks = samples.len() / BLOCK;
-        let base = &mut self.levels[0];
-        let done = base.len();
-        let (chunks, _) = samples[done * BLOCK..blocks * BLOCK].as_chunks::<BLOCK>();
-        base.min.reserve(chunks.len());
-        base.max.reserve(chunks.len());
-        for block in chunks {
+        let base = &mut self.levels[0].nodes;
+        let (new_blocks, _) = samples[base.len() * BLOCK..blocks * BLOCK].as_chunks::<BLOCK>();
+        base.reserve(new_blocks.len());
+        base.extend(new_blocks.iter().map(|block| {
             let (lo, hi) = kernels::min_max_values(block);
-            base.push(lo, hi);
-        }
+            kernels::summary(lo, hi)
+        }));
         let mut level = 1;
         loop {
-            let count = self.levels[level - 1].len() / FANOUT;
+            let count = self.levels[level - 1].nodes.len() / FANOUT;
             if count == 0 {
                 break;
             }
             if level == self.levels.len() {
-                self.levels.push(Level::default());
+                self.levels.push(Level::with_capacity(count));
             }
             let (below, above) = self.levels.split_at_mut(level);
-            let (children, this) = (&below[level - 1], &mut above[0]);
-            for node in this.len()..count {
-                let (lo, hi) = summarize_children(children, node);
-                this.push(lo, hi);
-            }
+            let (children, this) = (&below[level - 1].nodes, &mut above[0].nodes);
+            let done = this.len();
+            this.extend(
+                children[done * FANOUT..count * FANOUT]
+                    .chunks_exact(FANOUT)
+                    .map(kernels::summarize_nodes),
+            );
             level += 1;
         }
         self.len = samples.len() as u64;
@@ -237,28 +230,25 @@ impl<T: Sample> Pyramid<T> {
         self.len == 0
     }
 
-    /// Bytes of memory the pyramid holds: `2 * size_of::<T>()` per node (see [`Pyramid`]),
-    /// counted by capacity, plus its small fixed parts.
+    /// Bytes of memory the pyramid holds: its nodes (by capacity, `2 * size_of::<T>()`
+    /// each; see [`Pyramid`] for the bound) and its small fixed parts.
     pub fn memory_bytes(&self) -> usize {
-        let nodes: usize = self
-            .levels
-            .iter()
-            .map(|level| level.min.capacity() + level.max.capacity())
-            .sum();
+        let nodes: usize = self.levels.iter().map(|level| level.nodes.capacity()).sum();
         std::mem::size_of::<Self>()
             + self.levels.capacity() * std::mem::size_of::<Level<T>>()
-            + nodes * std::mem::size_of::<T>()
+            + nodes * std::mem::size_of::<[T; 2]>()
     }
 
     /// The M4 bins of `[start, stop)`, identical to [`m4_scan`](super::m4_scan) over the
     /// same samples: the pyramid covers whole blocks, the raw samples the ragged ends of
     /// each bin. Cost O(bins * (BLOCK + FANOUT * levels)), independent of the window width.
-    /// `samples` must be the series the pyramid was built on; a different series of the same
+    /// `samples` must be the series the pyramid was built on: another series of the same
     /// length gives wrong answers (never a panic).
     ///
     /// # Errors
     /// [`LodError::LengthMismatch`] if `samples` is not as long as the pyramid, then as
-    /// [`m4_scan`](super::m4_scan).
+    /// [`m4_scan`](super::m4_scan): [`LodError::ZeroBins`], [`LodError::TooManyBins`],
+    /// [`LodError::ReversedWindow`], [`LodError::WindowOutOfRange`].
     pub fn m4(
         &self,
         samples: &[T],
@@ -268,14 +258,18 @@ impl<T: Sample> Pyramid<T> {
     ) -> Result<Vec<M4Bin>, LodError> {
         self.check_samples(samples)?;
         let (start, stop) = check_query(self.len, start, stop, bins)?;
-        Ok(collect_bins(samples, start, stop, bins, |a, b| {
-            self.first_min_max(samples, a, b)
-        }))
+        let ranges = bin_ranges(start, stop, bins);
+        let extremes = self.first_min_max(samples, &ranges);
+        Ok(ranges
+            .into_iter()
+            .zip(extremes)
+            .map(|(range, found)| make_bin(samples, range, found))
+            .collect())
     }
 
-    /// The first minimum and first maximum of `[start, stop)` as `(index, value)`, NaN
-    /// ignored; `None` for an empty window. If every sample is NaN both are `(start, NaN)`,
-    /// as in an M4 bin.
+    /// The first minimum and first maximum of `[start, stop)` as `(index, value)`, with the
+    /// policy of M4 bins: NaN ignored, and both `(start, NaN)` if every sample is NaN.
+    /// `None` for an empty window.
     ///
     /// # Errors
     /// [`LodError::LengthMismatch`], [`LodError::ReversedWindow`],
@@ -292,7 +286,8 @@ impl<T: Sample> Pyramid<T> {
         if start == stop {
             return Ok(None);
         }
-        Ok(Some(match self.first_min_max(samples, start, stop) {
+        let found = self.first_min_max(samples, &[(start, stop)]);
+        Ok(Some(match found.first().copied().flatten() {
             Some((lo, hi)) => ((lo as u64, samples[lo]), (hi as u64, samples[hi])),
             None => ((start as u64, T::NAN), (start as u64, T::NAN)),
         }))
@@ -308,68 +303,111 @@ impl<T: Sample> Pyramid<T> {
         Ok(())
     }
 
-    /// Positions of the first minimum and maximum of `samples[a..b]` (a non-empty range of
-    /// the covered series); `None` if all NaN.
-    fn first_min_max(&self, samples: &[T], a: usize, b: usize) -> Option<(usize, usize)> {
-        let raw = || kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi));
+    /// Positions of the first minimum and maximum of each non-empty range `[a, b)` of the
+    /// covered series; `None` where a range is all NaN.
+    fn first_min_max(
+        &self,
+        samples: &[T],
+        ranges: &[(usize, usize)],
+    ) -> Vec<Option<(usize, usize)>> {
+        let mut pending: Vec<Option<Pending<T>>> = ranges
+            .iter()
+            .map(|&(a, b)| self.candidates(samples, a, b))
+            .collect();
+        // Every bin down one level per pass (see the module docs). A failed step leaves the
+        // candidate in its node, which the final pass below turns into a raw scan.
+        for level in (0..self.levels.len()).rev() {
+            let mut touched = 0;
+            for candidate in pending.iter().flatten().flatten() {
+                if let Some((at, index)) = candidate.node.filter(|&(at, _)| at == level) {
+                    touched ^= if at > 0 {
+                        let first = index * FANOUT;
+                        self.levels[level - 1].nodes.get(first..first + FANOUT).map_or(0, touch)
+                    } else {
+                        let first = index * BLOCK;
+                        samples.get(first..first + BLOCK).map_or(0, touch)
+                    };
+                }
+            }
+            std::hint::black_box(touched);
+            for candidate in pending.iter_mut().flatten() {
+                for (lane, candidate) in candidate.iter_mut().enumerate() {
+                    if candidate.node.is_some_and(|(at, _)| at == level) {
+                        self.descend(samples, candidate, lane);
+                    }
+                }
+            }
+        }
+        pending
+            .into_iter()
+            .zip(ranges)
+            .map(|(found, &(a, b))| match found {
+                Some([lo, hi]) if lo.node.is_none() && hi.node.is_none() => {
+                    Some((lo.position, hi.position))
+                }
+                // Only when the samples are not the series the pyramid was built on; the
+                // scan keeps the answer exact for the samples given.
+                Some(_) => kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi)),
+                None => None,
+            })
+            .collect()
+    }
+
+    /// The best candidates of `[a, b)`: exact for short ranges, otherwise possibly nodes.
+    fn candidates(&self, samples: &[T], a: usize, b: usize) -> Option<Pending<T>> {
+        let mut pieces = Pieces { best: [None, None] };
         let (mut lo, mut hi) = (a.div_ceil(BLOCK), b / BLOCK);
         if b - a <= RAW_SCAN_MAX || lo >= hi {
-            return raw();
-        }
-        let mut found = Extremes {
-            min: None,
-            max: None,
-        };
-        found.offer_samples(samples, a, lo * BLOCK);
-        found.offer_samples(samples, hi * BLOCK, b);
-        // Climb while the remaining node range holds a whole group of the level above.
-        let mut level_index = 0;
-        loop {
-            let level = &self.levels[level_index];
-            let (up_lo, up_hi) = (lo.div_ceil(FANOUT), hi / FANOUT);
-            if level_index + 1 == self.levels.len() || up_lo >= up_hi {
-                found.offer_nodes(level_index, level, lo, hi);
-                break;
+            pieces.offer_samples(samples, a, b);
+        } else {
+            pieces.offer_samples(samples, a, lo * BLOCK);
+            pieces.offer_samples(samples, hi * BLOCK, b);
+            // Climb while the node range still holds a whole group of the level above.
+            let mut level = 0;
+            loop {
+                let nodes = &self.levels[level].nodes;
+                let (up_lo, up_hi) = (lo.div_ceil(FANOUT), hi / FANOUT);
+                if level + 1 == self.levels.len() || up_lo >= up_hi {
+                    pieces.offer_nodes(level, nodes, lo, hi);
+                    break;
+                }
+                pieces.offer_nodes(level, nodes, lo, up_lo * FANOUT);
+                pieces.offer_nodes(level, nodes, up_hi * FANOUT, hi);
+                (lo, hi) = (up_lo, up_hi);
+                level += 1;
             }
-            found.offer_nodes(level_index, level, lo, up_lo * FANOUT);
-            found.offer_nodes(level_index, level, up_hi * FANOUT, hi);
-            (lo, hi) = (up_lo, up_hi);
-            level_index += 1;
         }
-        let (Some(min), Some(max)) = (found.min, found.max) else {
-            return None;
-        };
-        // A node that does not hold its own extreme means the samples are not the series
-        // the pyramid was built on; scanning keeps the answer exact for the samples given.
-        match (
-            self.locate(samples, min, |level| &level.min),
-            self.locate(samples, max, |level| &level.max),
-        ) {
-            (Some(lo), Some(hi)) => Some((lo, hi)),
-            _ => raw(),
+        match pieces.best {
+            [Some(lo), Some(hi)] => Some([lo, hi]),
+            _ => None,
         }
     }
 
-    /// The sample index of the first occurrence of a candidate's value, descending through
-    /// its node (if any); `None` if the pyramid and the samples disagree.
-    fn locate(
-        &self,
-        samples: &[T],
-        candidate: Candidate<T>,
-        extremes: impl Fn(&Level<T>) -> &Vec<T>,
-    ) -> Option<usize> {
-        let Some((mut level, mut index)) = candidate.node else {
-            return Some(candidate.position);
+    /// Moves a node candidate one level down (to the first child holding its value) or, at
+    /// level 0, to the first equal sample. Leaves it unchanged if the pyramid and the
+    /// samples disagree.
+    fn descend(&self, samples: &[T], candidate: &mut Candidate<T>, lane: usize) {
+        let Some((level, index)) = candidate.node else {
+            return;
         };
-        while level > 0 {
-            let first_child = index * FANOUT;
-            let children = extremes(self.levels.get(level - 1)?);
-            let kids = children.get(first_child..first_child + FANOUT)?;
-            index = first_child + kernels::first_equal(kids, candidate.value)?;
-            level -= 1;
+        if level > 0 {
+            let first = index * FANOUT;
+            let child = self.levels[level - 1]
+                .nodes
+                .get(first..first + FANOUT)
+                .and_then(|kids| kernels::first_equal_node(kids, lane, candidate.value));
+            if let Some(k) = child {
+                candidate.node = Some((level - 1, first + k));
+            }
+        } else {
+            let first = index * BLOCK;
+            let sample = samples
+                .get(first..first + BLOCK)
+                .and_then(|block| kernels::first_equal(block, candidate.value));
+            if let Some(k) = sample {
+                candidate.position = first + k;
+                candidate.node = None;
+            }
         }
-        let first_sample = index * BLOCK;
-        let block = samples.get(first_sample..first_sample + BLOCK)?;
-        Some(first_sample + kernels::first_equal(block, candidate.value)?)
     }
 }

@@ -66,11 +66,21 @@ async fn get_array(
         }
     };
     let selection = params.selection()?;
-    let rep = blocking(move || {
-        let array = store.get(&name)?;
-        repr::single(&array, format, &selection)
-    })
-    .await?;
+    // Fast path: a cached, unchanged array whose representation is a zero-copy slice is
+    // answered right here; reading files and reshuffling bytes go to a blocking thread.
+    let rep = match store.get_cached(&name).transpose()? {
+        Some(array) if repr::is_cheap(&array, format, &selection) => {
+            repr::single(&array, format, &selection)?
+        }
+        Some(array) => blocking(move || repr::single(&array, format, &selection)).await?,
+        None => {
+            blocking(move || {
+                let array = store.get(&name)?;
+                repr::single(&array, format, &selection)
+            })
+            .await?
+        }
+    };
     repr::respond(rep, &headers)
 }
 

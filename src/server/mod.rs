@@ -13,6 +13,7 @@ use axum::extract::FromRef;
 use axum::http::{header, HeaderName, Method};
 use axum::response::IntoResponse;
 use axum::routing::any;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -101,6 +102,12 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         cli.data.display(),
         listener.local_addr()?
     );
+    // Responses go out in one writev; Nagle's delay would only add latency.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {err}");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

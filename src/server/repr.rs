@@ -139,6 +139,22 @@ pub struct Selected {
     pub key: String,
 }
 
+/// Whether serving this selection is only slicing (no conversion, gather or reordering of
+/// more than a few kB), cheap enough to do on an async worker thread.
+pub fn is_cheap(array: &StoredArray, format: Format, sel: &Selection) -> bool {
+    const SMALL: usize = 64 * 1024;
+    let header = &array.header;
+    let reorders = header.fortran_order
+        && header.shape.len() > 1
+        && (format == Format::Raw || sel.slice.is_some() || sel.dtype.is_some());
+    let converts = sel
+        .dtype
+        .as_ref()
+        .is_some_and(|target| header.dtype.as_scalar() != Some(target));
+    let gathers = sel.slice.is_some_and(|s| s.step.unwrap_or(1) != 1);
+    array.data.len() <= SMALL || !(reorders || converts || gathers)
+}
+
 /// Apply a selection to a stored array. `c_order` forces C order (raw and bundles).
 ///
 /// # Errors

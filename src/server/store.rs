@@ -147,9 +147,19 @@ impl Default for Fnv64 {
 enum Content {
     Npy(Arc<StoredArray>),
     /// Members by their name inside the group (`x` for `x.npy`), in zip order.
-    Npz(Vec<(String, Arc<StoredArray>)>),
+    Npz(Arc<Vec<(String, Arc<StoredArray>)>>),
     /// Not servable; the reason was logged once when this version was first seen.
     Invalid(String),
+}
+
+/// What probing one candidate file found.
+enum Probe {
+    /// No regular file there.
+    Absent,
+    /// The file's current content.
+    Found(Content),
+    /// The file exists but its content is not known without reading it.
+    Unknown,
 }
 
 #[derive(Debug)]
@@ -185,41 +195,57 @@ impl Store {
     /// [`StoreError::NotFound`] when no file or member has the name, [`StoreError::Invalid`]
     /// when the file that has it cannot be served.
     pub fn get(&self, name: &str) -> Result<Arc<StoredArray>, StoreError> {
+        self.resolve(name, |path| match self.load(path) {
+            Some(content) => Probe::Found(content),
+            None => Probe::Absent,
+        })
+        .unwrap_or_else(|| Err(StoreError::NotFound(name.to_string())))
+    }
+
+    /// The request fast path: the array if every file it depends on is cached and unchanged,
+    /// checked with one `lstat` each (answered from the kernel's inode cache, as nginx's
+    /// per-request `open`/`fstat` is) and no reads. `None` means "call [`Store::get`] on a
+    /// blocking thread".
+    pub fn get_cached(&self, name: &str) -> Option<Result<Arc<StoredArray>, StoreError>> {
+        self.resolve(name, |path| self.probe_cached(path))
+    }
+
+    /// Resolve a name against its candidate files: `a/b/c` is a/b/c.npy, else member c of
+    /// a/b.npz, else member b/c of a.npz. `None` when a probe could not tell.
+    fn resolve(
+        &self,
+        name: &str,
+        probe: impl Fn(&Path) -> Probe,
+    ) -> Option<Result<Arc<StoredArray>, StoreError>> {
         debug_assert!(validate_name(name).is_ok());
-        let segments: Vec<&str> = name.split('/').collect();
-        // `a/b/c` is a/b/c.npy, else member c of a/b.npz, else member b/c of a.npz.
-        let npy = self.root.join(format!("{name}.npy"));
-        if let Some(content) = self.load(&npy) {
-            return match content {
-                Content::Npy(array) => Ok(array),
-                Content::Invalid(reason) => Err(StoreError::Invalid {
-                    name: name.to_string(),
-                    reason,
-                }),
-                Content::Npz(_) => Err(StoreError::NotFound(name.to_string())),
-            };
+        let invalid = |reason: &str| StoreError::Invalid {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
+        match probe(&self.root.join(format!("{name}.npy"))) {
+            Probe::Unknown => return None,
+            Probe::Found(Content::Npy(array)) => return Some(Ok(array)),
+            Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+            Probe::Found(Content::Npz(_)) | Probe::Absent => {}
         }
+        let segments: Vec<&str> = name.split('/').collect();
         for split in (1..segments.len()).rev() {
             let npz = self
                 .root
                 .join(format!("{}.npz", segments[..split].join("/")));
             let member = segments[split..].join("/");
-            match self.load(&npz) {
-                Some(Content::Npz(members)) => {
+            match probe(&npz) {
+                Probe::Unknown => return None,
+                Probe::Found(Content::Npz(members)) => {
                     if let Some((_, array)) = members.iter().find(|(m, _)| *m == member) {
-                        return Ok(Arc::clone(array));
+                        return Some(Ok(Arc::clone(array)));
                     }
                 }
-                Some(Content::Invalid(reason)) => {
-                    return Err(StoreError::Invalid {
-                        name: name.to_string(),
-                        reason,
-                    })
-                }
-                Some(Content::Npy(_)) | None => {}
+                Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+                Probe::Found(Content::Npy(_)) | Probe::Absent => {}
             }
         }
-        Err(StoreError::NotFound(name.to_string()))
+        Some(Err(StoreError::NotFound(name.to_string())))
     }
 
     /// Every servable array, sorted by name.
@@ -248,9 +274,11 @@ impl Store {
                     by_name.insert(array.name.clone(), array);
                 }
                 Some(Content::Npz(members)) => {
-                    for (_, array) in members {
+                    for (_, array) in members.iter() {
                         // A plain .npy of the same name shadows the member.
-                        by_name.entry(array.name.clone()).or_insert(array);
+                        by_name
+                            .entry(array.name.clone())
+                            .or_insert_with(|| Arc::clone(array));
                     }
                 }
                 Some(Content::Invalid(_)) | None => {}
@@ -285,6 +313,20 @@ impl Store {
         tokio::task::spawn_blocking(move || store.list())
             .await
             .unwrap_or_default()
+    }
+
+    /// What the cache knows of `path`, checked against the file's current identity.
+    fn probe_cached(&self, path: &Path) -> Probe {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return Probe::Absent;
+        };
+        if !meta.file_type().is_file() {
+            return Probe::Absent;
+        }
+        match self.read_cache().get(path) {
+            Some(hit) if hit.stamp == FileStamp::of(&meta) => Probe::Found(hit.content.clone()),
+            _ => Probe::Unknown,
+        }
     }
 
     /// What `path` holds now, from the cache when the file has not changed; `None` when
@@ -346,7 +388,7 @@ impl Store {
         };
         let is_npz = path.extension().is_some_and(|e| e == "npz");
         let result = if is_npz {
-            read_npz(&stem_name, path, &bytes, stamp).map(Content::Npz)
+            read_npz(&stem_name, path, &bytes, stamp).map(|members| Content::Npz(Arc::new(members)))
         } else {
             read_npy(
                 &stem_name,
