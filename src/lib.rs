@@ -1,6 +1,7 @@
 //! Downlink: NumPy arrays served to browsers and scripts as raw bytes, and charted.
 //!
 //! - [`wire`]: the .npy format, dtypes, conversions and bundles (both sides).
+//! - [`lod`]: exact M4 level of detail over long series (both sides).
 //! - [`names`]: what an array may be called (both sides).
 //! - [`catalog`]: what the API and pages say about an array (both sides).
 //! - [`app`]: the Leptos pages (both sides).
@@ -8,6 +9,7 @@
 
 pub mod app;
 pub mod catalog;
+pub mod lod;
 pub mod names;
 pub mod wire;
 

@@ -6,7 +6,6 @@ use std::path::Path;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use downlink::server::store::Store;
 use downlink::server::{router, AppState};
 use downlink::wire::bundle::decode_bundle;
 use downlink::wire::dtype::DType;
@@ -49,10 +48,10 @@ fn app() -> (tempfile::TempDir, Router) {
     save(root, "fortran", "|u1", &[2, 3], true, &f_order);
     save(root, ".hidden", "<f8", &[1], false, &f64s([1.0]));
     std::fs::write(root.join("broken.npy"), b"\x93NUMPY\x01\x00garbage").unwrap();
-    let state = AppState {
-        leptos_options: LeptosOptions::builder().output_name("downlink").build(),
-        store: Store::new(root),
-    };
+    let state = AppState::new(
+        LeptosOptions::builder().output_name("downlink").build(),
+        root,
+    );
     (dir, router(state))
 }
 
@@ -282,4 +281,53 @@ async fn pages_render_on_the_server() {
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8(body).unwrap().contains("(4, 3)"));
     assert_eq!(get(&app, "/view/missing").await.0, StatusCode::NOT_FOUND);
+}
+
+fn u64s(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn lod_answers_m4_bins_as_a_bundle() {
+    let (_dir, app) = app();
+    let (status, _, body) = get(&app, "/api/lod/ramp?start=10&stop=50&bins=4").await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = decode_bundle(&body).unwrap();
+    let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["window", "index", "value"]);
+    assert_eq!(u64s(entries[0].data), [10, 50]);
+    assert_eq!(entries[1].shape, [1, 4, 4]);
+    // Bin 0 covers samples 10..20 of a ramp: first 10, min 10, max 19, last 19.
+    assert_eq!(u64s(&entries[1].data[..32]), [10, 10, 19, 19]);
+    let values: Vec<f64> = entries[2]
+        .data
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(values[..4], [10.0, 10.0, 19.0, 19.0]);
+    assert_eq!(values[12..], [40.0, 40.0, 49.0, 49.0]);
+
+    // A (4, 3) array gives one series per column; a window narrower than the bins gives one
+    // bin per sample.
+    let (_, _, body) = get(&app, "/api/lod/group/be?bins=100").await;
+    let entries = decode_bundle(&body).unwrap();
+    assert_eq!(entries[1].shape, [3, 4, 4]);
+
+    for (uri, want) in [
+        ("/api/lod/ramp?bins=0", StatusCode::BAD_REQUEST),
+        ("/api/lod/ramp?bins=20001", StatusCode::BAD_REQUEST),
+        ("/api/lod/ramp?start=5&stop=4", StatusCode::BAD_REQUEST),
+        ("/api/lod/ramp?stop=101", StatusCode::BAD_REQUEST),
+        ("/api/lod/ramp?start=-1", StatusCode::BAD_REQUEST),
+        ("/api/lod/ramp?column=1", StatusCode::BAD_REQUEST),
+        ("/api/lod/missing", StatusCode::NOT_FOUND),
+        ("/api/lod/broken", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (status, _, body) = get(&app, uri).await;
+        assert_eq!(status, want, "{uri}");
+        assert!(json(&body)["error"].is_string(), "{uri}");
+    }
 }

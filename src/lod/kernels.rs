@@ -48,8 +48,18 @@ pub(super) fn min_max_values<T: Sample>(xs: &[T]) -> (T, T) {
     }
     (
         lo.into_iter().fold(T::INFINITY, |m, x| keep_less(x, m)),
-        hi.into_iter().fold(T::NEG_INFINITY, |m, x| keep_greater(x, m)),
+        hi.into_iter()
+            .fold(T::NEG_INFINITY, |m, x| keep_greater(x, m)),
     )
+}
+
+/// Bit `i` set where `xs[i] == value`; `xs` has at most 32 elements. Branch-free, so the
+/// position of a match (which is unpredictable) costs no misprediction.
+#[inline(always)]
+fn equal_mask<T: Sample>(xs: &[T], value: T) -> u32 {
+    xs.iter()
+        .enumerate()
+        .fold(0, |mask, (i, &x)| mask | (u32::from(x == value) << i))
 }
 
 /// Position of the first element equal to `value` (so `0.0` finds `-0.0`; NaN finds nothing).
@@ -57,16 +67,13 @@ pub(super) fn min_max_values<T: Sample>(xs: &[T]) -> (T, T) {
 pub(super) fn first_equal<T: Sample>(xs: &[T], value: T) -> Option<usize> {
     let (chunks, rest) = xs.as_chunks::<LANES>();
     for (c, chunk) in chunks.iter().enumerate() {
-        if chunk.iter().fold(false, |hit, &x| hit | (x == value)) {
-            return chunk
-                .iter()
-                .position(|&x| x == value)
-                .map(|i| c * LANES + i);
+        let mask = equal_mask(chunk, value);
+        if mask != 0 {
+            return Some(c * LANES + mask.trailing_zeros() as usize);
         }
     }
-    rest.iter()
-        .position(|&x| x == value)
-        .map(|i| chunks.len() * LANES + i)
+    let mask = equal_mask(rest, value);
+    (mask != 0).then(|| chunks.len() * LANES + mask.trailing_zeros() as usize)
 }
 
 /// Positions of the first minimum and the first maximum of `xs`, NaN ignored; `None` when
@@ -106,10 +113,20 @@ pub(super) fn summarize_nodes<T: Sample>(nodes: &[[T; 2]]) -> [T; 2] {
     summary(lo, hi)
 }
 
-/// Position of the first node whose `lane` extreme equals `value`.
+/// Position of the first node whose `lane` extreme equals `value`, branch-free per group
+/// of 32 nodes.
 #[inline]
-pub(super) fn first_equal_node<T: Sample>(nodes: &[[T; 2]], lane: usize, value: T) -> Option<usize> {
-    nodes.iter().position(|node| node[lane] == value)
+pub(super) fn first_equal_node<T: Sample>(
+    nodes: &[[T; 2]],
+    lane: usize,
+    value: T,
+) -> Option<usize> {
+    nodes.chunks(32).enumerate().find_map(|(c, group)| {
+        let mask = group.iter().enumerate().fold(0u32, |mask, (i, node)| {
+            mask | (u32::from(node[lane] == value) << i)
+        });
+        (mask != 0).then(|| c * 32 + mask.trailing_zeros() as usize)
+    })
 }
 
 /// Position and value of the first least node minimum, NaN ignored.

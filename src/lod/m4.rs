@@ -66,14 +66,19 @@ fn bins_in(width: u64, bins: usize) -> usize {
     (bins as u64).min(width) as usize
 }
 
-/// Offset from the window start of the first sample of bin `bin` (of `bins` over `width`).
+/// Offset from the window start of the first sample of bin `bin` (of `bins` over `width`):
+/// `floor(bin * width / bins)`.
 fn bin_edge(width: u64, bins: usize, bin: usize) -> u64 {
-    // u128: `bin * width` overflows u64 for windows over ~9e14 samples.
-    (bin as u128 * u128::from(width) / bins as u128) as u64
+    match (bin as u64).checked_mul(width) {
+        Some(product) => product / bins as u64,
+        // Windows over ~1e15 samples; u128 division is several times slower.
+        None => (bin as u128 * u128::from(width) / bins as u128) as u64,
+    }
 }
 
 /// The bin (of `bins` over `width`) holding the sample at `offset` from the window start:
-/// the largest `i` with `floor(i * width / bins) <= offset`.
+/// the largest `i` with `floor(i * width / bins) <= offset`, i.e.
+/// `ceil((offset + 1) * bins / width) - 1`.
 fn bin_of(width: u64, bins: usize, offset: u64) -> usize {
     (((u128::from(offset) + 1) * bins as u128 - 1) / u128::from(width)) as usize
 }
@@ -139,8 +144,7 @@ pub fn m4_scan<T: Sample>(
     Ok(bin_ranges(start, stop, bins)
         .into_iter()
         .map(|(a, b)| {
-            let extremes =
-                kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi));
+            let extremes = kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi));
             make_bin(samples, (a, b), extremes)
         })
         .collect())
@@ -194,11 +198,23 @@ fn absorb(merged: &mut M4Bin, s: &M4Bin) {
     let takes = |value: f64, index: u64, best: f64, best_index: u64, better: bool| {
         !value.is_nan() && (best.is_nan() || better || (value == best && index < best_index))
     };
-    if takes(s.min, s.min_index, merged.min, merged.min_index, s.min < merged.min) {
+    if takes(
+        s.min,
+        s.min_index,
+        merged.min,
+        merged.min_index,
+        s.min < merged.min,
+    ) {
         merged.min = s.min;
         merged.min_index = s.min_index;
     }
-    if takes(s.max, s.max_index, merged.max, merged.max_index, s.max > merged.max) {
+    if takes(
+        s.max,
+        s.max_index,
+        merged.max,
+        merged.max_index,
+        s.max > merged.max,
+    ) {
         merged.max = s.max;
         merged.max_index = s.max_index;
     }

@@ -8,7 +8,11 @@ use super::*;
 // The reference and comparisons.
 
 /// First minimum and first maximum of `samples[a..b]` by one strict comparison per sample.
-fn naive_extremes<T: Sample>(samples: &[T], a: usize, b: usize) -> Option<((usize, T), (usize, T))> {
+fn naive_extremes<T: Sample>(
+    samples: &[T],
+    a: usize,
+    b: usize,
+) -> Option<((usize, T), (usize, T))> {
     let mut lo: Option<(usize, T)> = None;
     let mut hi: Option<(usize, T)> = None;
     for (i, &x) in samples.iter().enumerate().take(b).skip(a) {
@@ -224,17 +228,38 @@ fn check_series<T: Sample>(samples: &[T], seed: u64) -> Result<(), TestCaseError
         let bins = bin_count(&mut rng, stop - start);
         let want = naive_m4(samples, start, stop, bins);
         let (a, b) = (start as u64, stop as u64);
-        let label = format!("window [{start}, {stop}) of {} in {bins} bins", samples.len());
-        let got = pyramid.m4(samples, a, b, bins).map_err(|e| TestCaseError::fail(format!("{label}: {e}")))?;
+        let label = format!(
+            "window [{start}, {stop}) of {} in {bins} bins",
+            samples.len()
+        );
+        let got = pyramid
+            .m4(samples, a, b, bins)
+            .map_err(|e| TestCaseError::fail(format!("{label}: {e}")))?;
         if let Err(diff) = compare_bins(&got, &want) {
             return Err(TestCaseError::fail(format!("Pyramid::m4, {label}: {diff}")));
         }
-        let scanned = m4_scan(samples, a, b, bins).map_err(|e| TestCaseError::fail(format!("{label}: {e}")))?;
+        // The same with every bin through the pyramid, however narrow.
+        let ranges = super::m4::bin_ranges(start, stop, bins);
+        let found = pyramid.first_min_max(samples, &ranges, 0);
+        let got: Vec<M4Bin> = ranges
+            .into_iter()
+            .zip(found)
+            .map(|(range, found)| super::m4::make_bin(samples, range, found))
+            .collect();
+        if let Err(diff) = compare_bins(&got, &want) {
+            return Err(TestCaseError::fail(format!(
+                "Pyramid::m4 without raw scans, {label}: {diff}"
+            )));
+        }
+        let scanned = m4_scan(samples, a, b, bins)
+            .map_err(|e| TestCaseError::fail(format!("{label}: {e}")))?;
         if let Err(diff) = compare_bins(&scanned, &want) {
             return Err(TestCaseError::fail(format!("m4_scan, {label}: {diff}")));
         }
 
-        let got = pyramid.min_max(samples, a, b).map_err(|e| TestCaseError::fail(format!("{label}: {e}")))?;
+        let got = pyramid
+            .min_max(samples, a, b)
+            .map_err(|e| TestCaseError::fail(format!("{label}: {e}")))?;
         let want = (start < stop).then(|| {
             naive_extremes(samples, start, stop)
                 .map(|((i, lo), (j, hi))| ((i as u64, lo.to_f64()), (j as u64, hi.to_f64())))
@@ -248,7 +273,23 @@ fn check_series<T: Sample>(samples: &[T], seed: u64) -> Result<(), TestCaseError
             }
             _ => false,
         };
-        prop_assert!(same, "min_max, {}: got {:?}, expected {:?}", label, got, want);
+        prop_assert!(
+            same,
+            "min_max, {}: got {:?}, expected {:?}",
+            label,
+            got,
+            want
+        );
+        if start < stop {
+            let positions = naive_extremes(samples, start, stop).map(|((i, _), (j, _))| (i, j));
+            let found = pyramid.first_min_max(samples, &[(start, stop)], 0);
+            prop_assert_eq!(
+                &found,
+                &vec![positions],
+                "min_max without raw scans, {}",
+                label
+            );
+        }
     }
     Ok(())
 }
@@ -408,28 +449,56 @@ proptest! {
 fn nan_zero_and_infinity_rules() {
     let nan = f64::NAN;
     let inf = f64::INFINITY;
-    // (label, samples, expected (min_index, min, max_index, max) of the one bin)
-    let cases: [(&str, Vec<f64>, (u64, f64, u64, f64)); 7] = [
+    /// `(min_index, min, max_index, max)` of the one bin.
+    type Extremes = (u64, f64, u64, f64);
+    let cases: [(&str, Vec<f64>, Extremes); 7] = [
         ("all NaN", vec![nan, nan, nan], (0, nan, 0, nan)),
         ("NaN around a value", vec![nan, 2.0, nan], (1, 2.0, 1, 2.0)),
-        ("first of equal minima", vec![3.0, 1.0, 5.0, 1.0, 5.0], (1, 1.0, 2, 5.0)),
-        ("0.0 before -0.0", vec![1.0, 0.0, -0.0, 1.0], (1, 0.0, 0, 1.0)),
-        ("-0.0 before 0.0", vec![-1.0, -0.0, 0.0, -1.0], (0, -1.0, 1, -0.0)),
-        ("infinities are values", vec![nan, inf, -inf, 0.0], (2, -inf, 1, inf)),
+        (
+            "first of equal minima",
+            vec![3.0, 1.0, 5.0, 1.0, 5.0],
+            (1, 1.0, 2, 5.0),
+        ),
+        (
+            "0.0 before -0.0",
+            vec![1.0, 0.0, -0.0, 1.0],
+            (1, 0.0, 0, 1.0),
+        ),
+        (
+            "-0.0 before 0.0",
+            vec![-1.0, -0.0, 0.0, -1.0],
+            (0, -1.0, 1, -0.0),
+        ),
+        (
+            "infinities are values",
+            vec![nan, inf, -inf, 0.0],
+            (2, -inf, 1, inf),
+        ),
         ("only +inf", vec![nan, inf, inf], (1, inf, 1, inf)),
     ];
     for (label, samples, (min_index, min, max_index, max)) in cases {
         let bins = m4_scan(&samples, 0, samples.len() as u64, 1).expect(label);
         let pyramid = Pyramid::build(&samples);
-        let from_pyramid = pyramid.m4(&samples, 0, samples.len() as u64, 1).expect(label);
-        assert!(compare_bins(&bins, &from_pyramid).is_ok(), "{label}: scan and pyramid differ");
+        let from_pyramid = pyramid
+            .m4(&samples, 0, samples.len() as u64, 1)
+            .expect(label);
+        assert!(
+            compare_bins(&bins, &from_pyramid).is_ok(),
+            "{label}: scan and pyramid differ"
+        );
         let bin = bins[0];
         assert_eq!(bin.min_index, min_index, "{label}: min index");
         assert!(same_f64(bin.min, min), "{label}: min {} != {min}", bin.min);
         assert_eq!(bin.max_index, max_index, "{label}: max index");
         assert!(same_f64(bin.max, max), "{label}: max {} != {max}", bin.max);
-        assert!(same_f64(bin.first, samples[0]), "{label}: first is the first sample, NaN or not");
-        assert!(same_f64(bin.last, samples[samples.len() - 1]), "{label}: last is the last sample, NaN or not");
+        assert!(
+            same_f64(bin.first, samples[0]),
+            "{label}: first is the first sample, NaN or not"
+        );
+        assert!(
+            same_f64(bin.last, samples[samples.len() - 1]),
+            "{label}: last is the last sample, NaN or not"
+        );
     }
 }
 
@@ -440,10 +509,24 @@ fn small_windows_give_one_bin_per_sample() {
     let bins = pyramid.m4(&samples, 1, 4, 100).expect("valid window");
     assert_eq!(bins.len(), 3, "window of 3 samples in 100 bins");
     for (bin, index) in bins.iter().zip(1u64..) {
-        assert_eq!((bin.first_index, bin.last_index), (index, index), "bin of sample {index}");
+        assert_eq!(
+            (bin.first_index, bin.last_index),
+            (index, index),
+            "bin of sample {index}"
+        );
     }
-    assert!(pyramid.m4(&samples, 2, 2, 10).expect("empty window").is_empty(), "empty window");
-    assert_eq!(pyramid.min_max(&samples, 3, 3), Ok(None), "empty window min_max");
+    assert!(
+        pyramid
+            .m4(&samples, 2, 2, 10)
+            .expect("empty window")
+            .is_empty(),
+        "empty window"
+    );
+    assert_eq!(
+        pyramid.min_max(&samples, 3, 3),
+        Ok(None),
+        "empty window min_max"
+    );
 }
 
 #[test]
@@ -452,33 +535,113 @@ fn invalid_queries_are_refused() {
     let pyramid = Pyramid::build(&samples);
     let cases: [(&str, u64, u64, usize, LodError); 6] = [
         ("zero bins", 0, 10, 0, LodError::ZeroBins),
-        ("zero bins before a bad window", 20, 10, 0, LodError::ZeroBins),
-        ("too many bins", 0, 10, MAX_BINS + 1, LodError::TooManyBins { bins: MAX_BINS + 1, limit: MAX_BINS }),
-        ("start after stop", 20, 10, 5, LodError::ReversedWindow { start: 20, stop: 10 }),
-        ("stop past the end", 0, 1001, 5, LodError::WindowOutOfRange { stop: 1001, len: 1000 }),
-        ("start and stop past the end", 2000, 3000, 5, LodError::WindowOutOfRange { stop: 3000, len: 1000 }),
+        (
+            "zero bins before a bad window",
+            20,
+            10,
+            0,
+            LodError::ZeroBins,
+        ),
+        (
+            "too many bins",
+            0,
+            10,
+            MAX_BINS + 1,
+            LodError::TooManyBins {
+                bins: MAX_BINS + 1,
+                limit: MAX_BINS,
+            },
+        ),
+        (
+            "start after stop",
+            20,
+            10,
+            5,
+            LodError::ReversedWindow {
+                start: 20,
+                stop: 10,
+            },
+        ),
+        (
+            "stop past the end",
+            0,
+            1001,
+            5,
+            LodError::WindowOutOfRange {
+                stop: 1001,
+                len: 1000,
+            },
+        ),
+        (
+            "start and stop past the end",
+            2000,
+            3000,
+            5,
+            LodError::WindowOutOfRange {
+                stop: 3000,
+                len: 1000,
+            },
+        ),
     ];
     for (label, start, stop, bins, error) in cases {
-        assert_eq!(m4_scan(&samples, start, stop, bins), Err(error.clone()), "m4_scan: {label}");
-        assert_eq!(pyramid.m4(&samples, start, stop, bins), Err(error.clone()), "Pyramid::m4: {label}");
+        assert_eq!(
+            m4_scan(&samples, start, stop, bins),
+            Err(error.clone()),
+            "m4_scan: {label}"
+        );
+        assert_eq!(
+            pyramid.m4(&samples, start, stop, bins),
+            Err(error.clone()),
+            "Pyramid::m4: {label}"
+        );
         assert!(!error.to_string().is_empty(), "{label}: message");
     }
-    assert!(pyramid.m4(&samples, 0, 1000, MAX_BINS).is_ok(), "exactly MAX_BINS is allowed");
-    assert_eq!(pyramid.min_max(&samples, 5, 4), Err(LodError::ReversedWindow { start: 5, stop: 4 }), "min_max reversed");
-    assert_eq!(pyramid.min_max(&samples, 5, 1001), Err(LodError::WindowOutOfRange { stop: 1001, len: 1000 }), "min_max out of range");
-    let mismatch = LodError::LengthMismatch { pyramid: 1000, samples: 999 };
-    assert_eq!(pyramid.m4(&samples[..999], 0, 10, 5), Err(mismatch.clone()), "m4 on another series");
-    assert_eq!(pyramid.min_max(&samples[..999], 0, 10), Err(mismatch), "min_max on another series");
+    assert!(
+        pyramid.m4(&samples, 0, 1000, MAX_BINS).is_ok(),
+        "exactly MAX_BINS is allowed"
+    );
+    assert_eq!(
+        pyramid.min_max(&samples, 5, 4),
+        Err(LodError::ReversedWindow { start: 5, stop: 4 }),
+        "min_max reversed"
+    );
+    assert_eq!(
+        pyramid.min_max(&samples, 5, 1001),
+        Err(LodError::WindowOutOfRange {
+            stop: 1001,
+            len: 1000
+        }),
+        "min_max out of range"
+    );
+    let mismatch = LodError::LengthMismatch {
+        pyramid: 1000,
+        samples: 999,
+    };
+    assert_eq!(
+        pyramid.m4(&samples[..999], 0, 10, 5),
+        Err(mismatch.clone()),
+        "m4 on another series"
+    );
+    assert_eq!(
+        pyramid.min_max(&samples[..999], 0, 10),
+        Err(mismatch),
+        "min_max on another series"
+    );
 }
 
 #[test]
 fn a_pyramid_over_other_samples_does_not_panic() {
     let built_on: Vec<f32> = (0..50_000).map(|i| (i % 977) as f32).collect();
-    let other: Vec<f32> = (0..50_000).map(|i| ((i * 7) % 1013) as f32 - 500.0).collect();
+    let other: Vec<f32> = (0..50_000)
+        .map(|i| ((i * 7) % 1013) as f32 - 500.0)
+        .collect();
     let pyramid = Pyramid::build(&built_on);
     let bins = pyramid.m4(&other, 0, 50_000, 300).expect("same length");
     assert_eq!(bins.len(), 300);
-    assert!(pyramid.min_max(&other, 100, 40_000).expect("same length").is_some());
+    assert!(pyramid
+        .min_max(&other, 100, 40_000)
+        .expect("same length")
+        .is_some());
 }
 
 #[test]
@@ -486,7 +649,10 @@ fn shrinking_series_rebuilds() {
     let samples: Vec<f64> = (0..5000).map(|i| f64::from(i).sin()).collect();
     let mut pyramid = Pyramid::build(&samples);
     pyramid.extend(&samples[..1234]);
-    assert!(pyramid.to_bytes() == Pyramid::build(&samples[..1234]).to_bytes(), "extend to a shorter series");
+    assert!(
+        pyramid.to_bytes() == Pyramid::build(&samples[..1234]).to_bytes(),
+        "extend to a shorter series"
+    );
 }
 
 #[test]
@@ -495,15 +661,26 @@ fn memory_overhead_is_a_thirtieth() {
     let pyramid = Pyramid::build(&samples);
     let data_bytes = samples.len() * std::mem::size_of::<f32>();
     let bound = data_bytes / 30 + 256;
-    assert!(pyramid.memory_bytes() <= bound, "{} bytes for {} bytes of data, bound {}", pyramid.memory_bytes(), data_bytes, bound);
-    assert!(pyramid.memory_bytes() >= data_bytes / 32, "the nodes are counted");
+    assert!(
+        pyramid.memory_bytes() <= bound,
+        "{} bytes for {} bytes of data, bound {}",
+        pyramid.memory_bytes(),
+        data_bytes,
+        bound
+    );
+    assert!(
+        pyramid.memory_bytes() >= data_bytes / 32,
+        "the nodes are counted"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // Hostile cache bytes, case by case.
 
 fn sample_cache() -> (Vec<f32>, Vec<u8>) {
-    let samples: Vec<f32> = (0..20_000).map(|i| ((i * 37) % 1001) as f32 - 500.0).collect();
+    let samples: Vec<f32> = (0..20_000)
+        .map(|i| ((i * 37) % 1001) as f32 - 500.0)
+        .collect();
     let bytes = Pyramid::build(&samples).to_bytes();
     (samples, bytes)
 }
@@ -520,11 +697,20 @@ fn truncated_caches_are_refused() {
     let (samples, bytes) = sample_cache();
     for keep in 0..bytes.len() {
         let result = Pyramid::<f32>::from_bytes(&bytes[..keep], samples.len() as u64);
-        assert!(matches!(result, Err(LodError::CacheSize { .. })), "truncated to {keep} bytes: {result:?}");
+        assert!(
+            matches!(result, Err(LodError::CacheSize { .. })),
+            "truncated to {keep} bytes: {result:?}"
+        );
     }
     let mut longer = bytes.clone();
     longer.push(0);
-    assert!(matches!(Pyramid::<f32>::from_bytes(&longer, samples.len() as u64), Err(LodError::CacheSize { .. })), "one byte too many");
+    assert!(
+        matches!(
+            Pyramid::<f32>::from_bytes(&longer, samples.len() as u64),
+            Err(LodError::CacheSize { .. })
+        ),
+        "one byte too many"
+    );
 }
 
 #[test]
@@ -550,9 +736,20 @@ fn cache_header_errors_are_clear() {
     let expected: [LodError; 8] = [
         LodError::CacheBadMagic,
         LodError::CacheVersion(2),
-        LodError::CacheSampleType { found: "\"<f8\"".into(), expected: "\"<f4\"".into() },
-        LodError::CacheLayout { block: 128, fanout: FANOUT as u32, expected_block: BLOCK as u32, expected_fanout: FANOUT as u32 },
-        LodError::CacheStale { cached: len + 1, expected: len },
+        LodError::CacheSampleType {
+            found: "\"<f8\"".into(),
+            expected: "\"<f4\"".into(),
+        },
+        LodError::CacheLayout {
+            block: 128,
+            fanout: FANOUT as u32,
+            expected_block: BLOCK as u32,
+            expected_fanout: FANOUT as u32,
+        },
+        LodError::CacheStale {
+            cached: len + 1,
+            expected: len,
+        },
         LodError::CacheHeader("its number of levels does not match the number of samples"),
         LodError::CacheHeader("its reserved field is not zero"),
         LodError::CacheHeader("its level sizes do not match the number of samples"),
@@ -560,12 +757,29 @@ fn cache_header_errors_are_clear() {
     for ((label, got), want) in cases.into_iter().zip(expected) {
         assert_eq!(got, Err(want), "{label}");
     }
-    assert_eq!(Pyramid::<f32>::from_bytes(&bytes, len - 1).map(|_| ()), Err(LodError::CacheStale { cached: len, expected: len - 1 }), "stale cache");
-    assert!(matches!(Pyramid::<f64>::from_bytes(&bytes, len), Err(LodError::CacheSampleType { .. })), "f4 cache read as f8");
+    assert_eq!(
+        Pyramid::<f32>::from_bytes(&bytes, len - 1).map(|_| ()),
+        Err(LodError::CacheStale {
+            cached: len,
+            expected: len - 1
+        }),
+        "stale cache"
+    );
+    assert!(
+        matches!(
+            Pyramid::<f64>::from_bytes(&bytes, len),
+            Err(LodError::CacheSampleType { .. })
+        ),
+        "f4 cache read as f8"
+    );
     let mut corrupt = bytes.clone();
     let middle = corrupt.len() / 2;
     corrupt[middle] ^= 0x10;
-    assert_eq!(Pyramid::<f32>::from_bytes(&corrupt, len).map(|_| ()), Err(LodError::CacheChecksum), "one byte changed");
+    assert_eq!(
+        Pyramid::<f32>::from_bytes(&corrupt, len).map(|_| ()),
+        Err(LodError::CacheChecksum),
+        "one byte changed"
+    );
 }
 
 #[test]
@@ -578,12 +792,20 @@ fn inconsistent_nodes_are_refused_even_with_a_valid_checksum() {
     let mut swapped = bytes.clone();
     swapped[payload..payload + 4].copy_from_slice(&1e9f32.to_le_bytes());
     reseal(&mut swapped);
-    assert_eq!(Pyramid::<f32>::from_bytes(&swapped, len).map(|_| ()), Err(LodError::CacheInconsistent { level: 0, node: 0 }), "min above max");
+    assert_eq!(
+        Pyramid::<f32>::from_bytes(&swapped, len).map(|_| ()),
+        Err(LodError::CacheInconsistent { level: 0, node: 0 }),
+        "min above max"
+    );
     // Level 0, node 0: a lower minimum its parent does not know of.
     let mut lowered = bytes.clone();
     lowered[payload..payload + 4].copy_from_slice(&(-1e9f32).to_le_bytes());
     reseal(&mut lowered);
-    assert_eq!(Pyramid::<f32>::from_bytes(&lowered, len).map(|_| ()), Err(LodError::CacheInconsistent { level: 1, node: 0 }), "parent out of date");
+    assert_eq!(
+        Pyramid::<f32>::from_bytes(&lowered, len).map(|_| ()),
+        Err(LodError::CacheInconsistent { level: 1, node: 0 }),
+        "parent out of date"
+    );
 }
 
 #[test]
@@ -591,7 +813,8 @@ fn misaligned_cache_bytes_load() {
     let (samples, bytes) = sample_cache();
     let mut shifted = vec![0u8; 1];
     shifted.extend_from_slice(&bytes);
-    let loaded = Pyramid::<f32>::from_bytes(&shifted[1..], samples.len() as u64).expect("misaligned but valid");
+    let loaded = Pyramid::<f32>::from_bytes(&shifted[1..], samples.len() as u64)
+        .expect("misaligned but valid");
     assert!(loaded.to_bytes() == bytes);
 }
 
@@ -605,7 +828,23 @@ fn merge_bins_edge_cases() {
     assert!(merge_bins(&[], 0, 100, 4).is_empty(), "no source");
     let mut shuffled = source.clone();
     shuffled.reverse();
-    assert!(compare_bins(&merge_bins(&shuffled, 0, 100, 5), &merge_bins(&source, 0, 100, 5)).is_ok(), "source order does not matter");
+    assert!(
+        compare_bins(
+            &merge_bins(&shuffled, 0, 100, 5),
+            &merge_bins(&source, 0, 100, 5)
+        )
+        .is_ok(),
+        "source order does not matter"
+    );
     let all = merge_bins(&source, 0, 100, 1);
-    assert_eq!((all.len(), all[0].min_index, all[0].max_index, all[0].last_index), (1, 0, 99, 99), "one bin over all");
+    assert_eq!(
+        (
+            all.len(),
+            all[0].min_index,
+            all[0].max_index,
+            all[0].last_index
+        ),
+        (1, 0, 99, 99),
+        "one bin over all"
+    );
 }

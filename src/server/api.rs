@@ -9,8 +9,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::catalog::ArrayInfo;
+use crate::lod::{M4Bin, MAX_BINS};
 use crate::names::validate_name;
 use crate::server::error::ApiError;
+use crate::server::levels::{LevelsCache, LevelsError};
 use crate::server::repr::{self, Format, Selection, SliceSpec};
 use crate::server::store::{Store, StoredArray};
 use crate::server::AppState;
@@ -25,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/arrays", get(list_arrays))
         .route("/api/arrays/{*name}", get(get_array))
         .route("/api/bundle", get(get_bundle))
+        .route("/api/lod/{*name}", get(get_lod))
 }
 
 /// The listing entry of a stored array.
@@ -120,6 +123,156 @@ async fn get_bundle(
     repr::respond(rep, &headers)
 }
 
+/// Names a series' timestamps may have in its group, in order of preference.
+pub const TIME_MEMBERS: [&str; 3] = ["t", "time", "timestamp"];
+
+async fn get_lod(
+    State(store): State<Store>,
+    State(levels): State<LevelsCache>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    validate_name(&name)?;
+    let params = Params::parse(query.as_deref(), &["start", "stop", "bins", "column"])?;
+    let start = params.integer("start")?;
+    let stop = params.integer("stop")?;
+    let bins = params.integer("bins")?.unwrap_or(1000);
+    let column = params.integer("column")?;
+    if bins == 0 || bins > MAX_BINS as u64 {
+        return Err(ApiError::BadParam(format!(
+            "bins={bins} is out of range: 1 to {MAX_BINS}"
+        )));
+    }
+    let rep = blocking(move || {
+        let array = store.get(&name)?;
+        let levels = levels.get(&array).map_err(|err| match err {
+            LevelsError::Unsupported(msg) => ApiError::Unprocessable(msg),
+            LevelsError::Query(err) => ApiError::BadParam(err.to_string()),
+        })?;
+        let len = levels.len;
+        let (start, stop) = (start.unwrap_or(0), stop.unwrap_or(len));
+        if start > stop || stop > len {
+            return Err(ApiError::BadParam(format!(
+                "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
+            )));
+        }
+        let columns: Vec<usize> = match column {
+            None => (0..levels.columns.len()).collect(),
+            Some(c) if (c as usize) < levels.columns.len() => vec![c as usize],
+            Some(c) => {
+                return Err(ApiError::BadParam(format!(
+                    "column={c} is out of range: the array has {} columns",
+                    levels.columns.len()
+                )))
+            }
+        };
+        let mut all = Vec::with_capacity(columns.len());
+        for &c in &columns {
+            let bins = levels.columns[c]
+                .m4(start, stop, bins as usize)
+                .map_err(|err| ApiError::BadParam(err.to_string()))?;
+            all.push(bins);
+        }
+        let time = time_axis(&store, &array);
+        let body = lod_bundle(&all, start, stop, time.as_deref())?;
+        Ok(repr::Representation {
+            content_type: "application/x-downlink-bundle",
+            headers: Vec::new(),
+            parts: vec![bytes::Bytes::from(body)],
+            etag: repr::etag_for(
+                &array.etag,
+                &format!("lod:{start}:{stop}:{bins}:{columns:?}"),
+            ),
+        })
+    })
+    .await?;
+    repr::respond(rep, &headers)
+}
+
+/// The timestamps of a series: a datetime64 sibling named t, time or timestamp of the same
+/// length in the same group.
+fn time_axis(store: &Store, array: &StoredArray) -> Option<Arc<StoredArray>> {
+    let (group, leaf) = array.name.rsplit_once('/')?;
+    let len = *array.header.shape.first()?;
+    TIME_MEMBERS
+        .iter()
+        .filter(|t| **t != leaf)
+        .filter_map(|t| store.get(&format!("{group}/{t}")).ok())
+        .find(|t| {
+            matches!(t.header.dtype.as_scalar(), Some(s) if s.kind == crate::wire::dtype::ScalarKind::DateTime)
+                && t.header.shape == [len]
+        })
+}
+
+/// The LOD response body: a bundle of `window` (<u8, [start, stop]), `index` (<u8,
+/// (columns, bins, 4): first, min, max, last sample index), `value` (<f8, same shape) and,
+/// when the series has timestamps, `time` (their datetime64 dtype, same shape).
+fn lod_bundle(
+    columns: &[Vec<M4Bin>],
+    start: u64,
+    stop: u64,
+    time: Option<&StoredArray>,
+) -> Result<Vec<u8>, ApiError> {
+    use crate::wire::bundle::{encode_bundle, BundleItem};
+    use crate::wire::dtype::ScalarType;
+    let bins = columns.first().map_or(0, Vec::len) as u64;
+    let shape = vec![columns.len() as u64, bins, 4];
+    let mut index = Vec::with_capacity(columns.len() * bins as usize * 32);
+    let mut value = Vec::with_capacity(columns.len() * bins as usize * 32);
+    for bin in columns.iter().flatten() {
+        for (i, v) in [
+            (bin.first_index, bin.first),
+            (bin.min_index, bin.min),
+            (bin.max_index, bin.max),
+            (bin.last_index, bin.last),
+        ] {
+            index.extend_from_slice(&i.to_le_bytes());
+            value.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let window: Vec<u8> = [start, stop].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let item = |name: &str, dtype: ScalarType, shape: Vec<u64>, nbytes: usize| BundleItem {
+        name: name.to_string(),
+        dtype: DType::Scalar(dtype),
+        shape,
+        nbytes: nbytes as u64,
+    };
+    let mut items = vec![
+        (
+            item("window", ScalarType::u8_le(), vec![2], window.len()),
+            window.as_slice(),
+        ),
+        (
+            item("index", ScalarType::u8_le(), shape.clone(), index.len()),
+            index.as_slice(),
+        ),
+        (
+            item("value", ScalarType::f8_le(), shape.clone(), value.len()),
+            value.as_slice(),
+        ),
+    ];
+    let times: Vec<u8>;
+    if let (Some(time), Some(scalar)) = (time, time.and_then(|t| t.header.dtype.as_scalar())) {
+        let little = scalar
+            .clone()
+            .with_order(crate::wire::dtype::ByteOrder::Little);
+        let raw = crate::wire::convert::convert(&time.data, scalar, &little)
+            .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+        times = index
+            .chunks_exact(8)
+            .flat_map(|i| {
+                let at = u64::from_le_bytes(i.try_into().unwrap_or_default()) as usize * 8;
+                let mut eight = [0u8; 8];
+                eight.copy_from_slice(&raw[at..at + 8]);
+                eight
+            })
+            .collect();
+        items.push((item("time", little, shape, times.len()), times.as_slice()));
+    }
+    encode_bundle(&items).map_err(|e| ApiError::Unprocessable(e.to_string()))
+}
+
 /// Run file access and byte shuffling off the async worker threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -164,6 +317,16 @@ impl Params {
                 "{key}= is given more than once"
             ))),
         }
+    }
+
+    fn integer(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        self.one(key)?
+            .map(|text| {
+                text.parse::<u64>().map_err(|_| {
+                    ApiError::BadParam(format!("{key}={text:?} is not a non-negative integer"))
+                })
+            })
+            .transpose()
     }
 
     fn selection(&self) -> Result<Selection, ApiError> {

@@ -124,7 +124,7 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
         let elevation = 70.0 * (1.0 - phase * phase).max(0.0);
         let slant = 550.0 / (elevation.to_radians().sin() + 0.08);
         let fade = 1.5 * (s * 0.7).sin() * (s * 0.05).cos();
-        rssi.push((-62.0 - 20.0 * slant.log10() + fade + 0.8 * noise(&mut rng)) as f32);
+        rssi.push((-30.0 - 20.0 * slant.log10() + fade + 0.8 * noise(&mut rng)) as f32);
         // First-order thermal lags toward sunlit or shadowed equilibria.
         let sun = if s < duration * 0.62 { 1.0 } else { 0.0 };
         panel_px += dt * ((-12.0 + 75.0 * sun) - panel_px) / 240.0;

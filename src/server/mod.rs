@@ -3,6 +3,7 @@
 pub mod api;
 pub mod demo;
 pub mod error;
+pub mod levels;
 pub mod repr;
 pub mod store;
 
@@ -46,6 +47,20 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The arrays.
     pub store: Store,
+    /// Level-of-detail pyramids of the arrays that were charted.
+    pub levels: levels::LevelsCache,
+}
+
+impl AppState {
+    /// The state for a data directory (pyramids persist under `DIR/.downlink/lod`).
+    pub fn new(leptos_options: LeptosOptions, data: impl Into<PathBuf>) -> AppState {
+        let data = data.into();
+        AppState {
+            leptos_options,
+            levels: levels::LevelsCache::new(data.join(".downlink").join("lod")),
+            store: Store::new(data),
+        }
+    }
 }
 
 /// The whole application: API, pages, static files.
@@ -91,10 +106,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     if tokio::task::spawn_blocking(move || demo::ensure_demo(&data)).await?? {
         tracing::info!(dir = %cli.data.display(), "wrote the demo data set");
     }
-    let state = AppState {
-        leptos_options,
-        store: Store::new(cli.data.clone()),
-    };
+    let state = AppState::new(leptos_options, cli.data.clone());
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(cli.addr).await?;
     tracing::info!(
