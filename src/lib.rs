@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod catalog;
+pub mod chart;
 pub mod lod;
 pub mod names;
 pub mod wire;

@@ -1,32 +1,46 @@
-//! `/view/{name}`: one array's metadata and its first values.
+//! `/view/{name}`: one array, or a group of arrays, charted; then metadata and first values.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::app::data::get_array_detail;
-use crate::catalog::{human_bytes, ArrayDetail};
+use crate::app::data::get_view;
+use crate::app::explorer::Explorer;
+use crate::catalog::{human_bytes, ArrayDetail, ArrayInfo, ViewData};
 
-/// The array page.
+/// The array or group page.
 #[component]
 pub fn ArrayPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let detail = Resource::new(name, get_array_detail);
+    // The URL's window and hidden series are read once, when the page loads; afterwards the
+    // chart owns them and keeps the address bar up to date without reloading the data.
+    let view_data = Resource::new(name, move |name| {
+        let (start, stop, hide) = untrack(|| {
+            let q = query.read();
+            (
+                q.get("start").and_then(|v| v.parse().ok()),
+                q.get("stop").and_then(|v| v.parse().ok()),
+                q.get("hide").unwrap_or_default(),
+            )
+        });
+        get_view(name, start, stop, hide)
+    });
     view! {
         <Title text=name/>
         <nav class="crumbs"><A href="/">"Arrays"</A>" / "<span>{name}</span></nav>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
-                detail
+                view_data
                     .get()
                     .map(|result| match result {
-                        Ok(detail) => view! { <ArrayMeta detail/> }.into_any(),
+                        Ok(data) => view! { <View data/> }.into_any(),
                         Err(err) => {
                             view! {
                                 <div class="panel empty" role="alert">
-                                    <h1>"Cannot show this array"</h1>
+                                    <h1>"Cannot show this"</h1>
                                     <p class="error">{err.to_string()}</p>
                                 </div>
                             }
@@ -39,20 +53,63 @@ pub fn ArrayPage() -> impl IntoView {
 }
 
 #[component]
+fn View(data: ViewData) -> impl IntoView {
+    let heading = data.name.clone();
+    let chart = match data.chart {
+        Ok(init) => view! { <div class="panel chart-panel"><Explorer init/></div> }.into_any(),
+        Err(reason) => view! { <div class="panel"><p class="muted">{reason}</p></div> }.into_any(),
+    };
+    let download = data
+        .array
+        .as_ref()
+        .map(|a| format!("/api/arrays/{}", a.info.name));
+    view! {
+        <section class="page-head">
+            <div>
+                <h1 data-testid="array-name">{heading}</h1>
+            </div>
+            {download.map(|href| view! {
+                <div class="actions"><a class="button" href=href download>"Download .npy"</a></div>
+            })}
+        </section>
+        {chart}
+        {data.array.map(|detail| view! { <ArrayMeta detail/> })}
+        {(!data.members.is_empty()).then(|| view! { <Members members=data.members/> })}
+    }
+}
+
+#[component]
+fn Members(members: Vec<ArrayInfo>) -> impl IntoView {
+    view! {
+        <div class="panel">
+            <h2>"Members"</h2>
+            <table class="arrays">
+                <tbody>
+                    {members.into_iter().map(|info| {
+                        let href = format!("/view/{}", info.name);
+                        let name = info.name.clone();
+                        view! {
+                            <tr>
+                                <td><A href=href attr:class="array-link"><span class="leaf">{name}</span></A></td>
+                                <td><code>{info.dtype_text()}</code></td>
+                                <td><code>{info.shape_text()}</code></td>
+                                <td class="num">{human_bytes(info.nbytes)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
 fn ArrayMeta(detail: ArrayDetail) -> impl IntoView {
     let info = detail.info;
     let api = format!("/api/arrays/{}", info.name);
     let more = detail.count > detail.preview.len() as u64;
     let origin = detail.origin;
     view! {
-        <section class="page-head">
-            <div>
-                <h1 data-testid="array-name">{info.name.clone()}</h1>
-            </div>
-            <div class="actions">
-                <a class="button" href=api.clone() download>"Download .npy"</a>
-            </div>
-        </section>
         <div class="panel">
             <dl class="meta">
                 <div><dt>"dtype"</dt><dd><code data-testid="dtype">{info.dtype_text()}</code></dd></div>

@@ -93,14 +93,18 @@ fn ArrayTable(arrays: Vec<ArrayInfo>, filter: ReadSignal<String>) -> impl IntoVi
                             .map(|info| {
                                 let href = format!("/view/{}", info.name);
                                 let (group, leaf) = match info.name.rsplit_once('/') {
-                                    Some((group, leaf)) => (format!("{group}/"), leaf.to_string()),
-                                    None => (String::new(), info.name.clone()),
+                                    Some((group, leaf)) => (Some(group.to_string()), leaf.to_string()),
+                                    None => (None, info.name.clone()),
                                 };
                                 view! {
                                     <tr data-testid="array-row">
                                         <td>
+                                            {group.map(|group| view! {
+                                                <A href=format!("/view/{group}") attr:class="group-link" attr:title="Chart the whole group">
+                                                    {format!("{group}/")}
+                                                </A>
+                                            })}
                                             <A href=href attr:class="array-link">
-                                                <span class="group">{group}</span>
                                                 <span class="leaf">{leaf}</span>
                                             </A>
                                         </td>

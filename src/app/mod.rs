@@ -2,6 +2,7 @@
 
 mod array_page;
 pub mod data;
+pub mod explorer;
 mod index_page;
 
 use leptos::prelude::*;

@@ -5,13 +5,15 @@
 //! `if x < acc { x } else { acc }`. That select is exactly the semantics of the SSE/NEON/wasm
 //! `min` instructions when `x` is NaN (the accumulator survives), and the lanes break the
 //! loop-carried dependency, so the loops vectorize without fast-math and NaN is skipped for
-//! free. Searches test a whole chunk with a branch-free `|` fold before looking inside it.
+//! free. Searches build a bit mask of the matches in a chunk without branching and take its
+//! lowest bit, so where a match falls (unpredictable by nature) costs no misprediction.
 
 use super::Sample;
 
 /// Independent accumulators per loop: four SSE (two AVX) registers of `f32`.
 const LANES: usize = 16;
 
+/// `x` if it is below `acc`, else `acc` (so a NaN `x` is skipped).
 #[inline(always)]
 fn keep_less<T: Sample>(x: T, acc: T) -> T {
     if x < acc {
@@ -21,6 +23,7 @@ fn keep_less<T: Sample>(x: T, acc: T) -> T {
     }
 }
 
+/// `x` if it is above `acc`, else `acc` (so a NaN `x` is skipped).
 #[inline(always)]
 fn keep_greater<T: Sample>(x: T, acc: T) -> T {
     if x > acc {
@@ -53,8 +56,7 @@ pub(super) fn min_max_values<T: Sample>(xs: &[T]) -> (T, T) {
     )
 }
 
-/// Bit `i` set where `xs[i] == value`; `xs` has at most 32 elements. Branch-free, so the
-/// position of a match (which is unpredictable) costs no misprediction.
+/// Bit `i` set where `xs[i] == value`; `xs` has at most 32 elements.
 #[inline(always)]
 fn equal_mask<T: Sample>(xs: &[T], value: T) -> u32 {
     xs.iter()
@@ -85,9 +87,9 @@ pub(super) fn first_min_max<T: Sample>(xs: &[T]) -> Option<(usize, usize)> {
     Some((first_equal(xs, lo)?, first_equal(xs, hi)?))
 }
 
-/// Which extreme of a `[min, max]` node pair.
+/// Index of the minimum in a `[min, max]` node pair.
 pub(super) const MIN: usize = 0;
-/// Which extreme of a `[min, max]` node pair.
+/// Index of the maximum in a `[min, max]` node pair.
 pub(super) const MAX: usize = 1;
 
 /// The `[min, max]` summary of nodes (or samples) whose extremes are `lo` and `hi` as the

@@ -23,10 +23,11 @@
 //! - [`m4_scan`]: the brute-force reference, O(W); fine for windows of up to a few hundred
 //!   thousand samples.
 //! - [`Pyramid`]: per-block minima and maxima ([`BLOCK`] samples per block, [`FANOUT`]
-//!   nodes per node above), about 3.3% of the data's bytes. Queries cost
-//!   O(bins × (BLOCK + FANOUT × levels)) whatever the window width; [`Pyramid::extend`]
-//!   follows an appended series; [`Pyramid::to_bytes`] and [`Pyramid::from_bytes`] are
-//!   a validated disk cache.
+//!   nodes per node above), at most 1/30 of the data's bytes. Queries cost
+//!   O(bins × (BLOCK + FANOUT × levels)) whatever the window width (bins of up to 16 blocks
+//!   are simply scanned, which is faster at that size); [`Pyramid::extend`] follows an
+//!   appended series; [`Pyramid::to_bytes`] and [`Pyramid::from_bytes`] are a validated
+//!   disk cache.
 //! - [`merge_bins`]: re-binning of M4 bins without the samples.
 
 mod cache;
@@ -42,7 +43,7 @@ mod tests;
 pub use cache::{PYRAMID_MAGIC, PYRAMID_VERSION};
 pub use error::LodError;
 pub use m4::{m4_scan, merge_bins, M4Bin};
-pub use pyramid::{Pyramid, BLOCK, FANOUT};
+pub use pyramid::{MinMax, Pyramid, BLOCK, FANOUT};
 pub use sample::Sample;
 
 /// Most bins one query may ask for: a few times the width of any screen, so the output of a

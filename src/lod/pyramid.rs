@@ -9,10 +9,14 @@
 //! A range query covers its ragged ends from the raw samples and the rest with at most
 //! `2 * (FANOUT - 1)` nodes per level, keeps the first-occurring extreme, and recovers its
 //! index by descending from the node that holds it: at each level the first child whose
-//! extreme equals it, then the first equal sample of the block. Each descent step is a
-//! likely cache miss that depends on the previous one, so the bins of a query descend
-//! together, one level at a time: the misses of different bins then overlap instead of
-//! queueing behind each other.
+//! extreme equals it, then the first equal sample of the block.
+//!
+//! Over a long series nearly every read of a query is a cache (and TLB) miss, and a descent
+//! is a chain of them, each depending on the last. So the bins of a query are answered
+//! together: first a pass touches the memory around every bin edge, then all bins find their
+//! candidates, then all descend one level at a time, each level after a pass that touches the
+//! children every bin will read. The touch passes have no data-dependent branch, so the
+//! misses of all bins are in flight at once instead of queueing behind each other.
 
 use std::fmt;
 
@@ -45,9 +49,8 @@ impl<T> Level<T> {
     }
 }
 
-/// Reads one value from each cache line of `xs`, so that when a pass over many bins first
-/// touches the memory it will need, with no data-dependent branch, the cache misses of all
-/// bins are in flight at once; the real pass then finds the lines in cache.
+/// Reads a byte of each cache line of `xs` (see the module docs), for the caller to feed to
+/// `black_box` so the reads are kept.
 fn touch<X: bytemuck::Pod>(xs: &[X]) -> u8 {
     let bytes: &[u8] = bytemuck::cast_slice(xs);
     bytes.iter().step_by(64).fold(0, |acc, &b| acc ^ b) ^ bytes.last().copied().unwrap_or(0)
@@ -64,6 +67,9 @@ pub(super) fn level_counts(len: u64) -> Vec<u64> {
     }
     counts
 }
+
+/// The first minimum and the first maximum of a range, each as `(index, value)`.
+pub type MinMax<T> = ((u64, T), (u64, T));
 
 /// A min/max pyramid over one series: level 0 summarises blocks of [`BLOCK`] samples, each
 /// next level summarises [`FANOUT`] nodes of the previous one. It stores the extremes (as
@@ -177,6 +183,7 @@ impl<T: Sample> Pyramid<T> {
                 .map(|count| Level::with_capacity(count as usize))
                 .collect(),
         };
+        // Never recursive: the new pyramid covers nothing and has a level 0.
         pyramid.extend(samples);
         pyramid
     }
@@ -187,10 +194,8 @@ impl<T: Sample> Pyramid<T> {
     /// the one covered, which cannot be an append, it rebuilds from scratch.
     pub fn extend(&mut self, samples: &[T]) {
         if (samples.len() as u64) < self.len || self.levels.is_empty() {
-            *self = Pyramid {
-                len: 0,
-                levels: vec![Level::with_capacity(0)],
-            };
+            *self = Self::build(samples);
+            return;
         }
         let blocks = samples.len() / BLOCK;
         let base = &mut self.levels[0].nodes;
@@ -243,7 +248,8 @@ impl<T: Sample> Pyramid<T> {
 
     /// The M4 bins of `[start, stop)`, identical to [`m4_scan`](super::m4_scan) over the
     /// same samples: the pyramid covers whole blocks, the raw samples the ragged ends of
-    /// each bin. Cost O(bins * (BLOCK + FANOUT * levels)), independent of the window width.
+    /// each bin (bins of up to 16 blocks are simply scanned). Cost
+    /// O(bins * (BLOCK + FANOUT * levels)), independent of the window width.
     /// `samples` must be the series the pyramid was built on: another series of the same
     /// length gives wrong answers (never a panic).
     ///
@@ -276,13 +282,12 @@ impl<T: Sample> Pyramid<T> {
     /// # Errors
     /// [`LodError::LengthMismatch`], [`LodError::ReversedWindow`],
     /// [`LodError::WindowOutOfRange`], checked in that order.
-    #[allow(clippy::type_complexity)]
     pub fn min_max(
         &self,
         samples: &[T],
         start: u64,
         stop: u64,
-    ) -> Result<Option<((u64, T), (u64, T))>, LodError> {
+    ) -> Result<Option<MinMax<T>>, LodError> {
         self.check_samples(samples)?;
         let (start, stop) = check_window(self.len, start, stop)?;
         if start == stop {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod levels;
 pub mod repr;
 pub mod store;
+pub mod views;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

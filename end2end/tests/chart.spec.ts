@@ -1,0 +1,185 @@
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { waitForHydration } from './pages';
+
+/** The chart page's parts. */
+class ChartPage {
+  readonly host: Locator;
+  readonly svg: Locator;
+  readonly windowText: Locator;
+  readonly xTicks: Locator;
+
+  constructor(readonly page: Page) {
+    this.host = page.getByTestId('chart');
+    this.svg = page.getByTestId('chart-svg');
+    this.windowText = page.getByTestId('window');
+    this.xTicks = page.getByTestId('x-ticks');
+  }
+
+  async goto(path: string) {
+    await this.page.goto(path);
+    await waitForHydration(this.page);
+    // The canvas replaces the server's SVG once it has drawn real data.
+    await expect(this.svg).toHaveClass(/hidden/);
+  }
+
+  /** The visible window [start, stop) as the toolbar states it. */
+  async window(): Promise<[number, number]> {
+    const text = (await this.windowText.textContent()) ?? '';
+    const [a, b] = text.replace('samples', '').split('–').map((s) => Number(s.trim()));
+    return [a, b];
+  }
+
+  async center(): Promise<{ x: number; y: number }> {
+    const box = (await this.host.boundingBox())!;
+    return { x: box.x + box.width / 2, y: box.y + 60 };
+  }
+}
+
+/** Non-background pixels on the canvas. */
+async function inkedPixels(page: Page): Promise<number> {
+  return page.getByTestId('chart-canvas').evaluate((canvas: HTMLCanvasElement) => {
+    const ctx = canvas.getContext('2d')!;
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let inked = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] > 0 && (data[i] < 200 || data[i + 1] < 200 || data[i + 2] < 200)) inked++;
+    }
+    return inked;
+  });
+}
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the full-range chart arrives as SVG', async ({ page }) => {
+    await page.goto('/view/demo/vibration');
+    const svg = page.getByTestId('chart-svg').locator('svg');
+    await expect(svg).toBeVisible();
+    expect(await svg.locator('path, polyline, polygon').count()).toBeGreaterThan(1);
+    await expect(svg).toContainText('vibration');
+  });
+});
+
+test('the hydrated canvas draws, and wheel zoom refines from the server', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/vibration');
+  expect(await inkedPixels(page)).toBeGreaterThan(2000);
+  const [a, b] = await chart.window();
+  expect([a, b]).toEqual([0, 50_000_000]);
+  const ticksBefore = await chart.xTicks.textContent();
+  const { x, y } = await chart.center();
+  await page.mouse.move(x, y);
+  const lod = page.waitForRequest((r) => r.url().includes('/api/lod/demo/vibration') && !r.url().includes('start=0&'));
+  await page.mouse.wheel(0, -600);
+  await lod;
+  const [c, d] = await chart.window();
+  expect(d - c).toBeLessThan((b - a) / 2);
+  await expect(chart.xTicks).not.toHaveText(ticksBefore ?? '');
+});
+
+test('pan, box zoom, reset and keys change the view as they should', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass/bus_voltage');
+  const full = await chart.window();
+  const { x, y } = await chart.center();
+
+  await chart.host.focus();
+  await page.keyboard.press('+');
+  const zoomed = await chart.window();
+  expect(zoomed[1] - zoomed[0]).toBeLessThan(full[1] - full[0]);
+
+  // Drag left: the window moves right, same width.
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x - 200, y, { steps: 5 });
+  await page.mouse.up();
+  const panned = await chart.window();
+  expect(panned[0]).toBeGreaterThan(zoomed[0]);
+  expect(panned[1] - panned[0]).toBeCloseTo(zoomed[1] - zoomed[0], -1);
+
+  await page.keyboard.press('ArrowLeft');
+  const left = await chart.window();
+  expect(left[0]).toBeLessThan(panned[0]);
+
+  // Shift-drag: zoom to the box.
+  await page.keyboard.down('Shift');
+  await page.mouse.move(x - 100, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 50, y, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  const boxed = await chart.window();
+  expect(boxed[1] - boxed[0]).toBeLessThan(left[1] - left[0]);
+  expect(boxed[0]).toBeGreaterThanOrEqual(left[0]);
+
+  await page.mouse.dblclick(x, y);
+  expect(await chart.window()).toEqual(full);
+
+  await page.keyboard.press('-');
+  await page.keyboard.press('0');
+  expect(await chart.window()).toEqual(full);
+});
+
+test('the hover readout shows the exact sample NumPy reads', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass/bus_voltage');
+  const { x, y } = await chart.center();
+  await page.mouse.move(x, y);
+  const at = page.getByTestId('readout-at');
+  await expect(at).toContainText('sample');
+  const text = (await at.textContent()) ?? '';
+  const index = Number(/sample (\d+)/.exec(text)![1]);
+  const data = process.env.DOWNLINK_E2E_DATA!;
+  const want = execFileSync('python3', ['-c', `
+import numpy as np
+z = np.load("${data}/demo/pass.npz")
+print(str(z["bus_voltage"][${index}]))
+print(np.datetime_as_string(z["t"][${index}], unit="ns") + "Z")
+`]).toString().trim().split('\n');
+  await expect(page.getByTestId('readout-value').first()).toContainText(want[0]);
+  expect(text).toContain(want[1]);
+});
+
+test('a reload restores the view from the URL', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass');
+  await chart.host.focus();
+  await page.keyboard.press('+');
+  await page.keyboard.press('ArrowRight');
+  const before = await chart.window();
+  await page.getByTestId('series-toggle').filter({ hasText: 'rssi' }).click();
+  await expect(page).toHaveURL(/start=\d+&stop=\d+.*hide=rssi/);
+  await page.reload();
+  await waitForHydration(page);
+  expect(await chart.window()).toEqual(before);
+  await expect(page.getByTestId('series-toggle').filter({ hasText: 'rssi' })).toHaveClass(/off/);
+});
+
+test('a group stacks its members and toggles series', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass');
+  const toggles = page.getByTestId('series-toggle');
+  expect(await toggles.count()).toBeGreaterThanOrEqual(10); // 6 series + 4 attitude columns
+  const tall = (await chart.host.boundingBox())!.height;
+  await toggles.filter({ hasText: 'temp_obc' }).click();
+  await expect.poll(async () => (await chart.host.boundingBox())!.height).toBeLessThan(tall);
+});
+
+test('export downloads the visible window as .npy that NumPy loads', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass/rssi');
+  await chart.host.focus();
+  await page.keyboard.press('+');
+  const [a, b] = await chart.window();
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-npy').click();
+  const file = await (await download).path();
+  const length = execFileSync('python3', ['-c', `import numpy as np; print(len(np.load("${file}")))`]).toString().trim();
+  expect(Number(length)).toBe(b - a);
+  const png = page.waitForEvent('download');
+  await page.getByTestId('export-png').click();
+  const pngPath = await (await png).path();
+  expect(fs.readFileSync(pngPath).subarray(1, 4).toString()).toBe('PNG');
+});

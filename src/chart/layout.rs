@@ -1,0 +1,211 @@
+//! Where everything goes, in CSS px: the plot's left and right edges, each panel's top and
+//! bottom, each panel's y range, and the mapping between pixels and sample indices. The UI
+//! hit-tests with exactly what the painter draws with.
+//!
+//! The left gutter grows with the widest y label (in steps of 8 px, so panning rarely moves
+//! the plot), as uPlot's and Grafana's axes do: a narrow window far from zero can need
+//! labels like `421.746G` or `0.000100000`.
+
+use super::style::size;
+use super::ticks::nice_ticks;
+use super::ChartSpec;
+use crate::lod::M4Bin;
+
+/// Room under the bottom panel for the x tick labels and the context label, CSS px.
+pub const AXIS_HEIGHT: f64 = 44.0;
+/// Room above the top panel, for the half of its top y label that sticks out.
+const PAD_TOP: f64 = 8.0;
+/// Room between two panels.
+const PANEL_GAP: f64 = 12.0;
+/// Least room left of the plots, for y labels up to six characters (`-0.002`, `1009.5`).
+const MIN_GUTTER: f64 = 56.0;
+/// The gutter grows in steps of this.
+const GUTTER_STEP: f64 = 8.0;
+/// Room right of the plots, for half of the last x label.
+const PAD_RIGHT: f64 = 20.0;
+/// Fraction of the data range added above and below it.
+const Y_PADDING: f64 = 0.05;
+
+/// Where the chart puts its plots, CSS px from the chart's top-left corner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// Left edge of every panel's plot; `x_range.0` maps here.
+    pub plot_left: f64,
+    /// Right edge of every panel's plot; `x_range.1` maps here.
+    pub plot_right: f64,
+    /// One rectangle per panel, top to bottom.
+    pub panels: Vec<PanelRect>,
+}
+
+/// One panel's vertical extent and scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelRect {
+    /// Top edge, CSS px; `y_range.1` maps here.
+    pub top: f64,
+    /// Bottom edge, CSS px; `y_range.0` maps here.
+    pub bottom: f64,
+    /// The values at the bottom and top edges.
+    pub y_range: (f64, f64),
+}
+
+impl PanelRect {
+    /// CSS px (from the chart's top) of the value `y`.
+    pub fn px_from_y(&self, y: f64) -> f64 {
+        let (lo, hi) = self.y_range;
+        self.bottom - (y - lo) / (hi - lo) * (self.bottom - self.top)
+    }
+
+    /// The value at `px` CSS px from the chart's top (inverse of [`PanelRect::px_from_y`]).
+    pub fn y_from_px(&self, px: f64) -> f64 {
+        let (lo, hi) = self.y_range;
+        lo + (self.bottom - px) / (self.bottom - self.top) * (hi - lo)
+    }
+
+    /// Whether `px` CSS px from the chart's top is inside the panel.
+    pub fn contains_px(&self, px: f64) -> bool {
+        (self.top..=self.bottom).contains(&px)
+    }
+}
+
+impl ChartSpec {
+    /// Where the plots and panels go; the same for the same spec on every target.
+    pub fn layout(&self) -> Layout {
+        let window = self.window();
+        let count = self.panels.len();
+        let gaps = PANEL_GAP * count.saturating_sub(1) as f64;
+        let room = (self.height - PAD_TOP - AXIS_HEIGHT - gaps).max(count as f64);
+        let panel_height = room / count.max(1) as f64;
+        let mut widest_label = 0;
+        let panels = self
+            .panels
+            .iter()
+            .enumerate()
+            .map(|(i, series)| {
+                let top = PAD_TOP + i as f64 * (panel_height + PANEL_GAP);
+                let visible = bins_in(&series.bins, window, 0);
+                let rect = PanelRect {
+                    top: top.floor(),
+                    bottom: (top + panel_height).floor(),
+                    y_range: y_range(visible),
+                };
+                if finite_extent(visible).is_some() {
+                    let widest = y_ticks(&rect).iter().map(|(_, l)| l.chars().count()).max();
+                    widest_label = widest_label.max(widest.unwrap_or(0));
+                }
+                rect
+            })
+            .collect();
+        let (plot_left, plot_right) = self.plot_edges_for(widest_label);
+        Layout {
+            plot_left,
+            plot_right,
+            panels,
+        }
+    }
+
+    /// The sample index under `px` CSS px from the chart's left (inverse of
+    /// [`ChartSpec::px_from_x`]; beyond the plot it extrapolates).
+    pub fn x_from_px(&self, px: f64) -> f64 {
+        let (left, right) = self.plot_edges();
+        let (start, stop) = self.window();
+        start + (px - left) / (right - left) * (stop - start)
+    }
+
+    /// CSS px from the chart's left of the sample index `x`.
+    pub fn px_from_x(&self, x: f64) -> f64 {
+        let (left, right) = self.plot_edges();
+        let (start, stop) = self.window();
+        left + (x - start) / (stop - start) * (right - left)
+    }
+
+    /// Width of the plot in whole CSS px: how many bins to ask for, one per column. The
+    /// gutter depends on the y labels, so on a spec without panels this is the widest the
+    /// plot can be, which is the right number of bins to fetch for it.
+    pub fn plot_width_px(&self) -> u32 {
+        let (left, right) = self.plot_edges();
+        // At least 1, and bounded by the chart's width.
+        (right - left).round().max(1.0) as u32
+    }
+
+    /// Left and right edges of the plots (see [`ChartSpec::layout`]).
+    pub(super) fn plot_edges(&self) -> (f64, f64) {
+        let layout = self.layout();
+        (layout.plot_left, layout.plot_right)
+    }
+
+    /// Left and right edges of the plots when the widest y label has `widest_label`
+    /// characters: whole CSS px, at least 1 px apart, the gutter at most a third of the
+    /// width.
+    fn plot_edges_for(&self, widest_label: usize) -> (f64, f64) {
+        let width = if self.width.is_finite() {
+            self.width.max(0.0)
+        } else {
+            0.0
+        };
+        let label = widest_label as f64 * size::CHAR_WIDTH + size::TICK + size::LABEL_GAP + 4.0;
+        let gutter = MIN_GUTTER.max((label / GUTTER_STEP).ceil() * GUTTER_STEP);
+        let left = gutter.min((width / 3.0).floor());
+        let right = (width - PAD_RIGHT).floor().max(left + 1.0);
+        (left, right)
+    }
+
+    /// The x window, widened to one sample if it is empty, reversed or not finite, so the
+    /// mapping is always invertible.
+    pub(super) fn window(&self) -> (f64, f64) {
+        let (start, stop) = self.x_range;
+        let start = if start.is_finite() { start } else { 0.0 };
+        if stop.is_finite() && stop > start {
+            (start, stop)
+        } else {
+            (start, start + 1.0)
+        }
+    }
+}
+
+/// The y ticks of a panel: 3 to 6, about one per 26 px.
+pub(super) fn y_ticks(rect: &PanelRect) -> Vec<(f64, String)> {
+    let max_ticks = ((rect.bottom - rect.top) / 26.0).clamp(3.0, 6.0) as usize;
+    nice_ticks(rect.y_range.0, rect.y_range.1, max_ticks)
+}
+
+/// The bins overlapping `[start, stop)`, and `neighbours` more on each side (so lines
+/// leave the plot where they really go). Assumes `bins` sorted by index.
+pub(super) fn bins_in(bins: &[M4Bin], (start, stop): (f64, f64), neighbours: usize) -> &[M4Bin] {
+    let first = bins.partition_point(|b| (b.last_index as f64) < start);
+    let last = bins
+        .partition_point(|b| (b.first_index as f64) < stop)
+        .max(first);
+    &bins[first.saturating_sub(neighbours)..(last + neighbours).min(bins.len())]
+}
+
+/// The least and greatest finite extremes of `bins`.
+pub(super) fn finite_extent(bins: &[M4Bin]) -> Option<(f64, f64)> {
+    let mut extent: Option<(f64, f64)> = None;
+    for bin in bins {
+        for v in [bin.min, bin.max] {
+            if v.is_finite() {
+                extent = Some(extent.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+            }
+        }
+    }
+    extent
+}
+
+/// The y range of a panel showing `bins`: their finite extent plus 5% each side; a flat
+/// series gets ±10% of its value (±1 at zero); no finite value gets `0..1`.
+fn y_range(bins: &[M4Bin]) -> (f64, f64) {
+    let Some((lo, hi)) = finite_extent(bins) else {
+        return (0.0, 1.0);
+    };
+    let span = hi - lo;
+    if span > 0.0 && span.is_finite() {
+        let pad = span * Y_PADDING;
+        return (lo - pad, hi + pad);
+    }
+    if span > 0.0 {
+        // Extremes near ±f64::MAX: no room to pad.
+        return (lo, hi);
+    }
+    let half = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+    (lo - half, hi + half)
+}

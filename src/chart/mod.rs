@@ -1,0 +1,96 @@
+//! The time-series chart: stacked panels over a shared x axis, drawn once, generic over
+//! plotters' [`DrawingBackend`](plotters::prelude::DrawingBackend). Compiles natively and
+//! to wasm32 with no `cfg` inside: the server renders the first frame to SVG and the
+//! browser draws the same chart on a `<canvas>`.
+//!
+//! # Contract
+//!
+//! - **Input.** One [`Series`] of M4 bins per panel (see [`crate::lod`]), sorted by index.
+//!   Bins outside [`ChartSpec::x_range`] are clipped away; one bin on each side is kept so
+//!   the line leaves the plot where it really goes.
+//! - **Line.** Each bin contributes its first, minimum and maximum (in index order) and last
+//!   points, which draws the pixels a full-resolution line draws at that width. A NaN point
+//!   ends the line and the next finite one starts a new one; an isolated finite point gets
+//!   a dot. Once a sample is 6 CSS px wide or more, every sample gets a dot.
+//! - **Band.** Each bin's min..max range, filled at 25% alpha under the line, one polygon
+//!   per run of bins with finite extremes. Skipped when every bin is a single sample.
+//! - **Scales.** The y range of a panel is the finite min/max of the bins overlapping the
+//!   window plus 5% on each side ([`ChartSpec::layout`]); the x mapping is linear over the
+//!   window, sample `i` at [`ChartSpec::px_from_x`]`(i)`.
+//! - **Pixels.** Positions are in CSS px and scaled by the caller's device pixel ratio, so
+//!   the SVG and canvas frames line up and hit-testing needs no backend.
+//!
+//! # Pieces
+//!
+//! - [`layout`](mod@layout): panel rectangles, y ranges, and the px ↔ sample mapping.
+//! - [`ticks`]: "nice" numeric ticks with compact labels.
+//! - [`time`]: calendar ticks from years to nanoseconds, and exact timestamps, all UTC.
+//! - [`draw`](mod@draw): the painter itself, and the SVG document for the first frame.
+
+pub mod draw;
+mod error;
+pub mod layout;
+mod style;
+pub mod ticks;
+pub mod time;
+
+#[cfg(test)]
+mod tests;
+
+pub use draw::{draw, render_svg};
+pub use error::ChartError;
+pub use layout::{Layout, PanelRect, AXIS_HEIGHT};
+pub use style::{Theme, PALETTE_LEN};
+pub use ticks::nice_ticks;
+pub use time::{format_time_ns, time_ticks};
+
+use crate::lod::M4Bin;
+
+/// One series, drawn in its own panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Name shown at the panel's top left.
+    pub name: String,
+    /// Unit shown after the name; may be empty.
+    pub unit: String,
+    /// Index into the theme's palette (taken modulo its length).
+    pub color: usize,
+    /// M4 bins over (at least) the visible window, sorted by index.
+    pub bins: Vec<M4Bin>,
+}
+
+/// What the x axis labels: raw sample indices or the times they stand for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum XAxis {
+    /// Sample indices.
+    Index,
+    /// Sample `i` was taken at `t0_ns + i * ns_per_sample` ns since the Unix epoch (UTC).
+    Time {
+        /// Time of sample 0, ns since the Unix epoch.
+        t0_ns: i64,
+        /// Spacing of samples, ns; labels fall back to indices if it is not finite and
+        /// non-zero.
+        ns_per_sample: f64,
+    },
+}
+
+/// Everything one frame shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartSpec {
+    /// Width of the chart, CSS px.
+    pub width: f64,
+    /// Height of the chart, CSS px.
+    pub height: f64,
+    /// Visible window `[start, stop)` in sample-index space.
+    pub x_range: (f64, f64),
+    /// What the x axis labels.
+    pub x_axis: XAxis,
+    /// One stacked panel per series, top to bottom.
+    pub panels: Vec<Series>,
+    /// Crosshair position in sample-index space: a vertical line through every panel.
+    pub cursor: Option<f64>,
+    /// Box-zoom rubber band in sample-index space, shaded.
+    pub selection: Option<(f64, f64)>,
+    /// Colours.
+    pub theme: Theme,
+}
