@@ -331,3 +331,57 @@ async fn lod_answers_m4_bins_as_a_bundle() {
         assert!(json(&body)["error"].is_string(), "{uri}");
     }
 }
+
+#[tokio::test]
+async fn every_numeric_dtype_charts_like_its_float_twin() {
+    let (dir, app) = app();
+    let values: Vec<i64> = (0..5000).map(|i| (i * 7919 % 201) - 100).collect();
+    let twin: Vec<u8> = values
+        .iter()
+        .flat_map(|&v| (v as f32).to_le_bytes())
+        .collect();
+    save(dir.path(), "twin", "<f4", &[5000], false, &twin);
+    let encodings: [(&str, Vec<u8>); 4] = [
+        (
+            ">i2",
+            values
+                .iter()
+                .flat_map(|&v| (v as i16).to_be_bytes())
+                .collect(),
+        ),
+        (
+            ">f8",
+            values
+                .iter()
+                .flat_map(|&v| (v as f64).to_be_bytes())
+                .collect(),
+        ),
+        (
+            "<i8",
+            values.iter().flat_map(|&v| v.to_le_bytes()).collect(),
+        ),
+        ("|u1", values.iter().map(|&v| (v + 100) as u8).collect()),
+    ];
+    let lod = |name: &str| format!("/api/lod/{name}?start=17&stop=4990&bins=300");
+    let (_, _, body) = get(&app, &lod("twin")).await;
+    let want = decode_bundle(&body).unwrap()[2].data.to_vec();
+    for (descr, data) in encodings {
+        let name = format!("as_{}", &descr[1..]);
+        save(dir.path(), &name, descr, &[5000], false, &data);
+        let (status, _, body) = get(&app, &lod(&name)).await;
+        assert_eq!(status, StatusCode::OK, "{descr}");
+        let entries = decode_bundle(&body).unwrap();
+        let got: Vec<f64> = entries[2]
+            .data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let want: Vec<f64> = want
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let shift = if descr == "|u1" { 100.0 } else { 0.0 };
+        let got: Vec<f64> = got.iter().map(|v| v - shift).collect();
+        assert_eq!(got, want, "{descr} draws like its <f4 twin");
+    }
+}

@@ -16,8 +16,14 @@ use crate::catalog::{ChartInit, SeriesInfo, TimeInfo};
 use crate::chart::{format_time_ns, ChartSpec, Series, Theme, XAxis};
 use crate::lod::{merge_bins, M4Bin};
 
-/// Height of one stacked panel, CSS px.
-pub const PANEL_HEIGHT: f64 = 150.0;
+/// Height of one stacked panel, CSS px (lower when many are stacked).
+pub fn panel_height(panels: usize) -> f64 {
+    if panels > 4 {
+        110.0
+    } else {
+        150.0
+    }
+}
 /// Extra height for the x axis under the last panel, CSS px.
 pub const AXIS_HEIGHT: f64 = 44.0;
 /// Narrowest window, in samples, a zoom may reach.
@@ -27,7 +33,7 @@ const FETCH_DEBOUNCE_MS: i32 = 60;
 
 /// The chart's total height for `panels` visible panels.
 pub fn chart_height(panels: usize) -> f64 {
-    panels.max(1) as f64 * PANEL_HEIGHT + AXIS_HEIGHT
+    panels.max(1) as f64 * panel_height(panels) + AXIS_HEIGHT
 }
 
 /// The x axis of a chart over `len` samples with optional timestamps.
@@ -174,7 +180,10 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             frame_queued.set_value(false);
             if let Some(canvas) = canvas_ref.get_untracked() {
                 let spec = untrack(spec);
-                match draw_canvas(&canvas, &spec) {
+                perf_mark("dl-draw-start");
+                let drew = draw_canvas(&canvas, &spec);
+                perf_measure("dl-draw", "dl-draw-start");
+                match drew {
                     Ok(()) => {
                         if !spec.panels.iter().all(|p| p.bins.is_empty()) {
                             drawn.set(true);
@@ -237,6 +246,9 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 // A newer view superseded this one; keep only overviews.
                 results.retain(|(_, overview, _)| *overview);
             }
+            let refined = results
+                .iter()
+                .any(|(_, overview, r)| !overview && r.is_ok());
             for (array, overview, result) in results {
                 match result {
                     Ok(fetched) => held.update_value(|h| {
@@ -251,6 +263,9 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 }
             }
             version.update(|v| *v += 1);
+            if refined {
+                perf_measure("dl-wheel-to-refined", "dl-wheel");
+            }
         });
     });
 
@@ -316,6 +331,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
 
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
         ev.prevent_default();
+        perf_mark("dl-wheel");
         if let Some((_, x)) = x_at(ev.client_x() as f64) {
             zoom_about(x, 1.0015f64.powf(ev.delta_y()));
         }
@@ -592,6 +608,24 @@ fn draw_canvas(canvas: &web_sys::HtmlCanvasElement, spec: &ChartSpec) -> Result<
 #[cfg(not(feature = "hydrate"))]
 fn draw_canvas(_canvas: &web_sys::HtmlCanvasElement, _spec: &ChartSpec) -> Result<(), String> {
     Ok(())
+}
+
+/// A `performance.mark` for the browser benchmark (`end2end/bench/`).
+fn perf_mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
+/// A `performance.measure` from the mark `from` to now (nothing if there is no such mark).
+fn perf_measure(name: &str, from: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        if performance.get_entries_by_name(from).length() == 0 {
+            return;
+        }
+        let _ = performance.measure_with_start_mark(name, from);
+        performance.clear_marks_with_mark_name(from);
+    }
 }
 
 /// Wait `ms` milliseconds (browser timers).

@@ -3,8 +3,9 @@
 //!
 //! Everything is placed by [`ChartSpec::layout`] and the spec's own px mapping, in CSS px,
 //! then multiplied by the device pixel ratio and rounded to whole device pixels, which is
-//! all a [`DrawingBackend`] takes. Grid lines and the crosshair are one-device-pixel-aligned
-//! filled rectangles rather than stroked lines, so they are crisp on both SVG and canvas.
+//! all a [`DrawingBackend`] takes. Grid lines and the crosshair are filled rectangles on
+//! whole CSS pixels rather than stroked lines, so they are crisp on both SVG and canvas at
+//! any integer pixel ratio, and fall on the same CSS pixels at every one.
 //! Labels are placed by their anchor (the backend aligns them natively), never by measured
 //! text: only the browser can measure text, and the server must draw the same frame.
 
@@ -90,9 +91,9 @@ struct Painter<'a, DB: DrawingBackend> {
     scale: f64,
     /// Font sizes are multiplied by this for the backend (see [`SVG_FONT_FACTOR`]).
     font_factor: f64,
-    /// `px_from_x(x) = x * x_factor + x_offset`, precomputed for the hot loop.
+    /// `px_from_x(x) = plot_left + (x - x_start) * x_factor`, precomputed for the hot loop.
     x_factor: f64,
-    x_offset: f64,
+    x_start: f64,
 }
 
 impl<'a, DB: DrawingBackend> Painter<'a, DB> {
@@ -116,7 +117,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
             },
             font_factor,
             x_factor,
-            x_offset: layout.plot_left - start * x_factor,
+            x_start: start,
             layout,
         }
     }
@@ -344,10 +345,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         let bins = bins_in(&series.bins, self.spec.window(), 1);
         let at = |index: u64, value: f64| -> CssPoint {
             let y = rect.px_from_y(value).clamp(-FAR, FAR);
-            (
-                (index as f64 * self.x_factor + self.x_offset).clamp(-FAR, FAR),
-                y,
-            )
+            (self.px_from_x(index as f64).clamp(-FAR, FAR), y)
         };
 
         if bins.iter().any(|b| b.first_index != b.last_index) {
@@ -383,8 +381,11 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
             stroke_width: 0,
         };
         let radius = self.device_width(size::DOT);
+        // Once samples are this far apart, every sample gets a dot (drawn below).
+        let dot_every_sample = self.x_factor >= size::DOT_SPACING;
         for run in tracer.finish() {
             match run.as_slice() {
+                [_] if dot_every_sample => {}
                 [single] => {
                     self.area
                         .draw(&Circle::new(*single, radius, dot))
@@ -397,7 +398,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
             }
         }
 
-        if self.x_factor >= size::DOT_SPACING {
+        if dot_every_sample {
             for bin in bins {
                 for (index, value) in m4_points(bin) {
                     let point = at(index, value);
@@ -421,7 +422,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     // Primitives, in CSS px.
 
     fn px_from_x(&self, x: f64) -> f64 {
-        x * self.x_factor + self.x_offset
+        self.layout.plot_left + (x - self.x_start) * self.x_factor
     }
 
     fn device(&self, (x, y): CssPoint) -> DevicePoint {
@@ -429,9 +430,10 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         (d(x), d(y))
     }
 
-    /// A CSS px width in whole device px, at least 1.
+    /// A CSS px width in whole device px, at least 1; ties to even, so the 1.25 px line is
+    /// 2 device px at a ratio of 2 (crisp) rather than 3.
     fn device_width(&self, css: f64) -> u32 {
-        (css * self.scale).round().max(1.0) as u32
+        (css * self.scale).round_ties_even().max(1.0) as u32
     }
 
     /// `points` in device px, without consecutive repeats.

@@ -69,7 +69,10 @@ pub fn view(
                 .filter(|a| chartable(a) && Some(a.header.shape[0]) == len)
                 .filter(|a| !time.as_ref().is_some_and(|t| t.name == a.name))
                 .flat_map(|a| series_of(a, &a.name[prefix.len()..]))
-                .collect();
+                .collect::<Vec<_>>();
+            // Plain series first, then the columns of (N, C) arrays.
+            let mut series = series;
+            series.sort_by_key(|s| s.columns > 1);
             let time = time.map(|t| (t.name.clone(), time_info(&t)));
             let chart = chart(
                 state,
