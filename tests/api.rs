@@ -6,6 +6,7 @@ use std::path::Path;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use downlink::server::write::WriteConfig;
 use downlink::server::{router, AppState};
 use downlink::wire::bundle::decode_bundle;
 use downlink::wire::dtype::DType;
@@ -51,6 +52,7 @@ fn app() -> (tempfile::TempDir, Router) {
     let state = AppState::new(
         LeptosOptions::builder().output_name("downlink").build(),
         root,
+        WriteConfig::default(),
     );
     (dir, router(state))
 }

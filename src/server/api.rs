@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use axum::extract::{ConnectInfo, Request};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,7 +17,7 @@ use crate::server::error::ApiError;
 use crate::server::levels::{LevelsCache, LevelsError};
 use crate::server::repr::{self, Format, Selection, SliceSpec};
 use crate::server::store::{Store, StoredArray};
-use crate::server::AppState;
+use crate::server::{write, AppState};
 use crate::wire::dtype::DType;
 
 /// Most arrays one bundle may name.
@@ -25,7 +27,14 @@ pub const MAX_BUNDLE_ARRAYS: usize = 256;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/arrays", get(list_arrays))
-        .route("/api/arrays/{*name}", get(get_array))
+        .route(
+            "/api/arrays/{*name}",
+            get(get_array)
+                .put(put_array)
+                .post(post_array)
+                .delete(delete_array),
+        )
+        .route("/api/events", get(events))
         .route("/api/bundle", get(get_bundle))
         .route("/api/lod/{*name}", get(get_lod))
 }
@@ -271,6 +280,87 @@ fn lod_bundle(
         items.push((item("time", little, shape, times.len()), times.as_slice()));
     }
     encode_bundle(&items).map_err(|e| ApiError::Unprocessable(e.to_string()))
+}
+
+/// Check the name and the caller's right to write.
+fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiError> {
+    validate_name(name)?;
+    let authorization = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    // The peer as the server saw it (or as a test's MockConnectInfo says).
+    let extensions = request.extensions();
+    let peer = extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .or_else(|| {
+            extensions
+                .get::<axum::extract::connect_info::MockConnectInfo<std::net::SocketAddr>>()
+                .map(|mock| mock.0.ip())
+        });
+    write::authorize(state.writer.config().token.as_deref(), authorization, peer)
+}
+
+async fn put_array(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    writable(&state, &name, &request)?;
+    let (parts, body) = request.into_parts();
+    write::put(&state.store, &state.writer, &name, &parts.headers, body).await
+}
+
+async fn post_array(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    writable(&state, &name, &request)?;
+    let (parts, body) = request.into_parts();
+    write::append(
+        &state.store,
+        &state.levels,
+        &state.writer,
+        &name,
+        &parts.headers,
+        body,
+    )
+    .await
+}
+
+async fn delete_array(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    writable(&state, &name, &request)?;
+    write::delete(&state.store, &state.levels, &state.writer, &name).await
+}
+
+/// `GET /api/events`: one Server-Sent Event per change (`changed` or `deleted`).
+async fn events(
+    State(writer): State<write::Writer>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let receiver = writer.subscribe();
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(change) => {
+                    let event = Event::default()
+                        .event(change.kind)
+                        .json_data(&change)
+                        .unwrap_or_else(|_| Event::default().event(change.kind));
+                    return Some((Ok(event), receiver));
+                }
+                // A slow client missed some events; the next ones still arrive.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 /// Run file access and byte shuffling off the async worker threads.

@@ -287,3 +287,55 @@ fn fill_vibration(out: &mut [f32], first: usize, bursts: &[Burst]) {
         }
     }
 }
+
+/// The live demo series, appended to by `--demo-live`.
+pub const LIVE_NAME: &str = "demo/live";
+/// Rows a second of the live series.
+pub const LIVE_RATE: u32 = 50;
+/// Rows per append (five appends a second).
+const LIVE_BATCH: u32 = 10;
+
+/// Append to [`LIVE_NAME`] at [`LIVE_RATE`] rows a second, through the same write path as
+/// `POST /api/arrays/{name}`, until the process ends.
+pub fn spawn_live(state: crate::server::AppState) {
+    tokio::spawn(async move {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/x-npy"),
+        );
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(u64::from(
+            1000 * LIVE_BATCH / LIVE_RATE,
+        )));
+        let mut rng = SmallRng::seed_from_u64(0x11FE);
+        let mut phase = 0.0f64;
+        loop {
+            tick.tick().await;
+            let rows: Vec<f32> = (0..LIVE_BATCH)
+                .map(|_| {
+                    phase += 0.02;
+                    (phase.sin() * 2.0 + (phase * 0.13).sin() * 5.0 + 0.3 * noise(&mut rng)) as f32
+                })
+                .collect();
+            let body = match header("<f4", &[u64::from(LIVE_BATCH)]) {
+                Ok(mut doc) => {
+                    doc.extend_from_slice(&f32_le(&rows));
+                    doc
+                }
+                Err(_) => return,
+            };
+            let result = crate::server::write::append(
+                &state.store,
+                &state.levels,
+                &state.writer,
+                LIVE_NAME,
+                &headers,
+                axum::body::Body::from(body),
+            )
+            .await;
+            if let Err(err) = result {
+                tracing::warn!("live demo append failed: {err}");
+            }
+        }
+    });
+}

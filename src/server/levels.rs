@@ -309,4 +309,96 @@ impl LevelsCache {
         }
         Ok(levels)
     }
+
+    /// Follow an append: `old` grew into `new`. The samples and pyramids of `old`, if any,
+    /// are extended by the new rows only (O(appended)); otherwise the next `get` starts over.
+    pub fn appended(&self, old: &StoredArray, new: &StoredArray) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(previous) = entries.remove(&new.name) else {
+            return;
+        };
+        if previous.etag != old.etag {
+            return;
+        }
+        // Queries in flight share the previous levels; then a rebuild is the safe choice.
+        let Ok(previous) = Arc::try_unwrap(previous) else {
+            return;
+        };
+        if let Some(levels) = previous.extended(new) {
+            entries.insert(new.name.clone(), Arc::new(levels));
+        }
+    }
+
+    /// Drop the levels of a deleted array.
+    pub fn forget(&self, name: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(name);
+    }
+}
+
+impl Levels {
+    /// These levels grown to cover `new`, an append of more rows to the same array.
+    fn extended(self, new: &StoredArray) -> Option<Levels> {
+        let scalar = new.header.dtype.as_scalar()?;
+        let len = *new.header.shape.first()?;
+        let width = self.columns.len();
+        if len < self.len || width == 0 {
+            return None;
+        }
+        let old_rows = usize::try_from(self.len).ok()?;
+        let row_bytes = scalar.size * width;
+        // New rows only, converted once, when any column keeps converted samples.
+        let fresh: Option<Vec<f64>> = self
+            .columns
+            .iter()
+            .any(|c| matches!(c.samples, Samples::Owned(_)))
+            .then(|| to_f64_vec(new.data.get(old_rows * row_bytes..)?, scalar).ok())
+            .flatten();
+        let mut columns = Vec::with_capacity(width);
+        for (c, column) in self.columns.into_iter().enumerate() {
+            let samples = match column.samples {
+                Samples::F32(_) if is_aligned(&new.data, 4) => Samples::F32(new.data.clone()),
+                Samples::F64(_) if is_aligned(&new.data, 8) => Samples::F64(new.data.clone()),
+                Samples::Owned(values) => {
+                    let mut values =
+                        Arc::try_unwrap(values).unwrap_or_else(|shared| (*shared).clone());
+                    let fresh = fresh.as_ref()?;
+                    values.extend(fresh.iter().skip(c).step_by(width));
+                    Samples::Owned(Arc::new(values))
+                }
+                _ => return None,
+            };
+            let pyramid = column.pyramid.into_inner();
+            let next = Column::new(samples);
+            if let Some(pyramid) = pyramid {
+                let grown = match (&next.samples, pyramid) {
+                    (Samples::F32(b), AnyPyramid::F32(mut p)) => {
+                        p.extend(Column::f32s(b));
+                        AnyPyramid::F32(p)
+                    }
+                    (Samples::F64(b), AnyPyramid::F64(mut p)) => {
+                        p.extend(Column::f64s(b));
+                        AnyPyramid::F64(p)
+                    }
+                    (Samples::Owned(v), AnyPyramid::F64(mut p)) => {
+                        p.extend(v);
+                        AnyPyramid::F64(p)
+                    }
+                    _ => return None,
+                };
+                let _ = next.pyramid.set(grown);
+            }
+            columns.push(next);
+        }
+        Some(Levels {
+            etag: new.etag.clone(),
+            len,
+            columns,
+        })
+    }
 }

@@ -7,6 +7,7 @@ pub mod levels;
 pub mod repr;
 pub mod store;
 pub mod views;
+pub mod write;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +40,15 @@ pub struct Cli {
     /// Address to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
+    /// Bearer token writes must carry; without one, only loopback clients may write.
+    #[arg(long, env = "DOWNLINK_WRITE_TOKEN", hide_env_values = true)]
+    pub write_token: Option<String>,
+    /// Largest accepted upload, in bytes.
+    #[arg(long, env = "DOWNLINK_MAX_UPLOAD", default_value_t = write::DEFAULT_MAX_UPLOAD)]
+    pub max_upload: u64,
+    /// Append to the demo's live series (demo/live) at 50 rows a second, to show streaming.
+    #[arg(long)]
+    pub demo_live: bool,
 }
 
 /// Everything a handler can reach.
@@ -50,15 +60,22 @@ pub struct AppState {
     pub store: Store,
     /// Level-of-detail pyramids of the arrays that were charted.
     pub levels: levels::LevelsCache,
+    /// The write path: who may write, per-array locks, change events.
+    pub writer: write::Writer,
 }
 
 impl AppState {
     /// The state for a data directory (pyramids persist under `DIR/.downlink/lod`).
-    pub fn new(leptos_options: LeptosOptions, data: impl Into<PathBuf>) -> AppState {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        data: impl Into<PathBuf>,
+        write: write::WriteConfig,
+    ) -> AppState {
         let data = data.into();
         AppState {
             leptos_options,
             levels: levels::LevelsCache::new(data.join(".downlink").join("lod")),
+            writer: write::Writer::new(&data, write),
             store: Store::new(data),
         }
     }
@@ -68,8 +85,20 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD])
-        .allow_headers([header::RANGE, header::IF_NONE_MATCH, header::IF_RANGE])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::PUT,
+            Method::POST,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::RANGE,
+            header::IF_NONE_MATCH,
+            header::IF_RANGE,
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+        ])
         .expose_headers([
             header::ETAG,
             header::CONTENT_RANGE,
@@ -107,7 +136,15 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     if tokio::task::spawn_blocking(move || demo::ensure_demo(&data)).await?? {
         tracing::info!(dir = %cli.data.display(), "wrote the demo data set");
     }
-    let state = AppState::new(leptos_options, cli.data.clone());
+    let config = write::WriteConfig {
+        token: cli.write_token.clone().filter(|t| !t.is_empty()),
+        max_upload: cli.max_upload,
+    };
+    let state = AppState::new(leptos_options, cli.data.clone(), config);
+    state.writer.clean_temporaries()?;
+    if cli.demo_live {
+        demo::spawn_live(state.clone());
+    }
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(cli.addr).await?;
     tracing::info!(
@@ -121,9 +158,12 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             tracing::debug!("cannot set TCP_NODELAY: {err}");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -248,6 +248,33 @@ impl Store {
         Some(Err(StoreError::NotFound(name.to_string())))
     }
 
+    /// The file a (valid) name is stored in when written through the API.
+    pub fn npy_path(&self, name: &str) -> PathBuf {
+        self.root.join(format!("{name}.npy"))
+    }
+
+    /// The `.npz` group that owns `name`, if a prefix of the name is one (writes to group
+    /// members are refused).
+    pub fn npz_owner(&self, name: &str) -> Option<PathBuf> {
+        let segments: Vec<&str> = name.split('/').collect();
+        (1..segments.len())
+            .map(|split| {
+                self.root
+                    .join(format!("{}.npz", segments[..split].join("/")))
+            })
+            .find(|path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()))
+    }
+
+    /// Forget what is cached for `path`, so the next lookup reads it again. Writers call
+    /// this after every change: file clocks are coarse, and a rewrite inside one tick would
+    /// otherwise look unchanged.
+    pub fn invalidate(&self, path: &Path) {
+        self.cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(path);
+    }
+
     /// Every servable array, sorted by name.
     pub fn list(&self) -> Vec<Arc<StoredArray>> {
         let mut seen_paths = HashSet::new();
@@ -449,11 +476,20 @@ fn read_npy(name: &str, source: Source, bytes: Bytes, etag: String) -> Result<St
     let view = parse_npy(&bytes, Trailing::Allow).map_err(|e| e.to_string())?;
     let start = view.data_offset;
     let end = start + view.data.len();
+    // The header is part of the validator: an append rewrites it in place, possibly within
+    // one tick of the file's modification clock, and must still change the ETag.
+    let mut h = Fnv64::new();
+    h.write(etag.as_bytes());
+    h.write(view.header.dtype.descr_string().as_bytes());
+    for dim in &view.header.shape {
+        h.write(&dim.to_le_bytes());
+    }
+    h.write(&[u8::from(view.header.fortran_order)]);
     Ok(StoredArray {
         name: name.to_string(),
         header: view.header,
         data: bytes.slice(start..end),
-        etag,
+        etag: format!("{:016x}", h.finish()),
         source,
     })
 }

@@ -882,3 +882,63 @@ mod tests {
         assert_eq!(ScalarType::bool8().descr(), "|b1");
     }
 }
+
+/// Validate an uploaded `.npy` from its first bytes and its total length, without holding
+/// the whole body: the header must parse (at most [`MAX_HEADER_LEN`], no object dtype) and
+/// the data must be exactly as long as the shape says. `prefix` must hold at least the whole
+/// header (the first `MAX_HEADER_LEN + 12` bytes suffice), or all of a shorter body.
+///
+/// # Errors
+/// Anything [`NpyHeader::parse`] returns, [`WireError::DataTruncated`] for a short body and
+/// [`WireError::TrailingBytes`] for a long one.
+pub fn check_upload(prefix: &[u8], total_len: u64) -> Result<(NpyHeader, usize), WireError> {
+    let (header, data_offset) = NpyHeader::parse(prefix)?;
+    let expected = header.data_len()?;
+    let found = total_len.saturating_sub(data_offset as u64);
+    if found < expected {
+        return Err(WireError::DataTruncated {
+            expected,
+            found: usize::try_from(found).unwrap_or(usize::MAX),
+        });
+    }
+    if found > expected {
+        return Err(WireError::TrailingBytes {
+            expected,
+            found: usize::try_from(found).unwrap_or(usize::MAX),
+        });
+    }
+    Ok((header, data_offset))
+}
+
+#[cfg(test)]
+mod upload_tests {
+    use super::*;
+    use crate::wire::dtype::DType;
+
+    fn doc() -> Vec<u8> {
+        let header = NpyHeader {
+            version: Version::V1,
+            dtype: DType::parse_descr("<f4").unwrap(),
+            fortran_order: false,
+            shape: vec![3],
+        };
+        write_npy(&header, &[0u8; 12]).unwrap()
+    }
+
+    #[test]
+    fn upload_must_match_its_shape_exactly() {
+        let doc = doc();
+        let len = doc.len() as u64;
+        assert!(check_upload(&doc, len).is_ok());
+        assert!(matches!(
+            check_upload(&doc, len - 1),
+            Err(WireError::DataTruncated { .. })
+        ));
+        assert!(matches!(
+            check_upload(&doc, len + 1),
+            Err(WireError::TrailingBytes { .. })
+        ));
+        // Only the header needs to be present in the prefix.
+        assert!(check_upload(&doc[..128], len).is_ok());
+    }
+}

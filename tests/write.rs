@@ -1,0 +1,423 @@
+//! The write path through the router: statuses, atomicity, appends, auth, events.
+#![cfg(feature = "ssr")]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use downlink::server::write::WriteConfig;
+use downlink::server::{router, AppState};
+use downlink::wire::bundle::decode_bundle;
+use downlink::wire::dtype::DType;
+use downlink::wire::npy::{parse_npy, write_npy, NpyHeader, Trailing, Version};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use tower::ServiceExt;
+
+const TOKEN: &str = "s3cret-token";
+
+fn npy(descr: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype: DType::parse_descr(descr).unwrap(),
+        fortran_order: false,
+        shape: shape.to_vec(),
+    };
+    write_npy(&header, data).unwrap()
+}
+
+fn f4(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    values.into_iter().flat_map(f32::to_le_bytes).collect()
+}
+
+/// An app over an empty directory. `loopback`: requests come from 127.0.0.1 (else from
+/// nowhere known, i.e. not loopback); `token`: DOWNLINK_WRITE_TOKEN.
+fn app_with(loopback: bool, token: Option<&str>, max_upload: u64) -> (tempfile::TempDir, Router) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".keep"), b"").unwrap();
+    let state = AppState::new(
+        LeptosOptions::builder().output_name("downlink").build(),
+        dir.path(),
+        WriteConfig {
+            token: token.map(str::to_string),
+            max_upload,
+        },
+    );
+    let app = router(state);
+    let app = if loopback {
+        app.layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+    } else {
+        app
+    };
+    (dir, app)
+}
+
+fn app() -> (tempfile::TempDir, Router) {
+    app_with(true, None, 1 << 30)
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, body)
+}
+
+fn write(method: &str, name: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(format!("/api/arrays/{name}"))
+        .header(header::CONTENT_TYPE, "application/x-npy")
+        .body(body.into())
+        .unwrap()
+}
+
+async fn read(app: &Router, name: &str) -> (StatusCode, Vec<u8>) {
+    send(
+        app,
+        Request::get(format!("/api/arrays/{name}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+fn values(doc: &[u8]) -> (Vec<u64>, Vec<f32>) {
+    let view = parse_npy(doc, Trailing::Reject).unwrap();
+    let values = view
+        .data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    (view.header.shape, values)
+}
+
+fn error_of(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body).unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn put_creates_then_replaces() {
+    let (_dir, app) = app();
+    let (status, body) = send(
+        &app,
+        write("PUT", "run/a", npy("<f4", &[3], &f4([1.0, 2.0, 3.0]))),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (_, doc) = read(&app, "run/a").await;
+    assert_eq!(values(&doc), (vec![3], vec![1.0, 2.0, 3.0]));
+    let (status, _) = send(&app, write("PUT", "run/a", npy("<f4", &[1], &f4([9.0])))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(values(&read(&app, "run/a").await.1), (vec![1], vec![9.0]));
+}
+
+#[tokio::test]
+async fn post_appends_and_checks_the_row_type() {
+    let (_dir, app) = app();
+    let (status, _) = send(
+        &app,
+        write("POST", "live", npy("<f4", &[2], &f4([1.0, 2.0]))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for round in 0..20u16 {
+        let v = f32::from(round);
+        let (status, body) =
+            send(&app, write("POST", "live", npy("<f4", &[2], &f4([v, -v])))).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    }
+    let (shape, got) = values(&read(&app, "live").await.1);
+    assert_eq!(shape, [42]);
+    assert_eq!(got[..4], [1.0, 2.0, 0.0, -0.0]);
+    assert_eq!(got[40..], [19.0, -19.0]);
+
+    let (status, body) = send(
+        &app,
+        write("POST", "live", npy("<f8", &[1], &1f64.to_le_bytes())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(error_of(&body).contains("<f8"));
+    let (status, _) = send(
+        &app,
+        write("POST", "live", npy("<f4", &[1, 2], &f4([1.0, 2.0]))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // The refused appends changed nothing.
+    assert_eq!(values(&read(&app, "live").await.1).0, [42]);
+}
+
+#[tokio::test]
+async fn append_grows_rows_of_2d_arrays_and_keeps_lod_exact() {
+    let (_dir, app) = app();
+    let rows = |from: u32, n: u32| f4((from..from + n).flat_map(|i| [i as f32, -(i as f32)]));
+    send(
+        &app,
+        write("PUT", "m", npy("<f4", &[100_000, 2], &rows(0, 100_000))),
+    )
+    .await;
+    // Chart it once so a pyramid exists, then append and compare with a fresh array.
+    let lod = "/api/lod/m?bins=500";
+    assert_eq!(
+        send(&app, Request::get(lod).body(Body::empty()).unwrap())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(
+        &app,
+        write(
+            "POST",
+            "m",
+            npy("<f4", &[50_000, 2], &rows(100_000, 50_000)),
+        ),
+    )
+    .await;
+    send(
+        &app,
+        write("PUT", "fresh", npy("<f4", &[150_000, 2], &rows(0, 150_000))),
+    )
+    .await;
+    let (_, grown) = send(&app, Request::get(lod).body(Body::empty()).unwrap()).await;
+    let (_, fresh) = send(
+        &app,
+        Request::get("/api/lod/fresh?bins=500")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let grown = decode_bundle(&grown).unwrap();
+    let fresh = decode_bundle(&fresh).unwrap();
+    assert_eq!(grown[0].data, fresh[0].data, "window");
+    assert_eq!(grown[1].data, fresh[1].data, "indices");
+    assert_eq!(grown[2].data, fresh[2].data, "values");
+}
+
+#[tokio::test]
+async fn delete_removes_and_npz_members_are_read_only() {
+    let (dir, app) = app();
+    send(&app, write("PUT", "gone", npy("<f4", &[1], &f4([1.0])))).await;
+    let delete = |name: &str| {
+        Request::delete(format!("/api/arrays/{name}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(send(&app, delete("gone")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(read(&app, "gone").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(send(&app, delete("gone")).await.0, StatusCode::NOT_FOUND);
+
+    let file = std::fs::File::create(dir.path().join("grp.npz")).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    zip.start_file("x.npy", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, &npy("<f4", &[1], &f4([5.0]))).unwrap();
+    zip.finish().unwrap();
+    for request in [
+        write("PUT", "grp/x", npy("<f4", &[1], &f4([1.0]))),
+        write("POST", "grp/x", npy("<f4", &[1], &f4([1.0]))),
+        write("PUT", "grp/new", npy("<f4", &[1], &f4([1.0]))),
+        delete("grp/x"),
+    ] {
+        let (status, body) = send(&app, request).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(error_of(&body).contains("grp.npz"));
+    }
+    assert_eq!(values(&read(&app, "grp/x").await.1).1, [5.0]);
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_and_nothing_is_lost() {
+    let (dir, app) = app_with(true, None, 65_536);
+    send(
+        &app,
+        write("PUT", "keep", npy("<f4", &[2], &f4([7.0, 8.0]))),
+    )
+    .await;
+    let mut trailing = npy("<f4", &[1], &f4([1.0]));
+    trailing.push(0);
+    let mut short = npy("<f4", &[4], &f4([1.0, 2.0, 3.0, 4.0]));
+    short.truncate(short.len() - 1);
+    let huge_header = {
+        let mut doc = b"\x93NUMPY\x01\x00".to_vec();
+        doc.extend_from_slice(&20_000u16.to_le_bytes());
+        doc.extend(std::iter::repeat_n(b' ', 20_000));
+        doc
+    };
+    let object =
+        b"\x93NUMPY\x01\x00\x76\x00{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+            .to_vec();
+    let cases: Vec<(Request<Body>, StatusCode)> = vec![
+        (
+            write("PUT", "keep", b"garbage".to_vec()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            write("PUT", "keep", trailing),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            write("PUT", "keep", short),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            write("PUT", "keep", huge_header),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            write("PUT", "keep", object),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            write("POST", "keep", b"".to_vec()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            write("PUT", "keep", vec![0u8; 70_000]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            // A chunked body without Content-Length: the limit holds while streaming.
+            write(
+                "PUT",
+                "keep",
+                Body::from_stream(futures_util::stream::iter(
+                    (0..10).map(|_| Ok::<_, std::io::Error>(vec![0u8; 8000])),
+                )),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            Request::put("/api/arrays/keep")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(npy("<f4", &[1], &f4([1.0]))))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            Request::put("/api/arrays/keep")
+                .body(Body::from(npy("<f4", &[1], &f4([1.0]))))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            write("PUT", "bad%20name", npy("<f4", &[1], &f4([1.0]))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            write("PUT", "../escape", npy("<f4", &[1], &f4([1.0]))),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (request, want) in cases {
+        let what = format!("{} {}", request.method(), request.uri());
+        let (status, body) = send(&app, request).await;
+        assert_eq!(status, want, "{what}: {}", String::from_utf8_lossy(&body));
+        assert!(!error_of(&body).is_empty());
+    }
+    assert_eq!(
+        values(&read(&app, "keep").await.1),
+        (vec![2], vec![7.0, 8.0])
+    );
+    let tmp = dir.path().join(".downlink/tmp");
+    assert_eq!(
+        std::fs::read_dir(tmp).map(|d| d.count()).unwrap_or(0),
+        0,
+        "no stray temporary files"
+    );
+}
+
+#[tokio::test]
+async fn auth_through_the_router() {
+    let doc = || npy("<f4", &[1], &f4([1.0]));
+    // No token: loopback writes, others are refused.
+    let (_d, app) = app_with(true, None, 1 << 20);
+    assert_eq!(
+        send(&app, write("PUT", "a", doc())).await.0,
+        StatusCode::CREATED
+    );
+    let (_d, app) = app_with(false, None, 1 << 20);
+    assert_eq!(
+        send(&app, write("PUT", "a", doc())).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // A token: needed from everywhere; reads never need it.
+    let (_d, app) = app_with(true, Some(TOKEN), 1 << 20);
+    let (status, _) = send(&app, write("PUT", "a", doc())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut bad = write("PUT", "a", doc());
+    bad.headers_mut()
+        .insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
+    assert_eq!(send(&app, bad).await.0, StatusCode::UNAUTHORIZED);
+    let mut good = write("PUT", "a", doc());
+    good.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {TOKEN}").parse().unwrap(),
+    );
+    assert_eq!(send(&app, good).await.0, StatusCode::CREATED);
+    assert_eq!(read(&app, "a").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn events_arrive_within_a_second() {
+    let (_dir, app) = app();
+    let response = app
+        .clone()
+        .oneshot(Request::get("/api/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let mut body = response.into_body();
+    let (status, _) = send(&app, write("PUT", "ev", npy("<f4", &[2], &f4([1.0, 2.0])))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let frame = tokio::time::timeout(Duration::from_secs(1), body.frame())
+        .await
+        .expect("an event within a second")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    assert!(text.starts_with("event: changed\n"), "{text}");
+    let data: serde_json::Value =
+        serde_json::from_str(text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap()).unwrap();
+    assert_eq!(data["name"], "ev");
+    assert_eq!(data["dtype"], "<f4");
+    assert_eq!(data["shape"], serde_json::json!([2]));
+    assert!(data["etag"].as_str().unwrap().starts_with('"'));
+
+    send(
+        &app,
+        Request::delete("/api/arrays/ev")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let frame = tokio::time::timeout(Duration::from_secs(1), body.frame())
+        .await
+        .expect("a deleted event")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    assert!(text.starts_with("event: deleted\n"), "{text}");
+}
