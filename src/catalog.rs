@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 
 /// One entry of `GET /api/arrays`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ArrayInfo {
     /// The array's name, e.g. `demo/pass/t`.
     pub name: String,
     /// NumPy descr: a string such as `"<f4"`, or a list of fields for a structured dtype.
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::server::openapi::dtype_schema))]
     pub dtype: serde_json::Value,
     /// The shape, C order.
     pub shape: Vec<u64>,

@@ -103,8 +103,12 @@ struct Readout {
 /// The chart of `init`'s series.
 #[component]
 pub fn Explorer(init: ChartInit) -> impl IntoView {
-    let len = init.len;
-    let full = (0.0, len as f64);
+    // The series grow when data is appended (see the change events below).
+    let len_signal = RwSignal::new(init.len);
+    let full = move || (0.0, len_signal.get_untracked() as f64);
+    let follow = RwSignal::new(false);
+    let data_generation = RwSignal::new(0u64);
+    let saved = RwSignal::new(None::<Result<String, String>>);
     let window = RwSignal::new((init.start as f64, init.stop as f64));
     let cursor = RwSignal::new(None::<f64>);
     let selection = RwSignal::new(None::<(f64, f64)>);
@@ -138,6 +142,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
 
     // The spec of what should be on screen now.
     let spec = move || {
+        let len = len_signal.get();
         let (start, stop) = window.get();
         let mut spec = ChartSpec {
             width: width.get().max(320.0),
@@ -209,6 +214,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
 
     // Refine: fetch the LOD of the window for each array, debounced; drop stale answers.
     Effect::new(move |previous: Option<()>| {
+        let len = len_signal.get();
+        data_generation.track();
         let (start, stop) = window.get();
         let px = width.get();
         if px <= 0.0 {
@@ -271,6 +278,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
 
     // Keep the view in the URL (window and hidden series), so reload and links restore it.
     Effect::new(move |_| {
+        let len = len_signal.get();
         let (start, stop) = window.get();
         let hidden = hidden.get();
         let (lo, hi) = (start.floor().max(0.0) as u64, (stop.ceil() as u64).min(len));
@@ -291,6 +299,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             readout.set(None);
             return;
         };
+        let len = len_signal.get_untracked();
         let index = (x.round().max(0.0) as u64).min(len.saturating_sub(1));
         let series = visible();
         let (time_array, time) = init.with_value(|i| (i.time_array.clone(), i.time));
@@ -310,8 +319,39 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         });
     });
 
+    // Follow appends and replacements of the charted arrays.
+    crate::app::live::on_changes(move |change| {
+        let charted = init.with_value(|i| i.series.iter().any(|s| s.array == change.name));
+        if !charted {
+            return;
+        }
+        if change.kind == "deleted" {
+            error.set(Some(format!("{} was deleted", change.name)));
+            return;
+        }
+        held.update_value(|h| {
+            if let Some(entry) = h.get_mut(&change.name) {
+                entry.overview = None;
+            }
+        });
+        let grown = change.shape.first().copied().unwrap_or(0);
+        if grown != len_signal.get_untracked() {
+            len_signal.set(grown);
+            if follow.get_untracked() {
+                let (start, stop) = window.get_untracked();
+                let width = stop - start;
+                window.set(clamp_window(
+                    grown as f64 - width,
+                    grown as f64,
+                    grown as f64,
+                ));
+            }
+        }
+        data_generation.update(|g| *g += 1);
+    });
+
     let set_window = move |(start, stop): (f64, f64)| {
-        window.set(clamp_window(start, stop, len as f64));
+        window.set(clamp_window(start, stop, len_signal.get_untracked() as f64));
     };
     let zoom_about = move |x: f64, factor: f64| {
         let (start, stop) = window.get_untracked();
@@ -394,7 +434,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             "-" | "_" => zoom_about(center, 2.0),
             "ArrowLeft" => pan_by(-0.2),
             "ArrowRight" => pan_by(0.2),
-            "0" | "Home" => set_window(full),
+            "0" | "Home" => set_window(full()),
             _ => return,
         }
         ev.prevent_default();
@@ -429,6 +469,12 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         .collect::<Vec<_>>()
     };
     let svg = init.with_value(|i| i.svg.clone());
+    let name_for_save = StoredValue::new(init.with_value(|i| {
+        i.series
+            .first()
+            .map(|s| s.array.clone())
+            .unwrap_or_default()
+    }));
     let series_list = init.with_value(|i| i.series.clone());
     let name_for_export = init.with_value(|i| {
         i.series
@@ -466,12 +512,44 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                     <span class="window" data-testid="window">
                         {move || {
                             let (a, b) = window.get();
-                            format!("samples {} – {}", a.floor().max(0.0) as u64, (b.ceil() as u64).min(len))
+                            format!("samples {} – {}", a.floor().max(0.0) as u64, (b.ceil() as u64).min(len_signal.get()))
                         }}
                     </span>
                     <button class="tool" on:click=move |_| zoom_about((window.get_untracked().0 + window.get_untracked().1) / 2.0, 0.5) title="Zoom in (+)">"+"</button>
                     <button class="tool" on:click=move |_| zoom_about((window.get_untracked().0 + window.get_untracked().1) / 2.0, 2.0) title="Zoom out (−)">"−"</button>
-                    <button class="tool" on:click=move |_| set_window(full) data-testid="reset" title="Reset (0 or double-click)">"Reset"</button>
+                    <button class="tool" on:click=move |_| set_window(full()) data-testid="reset" title="Reset (0 or double-click)">"Reset"</button>
+                    <button
+                        class="tool"
+                        class:on=move || follow.get()
+                        aria-pressed=move || follow.get().to_string()
+                        data-testid="follow"
+                        title="Keep the newest samples in view as data arrives"
+                        on:click=move |_| {
+                            let on = !follow.get_untracked();
+                            follow.set(on);
+                            if on {
+                                let len = len_signal.get_untracked() as f64;
+                                let (start, stop) = window.get_untracked();
+                                set_window((len - (stop - start), len));
+                            }
+                        }
+                    >
+                        "Follow"
+                    </button>
+                    <button class="tool" data-testid="save-window" title="Save the visible window as a new array" on:click=move |_| {
+                        let (start, stop) = window.get_untracked();
+                        let (lo, hi) = (start.floor().max(0.0) as u64, stop.ceil().max(0.0) as u64);
+                        let array = name_for_save.get_value();
+                        let suggested = format!("{}_{lo}_{hi}", array.replace('/', "_"));
+                        let Some(target) = web_sys::window()
+                            .and_then(|w| w.prompt_with_message_and_default("Save the visible window as the array:", &format!("saved/{suggested}")).ok().flatten())
+                        else {
+                            return;
+                        };
+                        leptos::task::spawn_local(async move {
+                            saved.set(Some(save_window(&array, lo, hi, &target).await.map(|()| target)));
+                        });
+                    }>"Save window"</button>
                     <ExportMenu window name=name_for_export canvas_ref/>
                 </div>
             </div>
@@ -488,7 +566,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 on:mousemove=on_move
                 on:mouseup=on_up
                 on:mouseleave=on_leave
-                on:dblclick=move |_| set_window(full)
+                on:dblclick=move |_| set_window(full())
                 on:keydown=on_key
             >
                 <div class="chart-svg" class:hidden=move || drawn.get() inner_html=svg data-testid="chart-svg"></div>
@@ -498,6 +576,12 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
                 {move || x_ticks().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
             </ul>
+            {move || saved.get().map(|outcome| match outcome {
+                Ok(name) => view! {
+                    <p class="saved" data-testid="saved">"Saved as "<a href=format!("/view/{name}")>{name.clone()}</a></p>
+                }.into_any(),
+                Err(err) => view! { <p class="error banner" role="alert">{err}</p> }.into_any(),
+            })}
             <Show when=move || error.get().is_some()>
                 <p class="error banner" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
@@ -826,6 +910,37 @@ fn download_text(text: &str, file: &str) {
             let _ = web_sys::Url::revoke_object_url(&url);
         }
     }
+}
+
+/// Fetch rows `[lo, hi)` of `array` as raw bytes, wrap them in an `.npy` header built here,
+/// and PUT that as the array `target`: the browser ships the typed data as binary.
+///
+/// # Errors
+/// Network errors and the server's error messages.
+async fn save_window(array: &str, lo: u64, hi: u64, target: &str) -> Result<(), String> {
+    use crate::wire::dtype::DType;
+    use crate::wire::npy::{NpyHeader, Version};
+    let url = format!("/api/arrays/{array}?slice={lo}:{hi}&format=raw");
+    let (data, headers) = fetch_bytes(&url).await?;
+    let dtype = headers
+        .get("x-array-dtype")
+        .ok()
+        .flatten()
+        .ok_or("no X-Array-Dtype")?;
+    let shape = headers
+        .get("x-array-shape")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype: DType::parse_descr(&dtype).map_err(|e| e.to_string())?,
+        fortran_order: false,
+        shape: shape.split(',').filter_map(|d| d.parse().ok()).collect(),
+    };
+    let mut document = header.to_bytes();
+    document.extend_from_slice(&data);
+    crate::app::live::put_npy(target, &document, |_| {}).await
 }
 
 /// Most rows a CSV export writes; wider windows are cut (the .npy export has no limit).

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::app::data::list_arrays;
+use crate::app::live::{file_bytes, name_from_file, on_changes, put_npy};
 use crate::catalog::{human_bytes, ArrayInfo};
 
 /// The index page.
@@ -12,6 +13,21 @@ use crate::catalog::{human_bytes, ArrayInfo};
 pub fn IndexPage() -> impl IntoView {
     let arrays = Resource::new(|| (), |()| list_arrays());
     let (filter, set_filter) = signal(String::new());
+    // Follow the server: refetch the listing after changes, at most twice a second.
+    let refetch_queued = StoredValue::new(false);
+    on_changes(move |_| {
+        if refetch_queued.get_value() {
+            return;
+        }
+        refetch_queued.set_value(true);
+        set_timeout(
+            move || {
+                refetch_queued.set_value(false);
+                arrays.refetch();
+            },
+            std::time::Duration::from_millis(500),
+        );
+    });
     view! {
         <Title text="Arrays"/>
         <section class="page-head">
@@ -29,6 +45,7 @@ pub fn IndexPage() -> impl IntoView {
                 on:input=move |ev| set_filter.set(event_target_value(&ev))
             />
         </section>
+        <Uploader on_done=move || arrays.refetch()/>
         <Suspense fallback=|| view! { <p class="muted">"Loading arrays…"</p> }>
             {move || {
                 arrays
@@ -127,4 +144,123 @@ fn ArrayTable(arrays: Vec<ArrayInfo>, filter: ReadSignal<String>) -> impl IntoVi
         </div>
     }
     .into_any()
+}
+
+/// One upload in the list under the drop zone.
+#[derive(Debug, Clone, Copy)]
+struct UploadItem {
+    id: u64,
+    name: RwSignal<String>,
+    progress: RwSignal<f64>,
+    outcome: RwSignal<Option<Result<(), String>>>,
+}
+
+/// Drag-and-drop (or choose) .npy and .npz files; each uploads to `uploads/<file name>`, an
+/// .npz as a folder of its members, with a progress bar and errors shown in place.
+#[component]
+fn Uploader(on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let on_done = Callback::new(move |()| on_done());
+    let items = RwSignal::new(Vec::<UploadItem>::new());
+    let over = RwSignal::new(false);
+    let next_id = StoredValue::new(0u64);
+    let start = move |files: Vec<web_sys::File>| {
+        for file in files {
+            let id = next_id.get_value();
+            next_id.set_value(id + 1);
+            let item = UploadItem {
+                id,
+                name: RwSignal::new(file.name()),
+                progress: RwSignal::new(0.0),
+                outcome: RwSignal::new(None),
+            };
+            items.update(|list| list.insert(0, item));
+            let file = send_wrapper::SendWrapper::new(file);
+            leptos::task::spawn_local(async move {
+                let result = upload(&file, item).await;
+                item.outcome.set(Some(result));
+                on_done.run(());
+            });
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        over.set(false);
+        if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+            start((0..files.length()).filter_map(|i| files.get(i)).collect());
+        }
+    };
+    let on_pick = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let input = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        if let Some(input) = input {
+            if let Some(files) = input.files() {
+                start((0..files.length()).filter_map(|i| files.get(i)).collect());
+            }
+            input.set_value("");
+        }
+    };
+    view! {
+        <div
+            class="dropzone"
+            class:over=move || over.get()
+            data-testid="dropzone"
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                over.set(true);
+            }
+            on:dragleave=move |_| over.set(false)
+            on:drop=on_drop
+        >
+            <span>"Drop .npy or .npz files here to upload them, or "</span>
+            <label class="pick">
+                "choose files"
+                <input type="file" multiple accept=".npy,.npz" data-testid="file-input" on:change=on_pick/>
+            </label>
+        </div>
+        <ul class="uploads" data-testid="uploads">
+            <For each=move || items.get() key=|item| item.id let:item>
+                <li class="upload" data-testid="upload">
+                    <span class="upload-name">{move || item.name.get()}</span>
+                    <progress max="1" prop:value=move || item.progress.get() data-testid="upload-progress"></progress>
+                    <span class="upload-status" data-testid="upload-status">
+                        {move || match item.outcome.get() {
+                            None => format!("{:.0}%", item.progress.get() * 100.0),
+                            Some(Ok(())) => "uploaded".to_string(),
+                            Some(Err(err)) => err,
+                        }}
+                    </span>
+                </li>
+            </For>
+        </ul>
+    }
+}
+
+/// Upload one file: an .npy as is, an .npz member by member into a folder.
+async fn upload(file: &web_sys::File, item: UploadItem) -> Result<(), String> {
+    let file_name = file.name();
+    let base = format!("uploads/{}", name_from_file(&file_name));
+    let bytes = file_bytes(file).await?;
+    if !file_name.ends_with(".npz") {
+        item.name.set(base.clone());
+        return put_npy(&base, &bytes, move |p| item.progress.set(p)).await;
+    }
+    let members = crate::wire::npz::read_npz(&bytes).map_err(|e| e.to_string())?;
+    let total: usize = members.iter().map(|m| m.data.len()).sum::<usize>().max(1);
+    item.name.set(format!("{base}/ ({} arrays)", members.len()));
+    let mut sent = 0usize;
+    for member in &members {
+        let name = format!("{base}/{}", name_from_file(&member.name));
+        let (before, size) = (sent, member.data.len());
+        put_npy(&name, member.data, move |p| {
+            item.progress
+                .set((before as f64 + p * size as f64) / total as f64);
+        })
+        .await
+        .map_err(|err| format!("{}: {err}", member.name))?;
+        sent += size;
+    }
+    item.progress.set(1.0);
+    Ok(())
 }

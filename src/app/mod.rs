@@ -4,6 +4,7 @@ mod array_page;
 pub mod data;
 pub mod explorer;
 mod index_page;
+pub mod live;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

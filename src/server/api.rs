@@ -1,4 +1,6 @@
-//! The read half of the HTTP API (the contract is documented in README.md, "The HTTP API").
+//! The HTTP API's routes (the contract is documented in README.md, "The HTTP API"). Each
+//! handler carries its `#[utoipa::path]` description, gathered into `/api/openapi.json` by
+//! [`crate::server::openapi`].
 
 use std::sync::Arc;
 
@@ -9,12 +11,15 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::OpenApi;
 
 use crate::catalog::ArrayInfo;
 use crate::lod::{M4Bin, MAX_BINS};
 use crate::names::validate_name;
 use crate::server::error::ApiError;
 use crate::server::levels::{LevelsCache, LevelsError};
+use crate::server::openapi::{ApiDoc, Binary, ErrorBody};
 use crate::server::repr::{self, Format, Selection, SliceSpec};
 use crate::server::store::{Store, StoredArray};
 use crate::server::{write, AppState};
@@ -37,6 +42,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/events", get(events))
         .route("/api/bundle", get(get_bundle))
         .route("/api/lod/{*name}", get(get_lod))
+        .route("/api/openapi.json", get(openapi_json))
+}
+
+/// The body of `GET /api/arrays`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ArrayList {
+    /// Every servable array, sorted by name.
+    pub arrays: Vec<ArrayInfo>,
 }
 
 /// The listing entry of a stored array.
@@ -50,17 +63,65 @@ pub fn info_of(array: &StoredArray) -> ArrayInfo {
     }
 }
 
-async fn list_arrays(State(store): State<Store>) -> Json<serde_json::Value> {
+/// `GET /api/arrays`: the listing.
+#[utoipa::path(
+    get,
+    path = "/api/arrays",
+    tag = "arrays",
+    responses(
+        (status = 200, description = "Every servable array, sorted by name", body = ArrayList),
+    )
+)]
+pub(crate) async fn list_arrays(State(store): State<Store>) -> Json<ArrayList> {
     let arrays: Vec<ArrayInfo> = store
         .list_async()
         .await
         .iter()
         .map(|a| info_of(a))
         .collect();
-    Json(serde_json::json!({ "arrays": arrays }))
+    Json(ArrayList { arrays })
 }
 
-async fn get_array(
+/// `GET /api/arrays/{name}`: one array as `.npy` or raw bytes.
+#[utoipa::path(
+    get,
+    path = "/api/arrays/{name}",
+    tag = "arrays",
+    params(
+        NameParam,
+        ("format" = inline(Option<ArrayFormat>), Query,
+            description = "npy (default): an .npy document; raw: the C-order data bytes only"),
+        SelectionParams,
+        RangeHeaders,
+    ),
+    responses(
+        (status = 200, description = "The array", content(
+            (inline(Binary) = "application/x-npy"),
+            (inline(Binary) = "application/octet-stream"),
+        ), headers(
+            ("ETag" = String, description = "Strong; names the file version and the options"),
+            ("Cache-Control" = String, description = "no-cache"),
+            ("X-Array-Dtype" = String, description = "format=raw: the dtype of the bytes, e.g. <f4"),
+            ("X-Array-Shape" = String, description = "format=raw: the shape, comma-separated, e.g. 100,4"),
+        )),
+        (status = 206, description = "The requested byte range of the 200 body", content(
+            (inline(Binary) = "application/x-npy"),
+            (inline(Binary) = "application/octet-stream"),
+        ), headers(
+            ("ETag" = String, description = "As for 200"),
+            ("Content-Range" = String, description = "bytes FIRST-LAST/TOTAL"),
+        )),
+        (status = 304, description = "If-None-Match matched the ETag", headers(
+            ("ETag" = String, description = "As for 200"),
+        )),
+        (status = 400, description = "A bad name or query parameter", body = ErrorBody),
+        (status = 404, description = "No such array", body = ErrorBody),
+        (status = 416, description = "The range is outside the representation", body = ErrorBody,
+            headers(("Content-Range" = String, description = "bytes */TOTAL"))),
+        (status = 422, description = "The stored array is malformed, or the conversion is unsupported", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_array(
     State(store): State<Store>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
@@ -96,7 +157,32 @@ async fn get_array(
     repr::respond(rep, &headers)
 }
 
-async fn get_bundle(
+/// `GET /api/bundle`: several arrays in one body, each aligned to 64 bytes.
+#[utoipa::path(
+    get,
+    path = "/api/bundle",
+    tag = "charts",
+    params(
+        ("name" = Vec<String>, Query, style = Form, explode, min_items = 1, max_items = 256,
+            description = "The arrays, in order (repeat the parameter: name=a&name=b); each at most once"),
+        SelectionParams,
+        RangeHeaders,
+    ),
+    responses(
+        (status = 200, description = "A bundle (see the description above)",
+            content((inline(Binary) = "application/x-downlink-bundle")),
+            headers(("ETag" = String, description = "Strong; names the files' versions and the options"))),
+        (status = 206, description = "The requested byte range of the 200 body",
+            content((inline(Binary) = "application/x-downlink-bundle")),
+            headers(("Content-Range" = String, description = "bytes FIRST-LAST/TOTAL"))),
+        (status = 304, description = "If-None-Match matched the ETag"),
+        (status = 400, description = "No name, too many, a name twice, a bad name or parameter", body = ErrorBody),
+        (status = 404, description = "One of the arrays does not exist", body = ErrorBody),
+        (status = 416, description = "The range is outside the representation", body = ErrorBody),
+        (status = 422, description = "An array is malformed, or the conversion is unsupported", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_bundle(
     State(store): State<Store>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -135,7 +221,35 @@ async fn get_bundle(
 /// Names a series' timestamps may have in its group, in order of preference.
 pub const TIME_MEMBERS: [&str; 3] = ["t", "time", "timestamp"];
 
-async fn get_lod(
+/// `GET /api/lod/{name}`: the M4 envelope of a window of a series.
+#[utoipa::path(
+    get,
+    path = "/api/lod/{name}",
+    tag = "charts",
+    params(
+        NameParam,
+        ("start" = Option<u64>, Query, description = "First sample of the window (default 0)"),
+        ("stop" = Option<u64>, Query, description = "One past the last sample (default: the array's length)"),
+        ("bins" = Option<u32>, Query, minimum = 1, maximum = 20000,
+            description = "Number of bins (default 1000)"),
+        ("column" = Option<u64>, Query, description = "One column of an (N, C) array (default: all)"),
+        RangeHeaders,
+    ),
+    responses(
+        (status = 200, description = "A bundle of window, index, value and, for series with timestamps, time",
+            content((inline(Binary) = "application/x-downlink-bundle")),
+            headers(("ETag" = String, description = "Strong; names the file version and the query"))),
+        (status = 206, description = "The requested byte range of the 200 body",
+            content((inline(Binary) = "application/x-downlink-bundle")),
+            headers(("Content-Range" = String, description = "bytes FIRST-LAST/TOTAL"))),
+        (status = 304, description = "If-None-Match matched the ETag"),
+        (status = 400, description = "A bad name, bins out of 1..=20000, start > stop, stop past the end, or a bad column", body = ErrorBody),
+        (status = 404, description = "No such array", body = ErrorBody),
+        (status = 416, description = "The range is outside the representation", body = ErrorBody),
+        (status = 422, description = "The dtype cannot be charted, or the array has 3+ dimensions", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_lod(
     State(store): State<Store>,
     State(levels): State<LevelsCache>,
     Path(name): Path<String>,
@@ -302,7 +416,32 @@ fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiEr
     write::authorize(state.writer.config().token.as_deref(), authorization, peer)
 }
 
-async fn put_array(
+/// `PUT /api/arrays/{name}`: create or replace an array.
+#[utoipa::path(
+    put,
+    path = "/api/arrays/{name}",
+    tag = "writes",
+    params(NameParam),
+    request_body(description = "An .npy document", content(
+        (inline(Binary) = "application/x-npy"),
+        (inline(Binary) = "application/octet-stream"),
+    )),
+    security((), ("write_token" = [])),
+    responses(
+        (status = 200, description = "Replaced", body = ArrayInfo),
+        (status = 201, description = "Created", body = ArrayInfo),
+        (status = 400, description = "A bad name, or the upload was interrupted", body = ErrorBody),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))),
+        (status = 403, description = "No token is configured and the client is not on this machine", body = ErrorBody),
+        (status = 405, description = "The name is a member of an .npz group, which is read-only", body = ErrorBody),
+        (status = 413, description = "The upload is over the size limit", body = ErrorBody),
+        (status = 415, description = "The Content-Type is not application/x-npy or application/octet-stream", body = ErrorBody),
+        (status = 422, description = "The body is not a valid .npy document", body = ErrorBody),
+        (status = 500, description = "Storing failed; the previous version is unchanged", body = ErrorBody),
+    )
+)]
+pub(crate) async fn put_array(
     State(state): State<AppState>,
     Path(name): Path<String>,
     request: Request,
@@ -312,7 +451,33 @@ async fn put_array(
     write::put(&state.store, &state.writer, &name, &parts.headers, body).await
 }
 
-async fn post_array(
+/// `POST /api/arrays/{name}`: append rows along axis 0, or create the array.
+#[utoipa::path(
+    post,
+    path = "/api/arrays/{name}",
+    tag = "writes",
+    params(NameParam),
+    request_body(description = "An .npy document of the rows to append", content(
+        (inline(Binary) = "application/x-npy"),
+        (inline(Binary) = "application/octet-stream"),
+    )),
+    security((), ("write_token" = [])),
+    responses(
+        (status = 200, description = "Appended", body = ArrayInfo),
+        (status = 201, description = "Created (there was no such array)", body = ArrayInfo),
+        (status = 400, description = "A bad name, or the upload was interrupted", body = ErrorBody),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))),
+        (status = 403, description = "No token is configured and the client is not on this machine", body = ErrorBody),
+        (status = 405, description = "The name is a member of an .npz group, which is read-only", body = ErrorBody),
+        (status = 409, description = "The rows do not match the stored dtype, trailing shape or order, or the stored array is unreadable", body = ErrorBody),
+        (status = 413, description = "The upload is over the size limit", body = ErrorBody),
+        (status = 415, description = "The Content-Type is not application/x-npy or application/octet-stream", body = ErrorBody),
+        (status = 422, description = "The body is not a valid .npy document", body = ErrorBody),
+        (status = 500, description = "Storing failed; the previous version is unchanged", body = ErrorBody),
+    )
+)]
+pub(crate) async fn post_array(
     State(state): State<AppState>,
     Path(name): Path<String>,
     request: Request,
@@ -330,7 +495,25 @@ async fn post_array(
     .await
 }
 
-async fn delete_array(
+/// `DELETE /api/arrays/{name}`: remove an array.
+#[utoipa::path(
+    delete,
+    path = "/api/arrays/{name}",
+    tag = "writes",
+    params(NameParam),
+    security((), ("write_token" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A bad name", body = ErrorBody),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))),
+        (status = 403, description = "No token is configured and the client is not on this machine", body = ErrorBody),
+        (status = 404, description = "No such array", body = ErrorBody),
+        (status = 405, description = "The name is a member of an .npz group, which is read-only", body = ErrorBody),
+        (status = 500, description = "Deleting failed", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_array(
     State(state): State<AppState>,
     Path(name): Path<String>,
     request: Request,
@@ -340,7 +523,18 @@ async fn delete_array(
 }
 
 /// `GET /api/events`: one Server-Sent Event per change (`changed` or `deleted`).
-async fn events(
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "meta",
+    responses(
+        (status = 200, description = "An endless stream of Server-Sent Events: event `changed` or \
+            `deleted`, whose data is the array's ChangeInfo as JSON", content(
+            (String = "text/event-stream"),
+        )),
+    )
+)]
+pub(crate) async fn events(
     State(writer): State<write::Writer>,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
     let receiver = writer.subscribe();
@@ -361,6 +555,69 @@ async fn events(
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// `GET /api/openapi.json`: this API's OpenAPI description.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document", body = Object),
+    )
+)]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The `name` path parameter of every per-array route.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI description only; handlers take `Path<String>`
+struct NameParam {
+    /// The array's name. It may contain '/' (e.g. `demo/pass/t`): write it into the path as
+    /// it is. '/'-separated segments of [A-Za-z0-9_.-], none starting with '.', at most 255
+    /// bytes.
+    #[param(min_length = 1, max_length = 255, example = "demo/pass/t")]
+    name: String,
+}
+
+/// The format of `GET /api/arrays/{name}`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // read by the OpenAPI description only; see `get_array`
+enum ArrayFormat {
+    Npy,
+    Raw,
+}
+
+/// `slice` and `dtype`, which every array read takes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by the OpenAPI description only; see `Params::selection`
+struct SelectionParams {
+    /// START:STOP[:STEP] along axis 0, with Python semantics (negatives, omitted parts).
+    #[param(example = "0:100")]
+    slice: Option<String>,
+    /// Convert on the way out to this NumPy descr (e.g. <f4; >f8 flips the byte order).
+    #[param(example = "<f4")]
+    dtype: Option<String>,
+}
+
+/// The conditional and range headers every array read honours.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by the OpenAPI description only; see `repr::respond`
+struct RangeHeaders {
+    /// One range (bytes=A-B, A-, -N) answers 206; a multi-range request gets the whole body.
+    #[param(rename = "Range")]
+    range: Option<String>,
+    /// An ETag seen before: 304 when it still matches.
+    #[param(rename = "If-None-Match")]
+    if_none_match: Option<String>,
+    /// Honour Range only while the representation still has this ETag.
+    #[param(rename = "If-Range")]
+    if_range: Option<String>,
 }
 
 /// Run file access and byte shuffling off the async worker threads.

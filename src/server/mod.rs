@@ -4,6 +4,7 @@ pub mod api;
 pub mod demo;
 pub mod error;
 pub mod levels;
+pub mod openapi;
 pub mod repr;
 pub mod store;
 pub mod views;

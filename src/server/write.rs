@@ -82,11 +82,12 @@ pub struct Change {
 }
 
 /// The data of a change event: `{"name","dtype","shape","etag"}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChangeInfo {
     /// The array's name.
     pub name: String,
     /// Its dtype (as in the listing).
+    #[schema(schema_with = crate::server::openapi::dtype_schema)]
     pub dtype: serde_json::Value,
     /// Its shape.
     pub shape: Vec<u64>,

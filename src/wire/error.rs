@@ -177,6 +177,9 @@ pub enum WireError {
         /// Bytes present.
         available: usize,
     },
+    /// An `.npz` archive that cannot be read in the browser.
+    #[error("not a readable .npz: {0}")]
+    BadNpz(String),
     /// The bundle's JSON header is not the expected JSON.
     #[error("the bundle header is not valid: {0}")]
     BadBundleHeader(String),

@@ -14,12 +14,14 @@
 //! - [`npy`]: the `.npy` header and whole documents, read and written as NumPy does.
 //! - [`convert`](mod@convert): byte-order swaps, numeric casts, `f64` decoding and text previews.
 //! - [`bundle`]: several arrays in one body, each 64-byte aligned.
+//! - [`npz`]: the stored members of an `.npz`, for the browser's uploads.
 
 pub mod bundle;
 pub mod convert;
 pub mod dtype;
 mod error;
 pub mod npy;
+pub mod npz;
 pub mod pyliteral;
 
 pub use bundle::{

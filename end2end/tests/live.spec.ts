@@ -1,0 +1,101 @@
+import { expect, test } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { IndexPage, waitForHydration } from './pages';
+
+const python = (code: string) => execFileSync('python3', ['-c', code]).toString().trim();
+
+/** An .npy written by NumPy into a temporary file. */
+function npyFile(name: string, expression: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dl-upload-')), name);
+  python(`import numpy as np; np.save("${file}", ${expression})`);
+  return file;
+}
+
+test('a dropped file uploads with a progress bar and appears in the index', async ({ page }) => {
+  const index = new IndexPage(page);
+  await index.goto();
+  await waitForHydration(page);
+  const file = npyFile('dropped wave.npy', 'np.sin(np.arange(200000, dtype="<f4") / 100)');
+  const buffer = fs.readFileSync(file).toString('base64');
+  // A real drop: a DataTransfer holding the file, dispatched on the drop zone.
+  const transfer = await page.evaluateHandle((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'dropped wave.npy', { type: 'application/octet-stream' }));
+    return dt;
+  }, buffer);
+  await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: transfer });
+  const row = page.getByTestId('upload').first();
+  await expect(row.getByTestId('upload-progress')).toBeVisible();
+  await expect(row.getByTestId('upload-status')).toHaveText('uploaded');
+  await expect(row.getByTestId('upload-progress')).toHaveJSProperty('value', 1);
+  await expect(index.link('uploads/dropped_wave')).toBeVisible();
+});
+
+test('the file picker uploads an .npz as a folder, and bad files show an error', async ({ page }) => {
+  const index = new IndexPage(page);
+  await index.goto();
+  await waitForHydration(page);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-npz-'));
+  const npz = path.join(dir, 'run7.npz');
+  python(`import numpy as np; np.savez("${npz}", a=np.arange(5, dtype="<i4"), b=np.eye(2))`);
+  const bad = path.join(dir, 'bad.npy');
+  fs.writeFileSync(bad, 'not an npy file');
+  await page.getByTestId('file-input').setInputFiles([npz, bad]);
+  await expect(page.getByTestId('upload-status').filter({ hasText: 'not a valid .npy upload' })).toBeVisible();
+  await expect(index.link('uploads/run7/a')).toBeVisible();
+  await expect(index.link('uploads/run7/b')).toBeVisible();
+});
+
+test('"save window" stores the visible window, and NumPy confirms its values', async ({ page }) => {
+  await page.goto('/view/demo/pass/rssi');
+  await waitForHydration(page);
+  await page.getByTestId('chart').focus();
+  await page.keyboard.press('+');
+  await page.keyboard.press('+');
+  const text = (await page.getByTestId('window').textContent()) ?? '';
+  const [lo, hi] = text.replace('samples', '').split('–').map((s) => Number(s.trim()));
+  page.once('dialog', (dialog) => dialog.accept('saved/rssi_window'));
+  await page.getByTestId('save-window').click();
+  await expect(page.getByTestId('saved')).toContainText('saved/rssi_window');
+  const data = process.env.DOWNLINK_E2E_DATA!;
+  const same = python(`
+import numpy as np
+saved = np.load("${data}/saved/rssi_window.npy")
+full = np.load("${data}/demo/pass.npz")["rssi"]
+print(saved.dtype.str, saved.shape[0], bool((saved == full[${lo}:${hi}]).all()))`);
+  expect(same).toBe(`<f4 ${hi - lo} True`);
+});
+
+test('appends from a script show up on an open page, and follow keeps the newest in view', async ({ page, baseURL }) => {
+  const post = (start: number, n: number) =>
+    python(`
+import io, urllib.request, numpy as np
+buf = io.BytesIO(); np.save(buf, np.arange(${start}, ${start + n}, dtype="<f8"))
+req = urllib.request.Request("${baseURL}/api/arrays/live/feed", data=buf.getvalue(), method="POST",
+                             headers={"Content-Type": "application/x-npy"})
+print(urllib.request.urlopen(req).status)`);
+  expect(['200', '201']).toContain(post(0, 5000));
+  await page.goto('/view/live/feed');
+  await waitForHydration(page);
+  await expect(page.getByTestId('window')).toHaveText('samples 0 – 5000');
+  await page.getByTestId('follow').click();
+  post(5000, 3000);
+  await expect(page.getByTestId('window')).toHaveText(/– 8000$/);
+  post(8000, 2000);
+  await expect(page.getByTestId('window')).toHaveText(/– 10000$/);
+
+  // On the index, a new array appears without a reload.
+  const index = new IndexPage(page);
+  await index.goto();
+  await waitForHydration(page);
+  await expect(index.link('live/other')).toHaveCount(0);
+  python(`
+import io, urllib.request, numpy as np
+buf = io.BytesIO(); np.save(buf, np.ones(3))
+urllib.request.urlopen(urllib.request.Request("${baseURL}/api/arrays/live/other", data=buf.getvalue(), method="PUT", headers={"Content-Type": "application/x-npy"}))`);
+  await expect(index.link('live/other')).toBeVisible();
+});

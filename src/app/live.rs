@@ -1,0 +1,152 @@
+//! Browser side of the write path: following `/api/events`, and uploading arrays.
+
+use leptos::prelude::*;
+use serde::Deserialize;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+/// The data of one `/api/events` event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChangeData {
+    /// `changed` or `deleted`.
+    #[serde(skip)]
+    pub kind: String,
+    /// The array.
+    pub name: String,
+    /// Its shape now.
+    pub shape: Vec<u64>,
+    /// Its ETag now.
+    pub etag: String,
+}
+
+/// Call `on_change` for every change the server announces while the calling component is
+/// mounted (browser only: the subscription is made in an effect).
+pub fn on_changes(on_change: impl Fn(ChangeData) + Clone + 'static) {
+    Effect::new(move |previous: Option<()>| {
+        if previous.is_some() {
+            return;
+        }
+        let Ok(source) = web_sys::EventSource::new("/api/events") else {
+            return;
+        };
+        let mut listeners = Vec::new();
+        for kind in ["changed", "deleted"] {
+            let on_change = on_change.clone();
+            let listener = Closure::<dyn Fn(web_sys::MessageEvent)>::new(
+                move |event: web_sys::MessageEvent| {
+                    let Some(text) = event.data().as_string() else {
+                        return;
+                    };
+                    if let Ok(mut change) = serde_json::from_str::<ChangeData>(&text) {
+                        change.kind = kind.to_string();
+                        on_change(change);
+                    }
+                },
+            );
+            let _ =
+                source.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
+            listeners.push(listener);
+        }
+        let source = send_wrapper::SendWrapper::new((source, listeners));
+        on_cleanup(move || source.0.close());
+    });
+}
+
+/// Turn a file name into an array name segment: invalid characters become `_`.
+pub fn name_from_file(file: &str) -> String {
+    let stem = file
+        .strip_suffix(".npy")
+        .or_else(|| file.strip_suffix(".npz"))
+        .unwrap_or(file);
+    let cleaned: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches(['.', '_']);
+    if trimmed.is_empty() {
+        "upload".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// PUT `body` as `.npy` to `/api/arrays/{name}`, reporting upload progress (0..=1). Uses
+/// XMLHttpRequest: `fetch` reports no upload progress.
+///
+/// # Errors
+/// The server's error message, or a network error.
+pub async fn put_npy(
+    name: &str,
+    body: &[u8],
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<(), String> {
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| "this browser cannot upload")?;
+    xhr.open("PUT", &format!("/api/arrays/{name}"))
+        .map_err(|_| "cannot open the upload")?;
+    xhr.set_request_header("Content-Type", "application/x-npy")
+        .map_err(|_| "cannot set the content type")?;
+    let progress =
+        Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |event: web_sys::ProgressEvent| {
+            if event.length_computable() && event.total() > 0.0 {
+                on_progress(event.loaded() / event.total());
+            }
+        });
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    }
+    let done = js_sys::Promise::new(&mut |resolve, _reject| {
+        let resolve_load = resolve.clone();
+        let on_load = Closure::once_into_js(move || {
+            let _ = resolve_load.call0(&wasm_bindgen::JsValue::NULL);
+        });
+        let on_error = Closure::once_into_js(move || {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        });
+        xhr.set_onload(Some(on_load.unchecked_ref()));
+        xhr.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    let array = js_sys::Uint8Array::from(body);
+    xhr.send_with_opt_buffer_source(Some(&array))
+        .map_err(|_| "cannot send the upload")?;
+    let _ = wasm_bindgen_futures::JsFuture::from(done).await;
+    drop(progress);
+    let status = xhr.status().unwrap_or(0);
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    Err(serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("the upload failed (HTTP {status})")))
+}
+
+/// The bytes of a dropped or chosen file.
+///
+/// # Errors
+/// When the browser cannot read it.
+pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| format!("cannot read {}", file.name()))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_become_array_names() {
+        assert_eq!(name_from_file("run 1.npy"), "run_1");
+        assert_eq!(name_from_file(".hidden.npz"), "hidden");
+        assert_eq!(name_from_file("α.npy"), "upload");
+        assert_eq!(name_from_file("a.b-c.npy"), "a_b-c");
+    }
+}

@@ -1,0 +1,300 @@
+//! The OpenAPI 3.1 description of the HTTP API, served at `GET /api/openapi.json`.
+//!
+//! It is generated from the `#[utoipa::path]` annotations on the handlers in
+//! [`crate::server::api`], so a route and its description live side by side; the test below
+//! holds the document to the contract in README.md ("The HTTP API").
+
+use serde::Serialize;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::catalog::ArrayInfo;
+use crate::server::api;
+use crate::server::write::ChangeInfo;
+
+/// What the document's `info.description` says: the contract in brief.
+pub const DESCRIPTION: &str = "\
+Serve NumPy arrays to browsers and scripts as raw bytes.
+
+**Names.** '/'-separated segments of `[A-Za-z0-9_.-]`, no segment `.` or `..` or starting with \
+`.`, at most 255 bytes. `DIR/a/b.npy` is the array `a/b`; member `x.npy` of `DIR/a/run.npz` is \
+`a/run/x`. Names are written into the path as they are, '/' included.
+
+**Errors.** Every error is JSON `{\"error\": \"<clear message>\"}`: 400 bad name or parameter \
+(unknown query parameters and parameters given twice are 400 too), 404 no such array, \
+422 malformed or unsupported array.
+
+**Arrays.** `GET /api/arrays/{name}` answers an `.npy` document (`application/x-npy`) that \
+`numpy.load` reads back with identical dtype, shape and values, or with `format=raw` the data \
+bytes only (`application/octet-stream`, described by `X-Array-Dtype` and `X-Array-Shape`). \
+`slice=START:STOP[:STEP]` selects along axis 0 with Python semantics; `dtype=<descr>` converts \
+on the way out.
+
+**Caching and ranges.** Every 200 carries a strong `ETag` (the listing's `etag` for a plain \
+GET) and `Cache-Control: no-cache`; `If-None-Match` answers 304. A single `Range: bytes=` \
+answers 206 with the exact bytes of the full representation, `If-Range` is honoured, an \
+unsatisfiable range answers 416, and a multi-range request gets the whole body (200).
+
+**Bundles and level of detail.** `GET /api/bundle` and `GET /api/lod/{name}` answer \
+`application/x-downlink-bundle`: the magic `DLBUNDLE`, a u32 LE version (1), a u32 LE header \
+length H, H bytes of JSON `{\"arrays\":[{\"name\",\"dtype\",\"shape\",\"offset\",\"nbytes\"}]}` \
+and each array's C-order data at its offset, a multiple of 64.
+
+**Writes.** `PUT` creates or replaces, `POST` appends along axis 0 (or creates), `DELETE` \
+removes; bodies are `.npy` documents. Without a configured token only loopback clients may \
+write (403 otherwise); with one, writes need `Authorization: Bearer <token>` (401). `.npz` \
+members are read-only (405). Every change is announced on `GET /api/events`.";
+
+/// The document: every API route and the schemas they use.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Downlink", description = DESCRIPTION),
+    paths(
+        api::list_arrays,
+        api::get_array,
+        api::put_array,
+        api::post_array,
+        api::delete_array,
+        api::get_bundle,
+        api::get_lod,
+        api::events,
+        api::openapi_json,
+    ),
+    components(schemas(ErrorBody, ArrayInfo, api::ArrayList, ChangeInfo)),
+    modifiers(&WriteToken),
+    tags(
+        (name = "arrays", description = "Read arrays and the listing"),
+        (name = "writes", description = "Create, append to and delete arrays"),
+        (name = "charts", description = "Several arrays at once, and level-of-detail envelopes"),
+        (name = "meta", description = "Change events and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, written for people.
+    pub error: String,
+}
+
+/// Bytes in a body: an `.npy` document, raw array data or a bundle.
+pub struct Binary;
+
+impl PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
+
+/// The schema of a listed dtype: NumPy's descr, either a string such as `"<f4"` or, for a
+/// structured dtype, a list of `[name, descr]` and `[name, descr, shape]` fields.
+pub fn dtype_schema() -> Schema {
+    let descr = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("A plain dtype, e.g. '<f4', '>i2', '|u1', '<M8[ns]'"))
+        .examples(["<f4"]);
+    let field = ArrayBuilder::new()
+        .min_items(Some(2))
+        .max_items(Some(3))
+        .description(Some("[name, descr] or [name, descr, shape]"));
+    let fields = ArrayBuilder::new()
+        .items(field)
+        .description(Some("The fields of a structured dtype"));
+    OneOfBuilder::new()
+        .item(descr)
+        .item(fields)
+        .description(Some(
+            "NumPy's descr: a string, or a list of fields for a structured dtype",
+        ))
+        .into()
+}
+
+/// The optional bearer token of writes (`DOWNLINK_WRITE_TOKEN`).
+struct WriteToken;
+
+impl Modify for WriteToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "write_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Needed for writes when the server has DOWNLINK_WRITE_TOKEN set; \
+                         without one, writes are accepted from loopback clients only",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Every route of the contract, its methods and the statuses each may answer.
+    const CONTRACT: &[(&str, &str, &[u16])] = &[
+        ("/api/arrays", "get", &[200]),
+        (
+            "/api/arrays/{name}",
+            "get",
+            &[200, 206, 304, 400, 404, 416, 422],
+        ),
+        (
+            "/api/arrays/{name}",
+            "put",
+            &[200, 201, 400, 401, 403, 405, 413, 415, 422, 500],
+        ),
+        (
+            "/api/arrays/{name}",
+            "post",
+            &[200, 201, 400, 401, 403, 405, 409, 413, 415, 422, 500],
+        ),
+        (
+            "/api/arrays/{name}",
+            "delete",
+            &[204, 400, 401, 403, 404, 405, 500],
+        ),
+        ("/api/bundle", "get", &[200, 206, 304, 400, 404, 416, 422]),
+        (
+            "/api/lod/{name}",
+            "get",
+            &[200, 206, 304, 400, 404, 416, 422],
+        ),
+        ("/api/events", "get", &[200]),
+        ("/api/openapi.json", "get", &[200]),
+    ];
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).expect("the document serializes")
+    }
+
+    #[test]
+    fn every_route_method_and_status_of_the_contract_is_documented() {
+        let doc = document();
+        for (path, method, statuses) in CONTRACT {
+            let operation = &doc["paths"][path][method];
+            assert!(operation.is_object(), "{method} {path} is not documented");
+            let documented: Vec<u16> = operation["responses"]
+                .as_object()
+                .map(|r| r.keys().filter_map(|k| k.parse().ok()).collect())
+                .unwrap_or_default();
+            for status in *statuses {
+                assert!(
+                    documented.contains(status),
+                    "{method} {path}: status {status} is not documented (has {documented:?})"
+                );
+            }
+            for status in &documented {
+                assert!(
+                    statuses.contains(status),
+                    "{method} {path}: status {status} is documented but not in the contract"
+                );
+            }
+        }
+        let routes: usize = doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .values()
+                    .map(|p| p.as_object().map_or(0, |m| m.len()))
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(routes, CONTRACT.len(), "an operation outside the contract");
+    }
+
+    #[test]
+    fn errors_are_json_error_bodies() {
+        let doc = document();
+        for (path, method, statuses) in CONTRACT {
+            for status in statuses.iter().filter(|s| **s >= 400) {
+                let schema = &doc["paths"][path][method]["responses"][status.to_string()]
+                    ["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+        let body = &doc["components"]["schemas"]["ErrorBody"];
+        assert_eq!(body["required"], serde_json::json!(["error"]));
+        assert_eq!(body["properties"]["error"]["type"], "string");
+    }
+
+    #[test]
+    fn array_names_are_one_path_parameter_that_may_hold_slashes() {
+        let doc = document();
+        for (path, method, _) in CONTRACT.iter().filter(|(p, ..)| p.ends_with("{name}")) {
+            let params = doc["paths"][path][method]["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let name = params
+                .iter()
+                .find(|p| p["name"] == "name" && p["in"] == "path")
+                .unwrap_or_else(|| panic!("{method} {path} has no path parameter 'name'"));
+            let description = name["description"].as_str().unwrap_or("");
+            assert!(
+                description.contains("'/'"),
+                "{method} {path}: {description}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_listed_dtype_is_a_string_or_a_list_of_fields() {
+        let doc = document();
+        let dtype = &doc["components"]["schemas"]["ArrayInfo"]["properties"]["dtype"];
+        let kinds: Vec<&Value> = dtype["oneOf"]
+            .as_array()
+            .map(|items| items.iter().map(|item| &item["type"]).collect())
+            .unwrap_or_default();
+        assert_eq!(kinds, ["string", "array"], "{dtype}");
+    }
+
+    #[tokio::test]
+    async fn the_document_is_served() {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let state = crate::server::AppState::new(
+            leptos::prelude::LeptosOptions::builder()
+                .output_name("downlink")
+                .build(),
+            dir.path(),
+            crate::server::write::WriteConfig::default(),
+        );
+        let request = axum::http::Request::get("/api/openapi.json")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = api::routes()
+            .with_state(state)
+            .oneshot(request)
+            .await
+            .expect("a response");
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let served: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(served, document());
+    }
+}

@@ -1,0 +1,51 @@
+"""Start and stop the release `downlink` binary for the interop tests."""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running server over `data`; `base` is its URL."""
+
+    def __init__(self, data: Path, port: int | None = None, env: dict | None = None, args: list | None = None):
+        self.data = Path(data)
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        binary = os.environ.get("DOWNLINK_BIN", str(REPO / "target/release/downlink"))
+        full_env = dict(os.environ, LEPTOS_SITE_ROOT=str(REPO / "target/site"), RUST_LOG="warn")
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(
+            [binary, "--data", str(self.data), "--addr", f"127.0.0.1:{self.port}", *(args or [])],
+            env=full_env,
+        )
+        for _ in range(400):
+            try:
+                urllib.request.urlopen(self.base + "/api/arrays", timeout=1).read()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("downlink exited during start-up")
+                time.sleep(0.05)
+        raise RuntimeError("downlink did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
