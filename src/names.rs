@@ -9,6 +9,9 @@ use std::fmt;
 
 /// Longest accepted name, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
+/// Longest accepted segment, in bytes: with `.npy` or `.npz` added it is still a file name
+/// every common file system accepts (255 bytes).
+pub const MAX_SEGMENT_LEN: usize = 251;
 
 /// Why a string is not a valid array name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +26,8 @@ pub enum NameError {
     DotSegment(String),
     /// A character outside `[A-Za-z0-9_.-]`.
     BadChar(char),
+    /// One segment is longer than [`MAX_SEGMENT_LEN`] bytes.
+    SegmentTooLong(usize),
 }
 
 impl fmt::Display for NameError {
@@ -40,6 +45,10 @@ impl fmt::Display for NameError {
             NameError::DotSegment(seg) => write!(
                 f,
                 "the array name segment '{seg}' starts with '.', which is not allowed"
+            ),
+            NameError::SegmentTooLong(len) => write!(
+                f,
+                "a segment of the array name is {len} bytes long; the limit is {MAX_SEGMENT_LEN}"
             ),
             NameError::BadChar(c) => write!(
                 f,
@@ -79,6 +88,9 @@ pub fn validate_segment(segment: &str) -> Result<(), NameError> {
     if segment.starts_with('.') {
         return Err(NameError::DotSegment(segment.to_string()));
     }
+    if segment.len() > MAX_SEGMENT_LEN {
+        return Err(NameError::SegmentTooLong(segment.len()));
+    }
     if let Some(c) = segment
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
@@ -116,6 +128,7 @@ mod tests {
             ("a\\b", NameError::BadChar('\\')),
             ("é", NameError::BadChar('é')),
             ("a%2e", NameError::BadChar('%')),
+            (&long[..252], NameError::SegmentTooLong(252)),
         ];
         for (name, want) in cases {
             assert_eq!(validate_name(name).as_ref(), Err(want), "{name:?}");

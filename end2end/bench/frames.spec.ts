@@ -9,7 +9,7 @@ test('frame and refine times', async ({ page }) => {
   await page.addStyleTag({ content: 'main { max-width: none !important; }' });
   await page.evaluate(() => window.dispatchEvent(new Event('resize')));
   await page.locator('body[data-hydrated="true"]').waitFor();
-  await page.getByTestId('chart-svg').and(page.locator('.hidden')).waitFor();
+  await page.locator('[data-testid="chart-svg"].hidden').waitFor({ state: 'attached' });
   const host = page.getByTestId('chart');
   const box = (await host.boundingBox())!;
   const width = await page.getByTestId('chart-canvas').evaluate((c: HTMLCanvasElement) => c.clientWidth);

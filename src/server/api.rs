@@ -19,7 +19,7 @@ use crate::lod::{M4Bin, MAX_BINS};
 use crate::names::validate_name;
 use crate::server::error::ApiError;
 use crate::server::levels::{LevelsCache, LevelsError};
-use crate::server::openapi::{ApiDoc, Binary, ErrorBody};
+use crate::server::openapi::{ApiDoc, ArrayName, Binary, ErrorBody};
 use crate::server::repr::{self, Format, Selection, SliceSpec};
 use crate::server::store::{Store, StoredArray};
 use crate::server::{write, AppState};
@@ -163,7 +163,8 @@ pub(crate) async fn get_array(
     path = "/api/bundle",
     tag = "charts",
     params(
-        ("name" = Vec<String>, Query, style = Form, explode, min_items = 1, max_items = 256,
+        ("name" = inline(Vec<ArrayName>), Query, style = Form, explode, min_items = 1, max_items = 256,
+            example = json!(["demo/pass/t", "demo/pass/rssi"]),
             description = "The arrays, in order (repeat the parameter: name=a&name=b); each at most once"),
         SelectionParams,
         RangeHeaders,
@@ -435,6 +436,7 @@ fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiEr
             headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))),
         (status = 403, description = "No token is configured and the client is not on this machine", body = ErrorBody),
         (status = 405, description = "The name is a member of an .npz group, which is read-only", body = ErrorBody),
+        (status = 409, description = "A file stands where the name needs a folder", body = ErrorBody),
         (status = 413, description = "The upload is over the size limit", body = ErrorBody),
         (status = 415, description = "The Content-Type is not application/x-npy or application/octet-stream", body = ErrorBody),
         (status = 422, description = "The body is not a valid .npy document", body = ErrorBody),
@@ -575,11 +577,9 @@ pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)] // read by the OpenAPI description only; handlers take `Path<String>`
 struct NameParam {
-    /// The array's name. It may contain '/' (e.g. `demo/pass/t`): write it into the path as
-    /// it is. '/'-separated segments of [A-Za-z0-9_.-], none starting with '.', at most 255
-    /// bytes.
-    #[param(min_length = 1, max_length = 255, example = "demo/pass/t")]
-    name: String,
+    /// The array's name. It may contain '/' (e.g. `demo/pass/t`): write it into the path as it is.
+    #[param(inline, example = "demo/pass/t")]
+    name: ArrayName,
 }
 
 /// The format of `GET /api/arrays/{name}`.
@@ -610,14 +610,14 @@ struct SelectionParams {
 #[allow(dead_code)] // read by the OpenAPI description only; see `repr::respond`
 struct RangeHeaders {
     /// One range (bytes=A-B, A-, -N) answers 206; a multi-range request gets the whole body.
-    #[param(rename = "Range")]
-    range: Option<String>,
+    #[param(rename = "Range", required = false)]
+    range: String,
     /// An ETag seen before: 304 when it still matches.
-    #[param(rename = "If-None-Match")]
-    if_none_match: Option<String>,
+    #[param(rename = "If-None-Match", required = false)]
+    if_none_match: String,
     /// Honour Range only while the representation still has this ETag.
-    #[param(rename = "If-Range")]
-    if_range: Option<String>,
+    #[param(rename = "If-Range", required = false)]
+    if_range: String,
 }
 
 /// Run file access and byte shuffling off the async worker threads.

@@ -41,7 +41,9 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// 500: storing failed (disk full, permissions); the details are logged, not sent.
-    #[error("the array could not be stored; the previous version is unchanged")]
+    #[error(
+        "the change could not be written to the data directory; the stored arrays are unchanged"
+    )]
     Storage(#[source] std::io::Error),
     /// 416: the Range cannot be satisfied; carries the representation's length.
     #[error("the requested range is outside the {0} bytes of this representation")]

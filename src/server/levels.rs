@@ -257,7 +257,7 @@ impl Column {
 }
 
 fn is_aligned(bytes: &Bytes, align: usize) -> bool {
-    (bytes.as_ptr() as usize) % align == 0
+    (bytes.as_ptr() as usize).is_multiple_of(align)
 }
 
 /// Series shorter than this are scanned directly; a pyramid is not worth building.

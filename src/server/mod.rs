@@ -27,6 +27,9 @@ use crate::app::{shell, App};
 use crate::server::error::ApiError;
 use crate::server::store::Store;
 
+/// The name of the browser bundle (`output-name` in Cargo.toml's `[package.metadata.leptos]`).
+pub const OUTPUT_NAME: &str = "downlink";
+
 /// Command-line flags of the `downlink` binary.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -132,6 +135,11 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let conf = get_configuration(None)?;
     let mut leptos_options = conf.leptos_options;
     leptos_options.site_addr = cli.addr;
+    // cargo-leptos bakes the bundle's name into the binary; a plain `cargo build` does not,
+    // and the pages would then load `/pkg/.js`. The name is fixed in Cargo.toml.
+    if leptos_options.output_name.is_empty() {
+        leptos_options.output_name = OUTPUT_NAME.into();
+    }
 
     let data = cli.data.clone();
     if tokio::task::spawn_blocking(move || demo::ensure_demo(&data)).await?? {

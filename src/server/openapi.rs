@@ -96,6 +96,29 @@ impl PartialSchema for Binary {
 
 impl ToSchema for Binary {}
 
+/// An array name, as the naming rules in [`crate::names`] accept it.
+pub struct ArrayName;
+
+/// [`crate::names::validate_name`] as a regular expression: '/'-separated segments of
+/// `[A-Za-z0-9_.-]`, none empty or starting with '.'.
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$";
+
+impl PartialSchema for ArrayName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(NAME_PATTERN))
+            .min_length(Some(1))
+            .max_length(Some(crate::names::MAX_NAME_LEN))
+            .description(Some(
+                "'/'-separated segments of [A-Za-z0-9_.-], none starting with '.', at most 255 bytes",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ArrayName {}
+
 /// The schema of a listed dtype: NumPy's descr, either a string such as `"<f4"` or, for a
 /// structured dtype, a list of `[name, descr]` and `[name, descr, shape]` fields.
 pub fn dtype_schema() -> Schema {
@@ -156,7 +179,7 @@ mod tests {
         (
             "/api/arrays/{name}",
             "put",
-            &[200, 201, 400, 401, 403, 405, 413, 415, 422, 500],
+            &[200, 201, 400, 401, 403, 405, 409, 413, 415, 422, 500],
         ),
         (
             "/api/arrays/{name}",
@@ -266,8 +289,40 @@ mod tests {
         assert_eq!(kinds, ["string", "array"], "{dtype}");
     }
 
-    #[tokio::test]
-    async fn the_document_is_served() {
+    #[test]
+    fn documented_limits_are_the_servers() {
+        let doc = document();
+        let schema = |path: &str, name: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|params| params.iter().find(|p| p["name"] == name))
+                .map(|param| param["schema"].clone())
+                .unwrap_or_else(|| panic!("GET {path} has no parameter {name}"))
+        };
+        let limits = [
+            (
+                schema("/api/lod/{name}", "bins")["maximum"].as_u64(),
+                crate::lod::MAX_BINS as u64,
+                "bins",
+            ),
+            (
+                schema("/api/bundle", "name")["maxItems"].as_u64(),
+                api::MAX_BUNDLE_ARRAYS as u64,
+                "bundle names",
+            ),
+            (
+                schema("/api/arrays/{name}", "name")["maxLength"].as_u64(),
+                crate::names::MAX_NAME_LEN as u64,
+                "name length",
+            ),
+        ];
+        for (documented, served, what) in limits {
+            assert_eq!(documented, Some(served), "{what}");
+        }
+    }
+
+    /// GET `uri` through the API routes over an empty data directory: status and JSON body.
+    async fn get_json(uri: &str) -> (u16, Value) {
         use http_body_util::BodyExt;
         use tower::ServiceExt;
 
@@ -279,7 +334,7 @@ mod tests {
             dir.path(),
             crate::server::write::WriteConfig::default(),
         );
-        let request = axum::http::Request::get("/api/openapi.json")
+        let request = axum::http::Request::get(uri)
             .body(axum::body::Body::empty())
             .expect("a request");
         let response = api::routes()
@@ -287,14 +342,32 @@ mod tests {
             .oneshot(request)
             .await
             .expect("a response");
-        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let status = response.status().as_u16();
         let body = response
             .into_body()
             .collect()
             .await
             .expect("a body")
             .to_bytes();
-        let served: Value = serde_json::from_slice(&body).expect("JSON");
-        assert_eq!(served, document());
+        (status, serde_json::from_slice(&body).expect("a JSON body"))
+    }
+
+    #[tokio::test]
+    async fn the_document_is_served() {
+        assert_eq!(get_json("/api/openapi.json").await, (200, document()));
+    }
+
+    #[tokio::test]
+    async fn an_error_is_an_error_body() {
+        for uri in ["/api/arrays/missing", "/api/arrays/.hidden", "/api/bundle"] {
+            let (status, body) = get_json(uri).await;
+            assert!(status >= 400, "{uri}: {status}");
+            let fields: Vec<&String> = body
+                .as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default();
+            assert_eq!(fields, ["error"], "{uri}: {body}");
+            assert!(body["error"].is_string(), "{uri}: {body}");
+        }
     }
 }

@@ -67,7 +67,7 @@ pub fn view(
             let series = members
                 .iter()
                 .filter(|a| chartable(a) && Some(a.header.shape[0]) == len)
-                .filter(|a| !time.as_ref().is_some_and(|t| t.name == a.name))
+                .filter(|a| time.as_ref().is_none_or(|t| t.name != a.name))
                 .flat_map(|a| series_of(a, &a.name[prefix.len()..]))
                 .collect::<Vec<_>>();
             // Plain series first, then the columns of (N, C) arrays.

@@ -251,8 +251,14 @@ struct Upload {
     data_len: u64,
 }
 
-/// Stream a request body to a temporary file and validate it.
-async fn receive(writer: &Writer, headers: &HeaderMap, body: Body) -> Result<Upload, ApiError> {
+/// Stream a request body to a temporary file and validate it. `durable`: sync the file to
+/// disk (a PUT renames it into place; an append copies it into a file it then syncs).
+async fn receive(
+    writer: &Writer,
+    headers: &HeaderMap,
+    body: Body,
+    durable: bool,
+) -> Result<Upload, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -312,7 +318,9 @@ async fn receive(writer: &Writer, headers: &HeaderMap, body: Body) -> Result<Upl
         file.write_all(&chunk).await.map_err(ApiError::Storage)?;
     }
     file.flush().await.map_err(ApiError::Storage)?;
-    file.sync_all().await.map_err(ApiError::Storage)?;
+    if durable {
+        file.sync_all().await.map_err(ApiError::Storage)?;
+    }
     drop(file);
 
     let path = temp.path.clone();
@@ -351,6 +359,19 @@ fn refuse_npz(store: &Store, name: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A write that failed on the file system: a file standing where the name needs a folder is
+/// the client's conflict (409); anything else is the server's (500).
+fn path_error(name: &str, err: std::io::Error) -> ApiError {
+    match err.kind() {
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists => {
+            ApiError::Conflict(format!(
+                "'{name}' cannot be stored: a file stands where it needs a folder"
+            ))
+        }
+        _ => ApiError::Storage(err),
+    }
+}
+
 /// Make a directory entry durable.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
@@ -379,13 +400,16 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     refuse_npz(store, name)?;
     let _guard = writer.lock(name).await;
-    let upload = receive(writer, headers, body).await?;
+    let upload = receive(writer, headers, body, true).await?;
     let target = store.npy_path(name);
     let temp = upload.file.keep();
     let created = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
         let existed = target.exists();
         let dir = target.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
+        if let Err(err) = std::fs::create_dir_all(dir) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(err);
+        }
         if let Err(err) = std::fs::rename(&temp, &target) {
             let _ = std::fs::remove_file(&temp);
             return Err(err);
@@ -395,7 +419,7 @@ pub async fn put(
     })
     .await
     .map_err(|err| ApiError::Storage(std::io::Error::other(err)))?
-    .map_err(ApiError::Storage)?;
+    .map_err(|err| path_error(name, err))?;
     let array = reread(store, name)?;
     writer.emit("changed", &array);
     let status = if created {
@@ -432,7 +456,7 @@ pub async fn append(
             )))
         }
     };
-    let upload = receive(writer, headers, body).await?;
+    let upload = receive(writer, headers, body, false).await?;
     check_appendable(&old.header, &upload.header)?;
     let target = store.npy_path(name);
     tokio::task::spawn_blocking({
@@ -549,7 +573,15 @@ pub async fn delete(
             sync_dir(target.parent().unwrap_or(Path::new(".")))?;
             Ok(true)
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        // A file where a folder of the name would be also means there is no such array.
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(false)
+        }
         Err(err) => Err(err),
     })
     .await

@@ -172,17 +172,15 @@ mod tests {
         for (name, data) in members {
             let local = out.len() as u32;
             let crc = 0u32; // not checked by the reader
-            for (buf, sig) in [(&mut out, LOCAL_SIGNATURE)] {
-                buf.extend_from_slice(&sig.to_le_bytes());
-                buf.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-                buf.extend_from_slice(&crc.to_le_bytes());
-                buf.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                buf.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                buf.extend_from_slice(&(name.len() as u16).to_le_bytes());
-                buf.extend_from_slice(&0u16.to_le_bytes());
-                buf.extend_from_slice(name.as_bytes());
-                buf.extend_from_slice(data);
-            }
+            out.extend_from_slice(&LOCAL_SIGNATURE.to_le_bytes());
+            out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            out.extend_from_slice(&crc.to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(data);
             central.extend_from_slice(&CENTRAL_SIGNATURE.to_le_bytes());
             central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
             central.extend_from_slice(&crc.to_le_bytes());

@@ -11,8 +11,8 @@
 # directory (an empty one gets the demo data set), never on real data.
 #
 # Environment: PYTHON (default python3); SCHEMATHESIS_SEED (default 1, fixed so that CI runs
-# the same cases every time; change it to explore); SCHEMATHESIS_MAX_EXAMPLES (default 40
-# per operation, which keeps a run within about two minutes on two cores).
+# the same cases every time; change it to explore); SCHEMATHESIS_MAX_EXAMPLES (default 300
+# per operation and phase, about a minute on two cores).
 set -euo pipefail
 
 base="${1:?usage: $0 BASE_URL (e.g. http://127.0.0.1:3961)}"
@@ -37,12 +37,12 @@ fi
 exec "$python" -m schemathesis.cli run "$base/api/openapi.json" \
     --url "$base" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
-    --phases examples,coverage,fuzzing \
+    --phases examples,coverage,fuzzing,stateful \
     --mode all \
-    --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-40}" \
+    --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-300}" \
     --seed "${SCHEMATHESIS_SEED:-1}" \
     --generation-database none \
     --exclude-path /api/events \
-    --wait-for-schema 30 \
+    --wait-for-schema 120 \
     --request-timeout 30 \
     --no-color
