@@ -29,7 +29,7 @@ pub const AXIS_HEIGHT: f64 = 44.0;
 /// Narrowest window, in samples, a zoom may reach.
 const MIN_WINDOW: f64 = 8.0;
 /// Delay between the last change of view and the refining fetch, ms.
-const FETCH_DEBOUNCE_MS: i32 = 60;
+const FETCH_DEBOUNCE_MS: i32 = 30;
 
 /// The chart's total height for `panels` visible panels.
 pub fn chart_height(panels: usize) -> f64 {
@@ -224,8 +224,15 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         let first_run = previous.is_none();
         generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
+        // The arrays of the visible series (a hidden one is fetched when shown again).
+        let hidden_now = hidden.get();
         let arrays: Vec<String> = init.with_value(|i| {
-            let mut names: Vec<String> = i.series.iter().map(|s| s.array.clone()).collect();
+            let mut names: Vec<String> = i
+                .series
+                .iter()
+                .filter(|s| !hidden_now.contains(&s.key))
+                .map(|s| s.array.clone())
+                .collect();
             names.dedup();
             names
         });
@@ -239,15 +246,20 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 }
             }
             pending.update(|p| *p += 1);
-            let mut results = Vec::new();
-            for array in &arrays {
+            // All requests at once: the answer takes as long as the slowest, not the sum.
+            let requests = arrays.iter().flat_map(|array| {
                 let overview_missing =
                     held.with_value(|h| h.get(array).is_none_or(|h| h.overview.is_none()));
-                if overview_missing {
-                    results.push((array.clone(), true, fetch_lod(array, 0, len, bins).await));
-                }
-                results.push((array.clone(), false, fetch_lod(array, lo, hi, bins).await));
-            }
+                let overview = overview_missing.then(|| (array.clone(), true, 0, len));
+                overview.into_iter().chain([(array.clone(), false, lo, hi)])
+            });
+            let mut results = futures_util::future::join_all(requests.map(
+                |(array, overview, from, to)| async move {
+                    let result = fetch_lod(&array, from, to, bins).await;
+                    (array, overview, result)
+                },
+            ))
+            .await;
             pending.update(|p| *p = p.saturating_sub(1));
             if generation.get_value() != mine {
                 // A newer view superseded this one; keep only overviews.
