@@ -894,7 +894,11 @@ mod tests {
 pub fn check_upload(prefix: &[u8], total_len: u64) -> Result<(NpyHeader, usize), WireError> {
     let (header, data_offset) = NpyHeader::parse(prefix)?;
     let expected = header.data_len()?;
-    let found = total_len.saturating_sub(data_offset as u64);
+    if total_len < data_offset as u64 {
+        // The body ends inside the header the prefix showed (a lying or cut-off length).
+        return Err(WireError::DataTruncated { expected, found: 0 });
+    }
+    let found = total_len - data_offset as u64;
     if found < expected {
         return Err(WireError::DataTruncated {
             expected,
@@ -940,5 +944,21 @@ mod upload_tests {
         ));
         // Only the header needs to be present in the prefix.
         assert!(check_upload(&doc[..128], len).is_ok());
+        // A length that ends inside the header is refused, even for an empty array.
+        let empty = write_npy(
+            &NpyHeader {
+                version: Version::V1,
+                dtype: DType::parse_descr("<f4").unwrap(),
+                fortran_order: false,
+                shape: vec![0],
+            },
+            &[],
+        )
+        .unwrap();
+        assert!(matches!(
+            check_upload(&empty, 64),
+            Err(WireError::DataTruncated { .. })
+        ));
+        assert!(check_upload(&empty, empty.len() as u64).is_ok());
     }
 }
