@@ -333,7 +333,7 @@ async fn receive(
             .map_err(|err| ApiError::Unprocessable(format!("not a valid .npy upload: {err}")))
     })
     .await
-    .map_err(|err| ApiError::Storage(std::io::Error::other(err)))??;
+    .map_err(join_failed)??;
     let (header, data_offset) = checked;
     let data_len = header
         .data_len()
@@ -370,6 +370,11 @@ fn path_error(name: &str, err: std::io::Error) -> ApiError {
         }
         _ => ApiError::Storage(err),
     }
+}
+
+/// A blocking file task that panicked or was cancelled: the write did not happen.
+fn join_failed(err: tokio::task::JoinError) -> ApiError {
+    ApiError::Storage(std::io::Error::other(err))
 }
 
 /// Make a directory entry durable.
@@ -418,7 +423,7 @@ pub async fn put(
         Ok(!existed)
     })
     .await
-    .map_err(|err| ApiError::Storage(std::io::Error::other(err)))?
+    .map_err(join_failed)?
     .map_err(|err| path_error(name, err))?;
     let array = reread(store, name)?;
     writer.emit("changed", &array);
@@ -464,7 +469,7 @@ pub async fn append(
         move || append_file(&target, &upload, &tmp)
     })
     .await
-    .map_err(|err| ApiError::Storage(std::io::Error::other(err)))?
+    .map_err(join_failed)?
     .map_err(ApiError::Storage)?;
     let new = reread(store, name)?;
     levels.appended(&old, &new);
@@ -585,7 +590,7 @@ pub async fn delete(
         Err(err) => Err(err),
     })
     .await
-    .map_err(|err| ApiError::Storage(std::io::Error::other(err)))?
+    .map_err(join_failed)?
     .map_err(ApiError::Storage)?;
     store.invalidate(&store.npy_path(name));
     if !removed {
