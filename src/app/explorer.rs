@@ -13,7 +13,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::catalog::{ChartInit, SeriesInfo, TimeInfo};
-use crate::chart::{format_time_ns, ChartSpec, Series, Theme, XAxis};
+use crate::chart::{format_time_ns, ChartSpec, Layout, Series, Theme, XAxis};
 use crate::lod::{merge_bins, M4Bin};
 
 /// Height of one stacked panel, CSS px (lower when many are stacked).
@@ -29,7 +29,9 @@ pub const AXIS_HEIGHT: f64 = 44.0;
 /// Narrowest window, in samples, a zoom may reach.
 const MIN_WINDOW: f64 = 8.0;
 /// Delay between the last change of view and the refining fetch, ms.
-const FETCH_DEBOUNCE_MS: i32 = 30;
+const FETCH_DEBOUNCE_MS: i32 = 20;
+/// Delay between the last change of view and the address bar following it, ms.
+const URL_DEBOUNCE_MS: i32 = 150;
 
 /// The chart's total height for `panels` visible panels.
 pub fn chart_height(panels: usize) -> f64 {
@@ -123,6 +125,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
     let generation = StoredValue::new(0u64);
     let drag = StoredValue::new(None::<Drag>);
     let frame_queued = StoredValue::new(false);
+    let plot = RwSignal::new(None::<PlotBox>);
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let host_ref = NodeRef::<html::Div>::new();
     let init = StoredValue::new(init);
@@ -140,43 +143,48 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
     };
     let height = move || chart_height(visible().len());
 
-    // The spec of what should be on screen now.
-    let spec = move || {
+    // The frame of the chart now, without its data: size, window and axis.
+    let frame = move || ChartSpec {
+        width: width.get().max(320.0),
+        height: height(),
+        x_range: window.get(),
+        x_axis: init.with_value(|i| x_axis(i.len, i.time.as_ref())),
+        panels: Vec::new(),
+        theme: Theme::Light,
+    };
+
+    // What the canvas shows: the frame and each visible panel's bins over the window,
+    // merged from the bins held once per change of window, size, data or series. The
+    // crosshair and the box-zoom band are page elements over the canvas, so moving the
+    // mouse does not redraw it.
+    let scene = Memo::new(move |_| {
         let len = len_signal.get();
-        let (start, stop) = window.get();
-        let mut spec = ChartSpec {
-            width: width.get().max(320.0),
-            height: height(),
-            x_range: (start, stop),
-            x_axis: init.with_value(|i| x_axis(i.len, i.time.as_ref())),
-            panels: Vec::new(),
-            cursor: cursor.get(),
-            selection: selection.get(),
-            theme: Theme::Light,
-        };
         version.track();
-        let bins = spec.plot_width_px() as usize;
+        let mut frame = frame();
+        let (start, stop) = frame.x_range;
+        // About one bin per column of the widest plot this frame can have.
+        let bins = frame.plot_width_px() as usize;
         let (lo, hi) = (start.floor().max(0.0) as u64, (stop.ceil() as u64).min(len));
-        held.with_value(|held| {
-            for (color, series) in visible() {
-                let bins = held
-                    .get(&series.array)
-                    .map(|h| h.bins(series.column as usize, lo, hi, bins))
-                    .unwrap_or_default();
-                spec.panels.push(Series {
-                    name: series.label.clone(),
+        frame.panels = held.with_value(|held| {
+            visible()
+                .into_iter()
+                .map(|(color, series)| Series {
+                    bins: held
+                        .get(&series.array)
+                        .map(|h| h.bins(series.column as usize, lo, hi, bins))
+                        .unwrap_or_default(),
+                    name: series.label,
                     unit: String::new(),
                     color,
-                    bins,
-                });
-            }
+                })
+                .collect::<Vec<_>>()
         });
-        spec
-    };
+        frame
+    });
 
     // Redraw on the next animation frame whenever anything drawn changes.
     Effect::new(move |_| {
-        let _ = spec();
+        scene.track();
         if frame_queued.get_value() {
             return;
         }
@@ -184,13 +192,19 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         request_animation_frame(move || {
             frame_queued.set_value(false);
             if let Some(canvas) = canvas_ref.get_untracked() {
-                let spec = untrack(spec);
                 perf_mark("dl-draw-start");
-                let drew = draw_canvas(&canvas, &spec);
+                let (drew, has_data) = scene.with_untracked(|spec| {
+                    let has_data = spec.panels.iter().any(|p| !p.bins.is_empty());
+                    (draw_canvas(&canvas, spec), has_data)
+                });
                 perf_measure("dl-draw", "dl-draw-start");
                 match drew {
-                    Ok(()) => {
-                        if !spec.panels.iter().all(|p| p.bins.is_empty()) {
+                    Ok(layout) => {
+                        let placed = PlotBox::of(&layout);
+                        if plot.get_untracked() != placed {
+                            plot.set(placed);
+                        }
+                        if has_data && !drawn.get_untracked() {
                             drawn.set(true);
                         }
                     }
@@ -288,7 +302,9 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         });
     });
 
-    // Keep the view in the URL (window and hidden series), so reload and links restore it.
+    // Keep the view in the URL (window and hidden series), so reload and links restore it;
+    // once the view rests, not on every frame of a zoom.
+    let url_generation = StoredValue::new(0u64);
     Effect::new(move |_| {
         let len = len_signal.get();
         let (start, stop) = window.get();
@@ -302,7 +318,14 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         if !hidden.is_empty() {
             query.push(format!("hide={}", hidden.join(",")));
         }
-        replace_query(&query.join("&"));
+        url_generation.update_value(|g| *g += 1);
+        let mine = url_generation.get_value();
+        leptos::task::spawn_local(async move {
+            sleep_ms(URL_DEBOUNCE_MS).await;
+            if url_generation.get_value() == mine {
+                replace_query(&query.join("&"));
+            }
+        });
     });
 
     // Read the exact samples under the cursor, debounced.
@@ -374,11 +397,21 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         let shift = (stop - start) * fraction;
         set_window((start + shift, stop + shift));
     };
+    // The plot's edges as last drawn (before the first frame, the widest they can be).
+    let plot_edges = move || match plot.get_untracked() {
+        Some(p) => (p.left, p.right),
+        None => {
+            let frame = untrack(frame);
+            let left = frame.px_from_x(frame.x_range.0);
+            (left, left + f64::from(frame.plot_width_px()))
+        }
+    };
     let x_at = move |client_x: f64| -> Option<(f64, f64)> {
         let host = host_ref.get_untracked()?;
-        let rect = host.get_bounding_client_rect();
-        let px = client_x - rect.left();
-        Some((px, untrack(spec).x_from_px(px)))
+        let px = client_x - host.get_bounding_client_rect().left();
+        let (left, right) = plot_edges();
+        let (start, stop) = window.get_untracked();
+        Some((px, start + (px - left) / (right - left) * (stop - start)))
     };
 
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
@@ -413,8 +446,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             if d.boxed {
                 selection.set(Some((d.from_x.min(x), d.from_x.max(x))));
             } else {
-                let spec = untrack(spec);
-                let per_px = (d.window.1 - d.window.0) / spec.plot_width_px().max(1) as f64;
+                let (left, right) = plot_edges();
+                let per_px = (d.window.1 - d.window.0) / (right - left).max(1.0);
                 let shift = (d.from_px - px) * per_px;
                 set_window((d.window.0 + shift, d.window.1 + shift));
             }
@@ -450,6 +483,40 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             _ => return,
         }
         ev.prevent_default();
+    };
+
+    // Where the crosshair and the box-zoom band go, in CSS px over the drawn plot.
+    let px_of = move |x: f64| {
+        let p = plot.get()?;
+        let (start, stop) = window.get();
+        Some(p.left + (x - start) / (stop - start) * (p.right - p.left))
+    };
+    let crosshair = move || {
+        let p = plot.get()?;
+        let px = px_of(cursor.get()?)?;
+        (p.left..=p.right).contains(&px).then(|| {
+            format!(
+                "left:{}px;top:{}px;height:{}px",
+                px.floor(),
+                p.top,
+                p.bottom - p.top
+            )
+        })
+    };
+    let band = move || {
+        let p = plot.get()?;
+        let (from, to) = selection.get()?;
+        let a = px_of(from.min(to))?.clamp(p.left, p.right);
+        let b = px_of(from.max(to))?.clamp(p.left, p.right);
+        (b > a).then(|| {
+            format!(
+                "left:{}px;width:{}px;top:{}px;height:{}px",
+                a.floor(),
+                (b.floor() - a.floor()).max(1.0),
+                p.top,
+                p.bottom - p.top
+            )
+        })
     };
 
     let toggle = move |key: String| {
@@ -583,6 +650,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             >
                 <div class="chart-svg" class:hidden=move || drawn.get() inner_html=svg data-testid="chart-svg"></div>
                 <canvas node_ref=canvas_ref class="chart-canvas" data-testid="chart-canvas"></canvas>
+                <div class="band" class:hidden=move || band().is_none() style=move || band().unwrap_or_default()></div>
+                <div class="crosshair" class:hidden=move || crosshair().is_none() style=move || crosshair().unwrap_or_default()></div>
                 <div class="progress" class:active=move || { pending.get() > 0 } role="progressbar" aria-label="Loading"></div>
             </div>
             <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
@@ -660,6 +729,28 @@ fn ExportMenu(
     }
 }
 
+/// Where the last frame put its plots, CSS px from the chart's top-left corner.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PlotBox {
+    left: f64,
+    right: f64,
+    /// Top of the first panel.
+    top: f64,
+    /// Bottom of the last panel.
+    bottom: f64,
+}
+
+impl PlotBox {
+    fn of(layout: &Layout) -> Option<PlotBox> {
+        Some(PlotBox {
+            left: layout.plot_left,
+            right: layout.plot_right,
+            top: layout.panels.first()?.top,
+            bottom: layout.panels.last()?.bottom,
+        })
+    }
+}
+
 /// A drag in progress: a pan, or (with shift) a box zoom.
 #[derive(Debug, Clone, Copy)]
 struct Drag {
@@ -680,17 +771,24 @@ fn clamp_window(start: f64, stop: f64, len: f64) -> (f64, f64) {
 /// # Errors
 /// When the canvas has no 2D context or drawing fails.
 #[cfg(feature = "hydrate")]
-fn draw_canvas(canvas: &web_sys::HtmlCanvasElement, spec: &ChartSpec) -> Result<(), String> {
+fn draw_canvas(canvas: &web_sys::HtmlCanvasElement, spec: &ChartSpec) -> Result<Layout, String> {
     use plotters::prelude::IntoDrawingArea;
     let ratio = web_sys::window()
         .map_or(1.0, |w| w.device_pixel_ratio())
         .max(1.0);
-    canvas.set_width((spec.width * ratio).round() as u32);
-    canvas.set_height((spec.height * ratio).round() as u32);
-    let _ = canvas.set_attribute(
-        "style",
-        &format!("width:{}px;height:{}px", spec.width, spec.height),
+    let size = (
+        (spec.width * ratio).round() as u32,
+        (spec.height * ratio).round() as u32,
     );
+    // Resizing reallocates (and clears) the canvas: only when the size changes.
+    if (canvas.width(), canvas.height()) != size {
+        canvas.set_width(size.0);
+        canvas.set_height(size.1);
+        let _ = canvas.set_attribute(
+            "style",
+            &format!("width:{}px;height:{}px", spec.width, spec.height),
+        );
+    }
     let backend = plotters_canvas::CanvasBackend::with_canvas_object(canvas.clone())
         .ok_or("this browser gives no 2D canvas")?;
     let area = backend.into_drawing_area();
@@ -702,8 +800,8 @@ fn draw_canvas(canvas: &web_sys::HtmlCanvasElement, spec: &ChartSpec) -> Result<
 /// # Errors
 /// Never.
 #[cfg(not(feature = "hydrate"))]
-fn draw_canvas(_canvas: &web_sys::HtmlCanvasElement, _spec: &ChartSpec) -> Result<(), String> {
-    Ok(())
+fn draw_canvas(_canvas: &web_sys::HtmlCanvasElement, spec: &ChartSpec) -> Result<Layout, String> {
+    Ok(spec.layout())
 }
 
 /// A `performance.mark` for the browser benchmark (`end2end/bench/`).

@@ -3,7 +3,7 @@
 //!
 //! Everything is placed by [`ChartSpec::layout`] and the spec's own px mapping, in CSS px,
 //! then multiplied by the device pixel ratio and rounded to whole device pixels, which is
-//! all a [`DrawingBackend`] takes. Grid lines and the crosshair are filled rectangles on
+//! all a [`DrawingBackend`] takes. Grid lines are filled rectangles on
 //! whole CSS pixels rather than stroked lines, so they are crisp on both SVG and canvas at
 //! any integer pixel ratio, and fall on the same CSS pixels at every one.
 //! Labels are placed by their anchor (the backend aligns them natively), never by measured
@@ -34,7 +34,8 @@ const FAR: f64 = 1e6;
 
 /// Draw `spec` into `area`, whose size should be `width × scale` by `height × scale`
 /// device px: pass the device pixel ratio as `scale` for crisp canvas lines (every
-/// position, line width and font scales by it). Calls `present()`.
+/// position, line width and font scales by it). Calls `present()`. Returns where the plots
+/// went, so the caller can hit-test and overlay exactly what was drawn.
 ///
 /// Text sizes follow the canvas backend, which takes a font size as CSS px; for an SVG use
 /// [`render_svg`], which corrects for plotters' SVG backend.
@@ -45,8 +46,10 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     spec: &ChartSpec,
     scale: f64,
-) -> Result<(), ChartError> {
-    Painter::new(area, spec, scale, 1.0).paint()
+) -> Result<Layout, ChartError> {
+    let painter = Painter::new(area, spec, scale, 1.0);
+    painter.paint()?;
+    Ok(painter.layout)
 }
 
 /// The chart as a standalone SVG document, `width × height` CSS px: the server's first frame.
@@ -139,9 +142,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         for (series, rect) in self.spec.panels.iter().zip(&self.layout.panels) {
             self.panel(series, rect, &x_ticks)?;
         }
-        if let (Some(first), Some(last)) = (self.layout.panels.first(), self.layout.panels.last()) {
-            self.selection(first.top, last.bottom)?;
-            self.cursor(first.top, last.bottom)?;
+        if let Some(last) = self.layout.panels.last() {
             self.x_axis(last.bottom, &x_ticks, &context)?;
         }
         self.area.present().map_err(draw_error)
@@ -302,34 +303,6 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         self.text(context, at, (HPos::Left, VPos::Top), self.colors.muted)
     }
 
-    /// The box-zoom rubber band: shaded, with its two edges drawn.
-    fn selection(&self, top: f64, bottom: f64) -> Result<(), ChartError> {
-        let Some((a, b)) = self.spec.selection else {
-            return Ok(());
-        };
-        let (left, right) = (self.layout.plot_left, self.layout.plot_right);
-        let (a, b) = (self.px_from_x(a.min(b)), self.px_from_x(a.max(b)));
-        let (a, b) = (a.clamp(left, right), b.clamp(left, right));
-        if a.is_nan() || b.is_nan() || a >= b {
-            return Ok(());
-        }
-        self.fill_rect((a, top), (b, bottom), self.colors.selection.mix(0.12))?;
-        self.rule_v(a, top, bottom, self.colors.selection.mix(0.6))?;
-        self.rule_v(b, top, bottom, self.colors.selection.mix(0.6))
-    }
-
-    /// The crosshair: a vertical line through every panel.
-    fn cursor(&self, top: f64, bottom: f64) -> Result<(), ChartError> {
-        let Some(x) = self.spec.cursor else {
-            return Ok(());
-        };
-        let px = self.px_from_x(x);
-        if !(self.layout.plot_left..=self.layout.plot_right).contains(&px) {
-            return Ok(());
-        }
-        self.rule_v(px, top, bottom, self.colors.cursor.mix(0.55))
-    }
-
     // -------------------------------------------------------------------------------------
     // The data.
 
@@ -348,7 +321,9 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
             (self.px_from_x(index as f64).clamp(-FAR, FAR), y)
         };
 
-        if bins.iter().any(|b| b.first_index != b.last_index) {
+        if self.bin_width(bins) >= size::BAND_MIN_BIN_WIDTH
+            && bins.iter().any(|b| b.first_index != b.last_index)
+        {
             let band = color.mix(size::BAND_ALPHA).filled();
             for polygon in band_polygons(bins, at) {
                 let polygon = self.device_path(clip.polygon(polygon));
@@ -412,6 +387,17 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
             }
         }
         Ok(())
+    }
+
+    /// Average width of `bins` on screen, CSS px.
+    fn bin_width(&self, bins: &[M4Bin]) -> f64 {
+        match (bins.first(), bins.last()) {
+            (Some(first), Some(last)) => {
+                let samples = (last.last_index.saturating_sub(first.first_index) + 1) as f64;
+                samples * self.x_factor / bins.len() as f64
+            }
+            _ => 0.0,
+        }
     }
 
     fn series_color(&self, series: &Series) -> plotters::style::RGBColor {
@@ -638,6 +624,18 @@ impl Clip {
     }
 }
 
+/// Whether `a → b → c` is one straight stroke going on in the same direction.
+fn continues(a: DevicePoint, b: DevicePoint, c: DevicePoint) -> bool {
+    let d = |p: DevicePoint, q: DevicePoint| {
+        (
+            i64::from(q.0) - i64::from(p.0),
+            i64::from(q.1) - i64::from(p.1),
+        )
+    };
+    let (u, v) = (d(a, b), d(b, c));
+    u.0 * v.1 == u.1 * v.0 && u.0 * v.0 + u.1 * v.1 > 0
+}
+
 /// Follows a polyline with gaps and cuts it into the runs visible inside a [`Clip`], in
 /// device px without consecutive repeats.
 struct Tracer {
@@ -697,13 +695,22 @@ impl Tracer {
         self.runs
     }
 
+    /// Adds a point, dropping repeats and the middle of three points on one straight
+    /// stroke (a bin's first, min and max often fall in one pixel column): the same pixels
+    /// with fewer vertices to stroke.
     fn push(&mut self, (x, y): CssPoint) {
         let point = (
             (x * self.scale).round() as i32,
             (y * self.scale).round() as i32,
         );
-        if self.run.last() != Some(&point) {
-            self.run.push(point);
+        match self.run[..] {
+            [.., last] if last == point => {}
+            [.., a, b] if continues(a, b, point) => {
+                if let Some(end) = self.run.last_mut() {
+                    *end = point;
+                }
+            }
+            _ => self.run.push(point),
         }
     }
 

@@ -11,9 +11,11 @@
 //! - **Line.** Each bin contributes its first, minimum and maximum (in index order) and last
 //!   points, which draws the pixels a full-resolution line draws at that width. A NaN point
 //!   ends the line and the next finite one starts a new one; an isolated finite point gets
-//!   a dot. Once a sample is 6 CSS px wide or more, every sample gets a dot.
+//!   a dot. Once a sample is 6 CSS px wide or more, every sample gets a dot. Vertices in the
+//!   middle of a straight stroke are dropped: the same pixels, fewer vertices to stroke.
 //! - **Band.** Each bin's min..max range, filled at 25% alpha under the line, one polygon
-//!   per run of bins with finite extremes. Skipped when every bin is a single sample.
+//!   per run of bins with finite extremes. Skipped when every bin is a single sample, and
+//!   when bins average under 3 CSS px wide, where the line's strokes already cover it.
 //! - **Scales.** The y range of a panel is the finite min/max of the bins overlapping the
 //!   window plus 5% on each side ([`ChartSpec::layout`]); the x mapping is linear over the
 //!   window, sample `i` at [`ChartSpec::px_from_x`]`(i)`.
@@ -87,10 +89,6 @@ pub struct ChartSpec {
     pub x_axis: XAxis,
     /// One stacked panel per series, top to bottom.
     pub panels: Vec<Series>,
-    /// Crosshair position in sample-index space: a vertical line through every panel.
-    pub cursor: Option<f64>,
-    /// Box-zoom rubber band in sample-index space, shaded.
-    pub selection: Option<(f64, f64)>,
     /// Colours.
     pub theme: Theme,
 }

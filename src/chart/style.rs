@@ -30,10 +30,6 @@ pub(super) struct Colors {
     pub title: RGBColor,
     /// "no data" and the axis context label.
     pub muted: RGBColor,
-    /// The crosshair.
-    pub cursor: RGBColor,
-    /// The box-zoom rubber band.
-    pub selection: RGBColor,
     /// Series colours, chosen to stay apart for the common kinds of colour blindness.
     pub series: [RGBColor; PALETTE_LEN],
 }
@@ -45,8 +41,6 @@ const LIGHT: Colors = Colors {
     label: RGBColor(0x5f, 0x63, 0x68),
     title: RGBColor(0x20, 0x21, 0x24),
     muted: RGBColor(0x80, 0x86, 0x8b),
-    cursor: RGBColor(0x3c, 0x40, 0x43),
-    selection: RGBColor(0x4f, 0x5b, 0xd5),
     series: [
         RGBColor(0x0f, 0x9d, 0x8a), // teal
         RGBColor(0x4f, 0x5b, 0xd5), // indigo
@@ -81,6 +75,9 @@ pub(super) mod size {
     pub const DOT_SPACING: f64 = 6.0;
     /// Opacity of the min/max band.
     pub const BAND_ALPHA: f64 = 0.25;
+    /// Bins narrower than this on average get no band: the line's strokes through each
+    /// bin's first, min, max and last already cover its min..max.
+    pub const BAND_MIN_BIN_WIDTH: f64 = 3.0;
     /// Length of a tick mark outside the plot.
     pub const TICK: f64 = 4.0;
     /// Gap between a tick mark and its label.

@@ -122,8 +122,6 @@ fn spec(width: f64, x_range: (f64, f64), x_axis: XAxis, panels: Vec<Series>) -> 
         x_range,
         x_axis,
         panels,
-        cursor: None,
-        selection: None,
         theme: Theme::Light,
     }
 }
@@ -740,8 +738,6 @@ fn three_panels_on_a_time_axis() {
         chart.panels.push(s);
     }
     chart.height = 3.0 * 150.0 + AXIS_HEIGHT;
-    chart.cursor = Some(40_000.0);
-    chart.selection = Some((10_000.0, 20_000.0));
     let svg = render_svg(&chart).expect("renders");
     assert_well_formed(&svg);
     let texts = texts(&svg);
@@ -760,10 +756,9 @@ fn three_panels_on_a_time_axis() {
         );
     }
     assert_eq!(polylines(&svg).len(), 3, "one path per panel");
-    assert_eq!(
-        attributes(&svg, "polygon", "points").len(),
-        3,
-        "one band per panel"
+    assert!(
+        attributes(&svg, "polygon", "points").is_empty(),
+        "no band at one bin per pixel: the line covers it"
     );
     assert!(
         attributes(&svg, "text", "font-size")
@@ -777,7 +772,7 @@ fn three_panels_on_a_time_axis() {
     for (path, rect) in polylines(&svg).iter().zip(&layout.panels) {
         assert!(
             path.len() > bins,
-            "about four points per column, got {}",
+            "two to four points per column, got {}",
             path.len()
         );
         for &(x, y) in path {
@@ -787,6 +782,74 @@ fn three_panels_on_a_time_axis() {
                 "({x}, {y}) outside {rect:?}"
             );
         }
+    }
+}
+
+#[test]
+fn wide_bins_get_a_band() {
+    let len = 100_000u64;
+    let data = wave(len as usize, 0.0);
+    let mut chart = spec(1000.0, (0.0, len as f64), XAxis::Index, vec![]);
+    let narrow = (chart.plot_width_px() / 2) as usize;
+    let wide = (chart.plot_width_px() / 3) as usize;
+    chart.panels = vec![
+        series("narrow", 0, m4_scan(&data, 0, len, narrow).expect("bins")),
+        series("wide", 1, m4_scan(&data, 0, len, wide).expect("bins")),
+    ];
+    chart.height = 2.0 * 150.0 + AXIS_HEIGHT;
+    let svg = render_svg(&chart).expect("renders");
+    let bands = attributes(&svg, "polygon", "points");
+    assert_eq!(bands.len(), 1, "a band under 3 px bins only");
+    let layout = chart.layout();
+    let band: Vec<i32> = bands[0]
+        .split_whitespace()
+        .map(|p| p.split_once(',').expect("x,y").1.parse().expect("y"))
+        .collect();
+    let rect = &layout.panels[1];
+    assert!(
+        band.iter()
+            .all(|&y| (rect.top..=rect.bottom).contains(&f64::from(y))),
+        "the band is in the second panel"
+    );
+}
+
+/// Whether `point` lies on one of `path`'s segments.
+fn on_polyline(path: &[(i32, i32)], point: (i32, i32)) -> bool {
+    let cross = |a: (i32, i32), b: (i32, i32), p: (i32, i32)| {
+        i64::from(b.0 - a.0) * i64::from(p.1 - a.1) - i64::from(b.1 - a.1) * i64::from(p.0 - a.0)
+    };
+    path.windows(2).any(|w| {
+        let (a, b) = (w[0], w[1]);
+        cross(a, b, point) == 0
+            && (a.0.min(b.0)..=a.0.max(b.0)).contains(&point.0)
+            && (a.1.min(b.1)..=a.1.max(b.1)).contains(&point.1)
+    }) || path == [point]
+}
+
+#[test]
+fn collinear_vertices_are_merged_without_moving_the_line() {
+    // A flat series is one straight stroke: two vertices draw it, through every sample.
+    let data = vec![5.0; 1_000];
+    let bins = m4_scan(&data, 0, 1_000, 1_000).expect("bins");
+    let chart = spec(
+        500.0,
+        (0.0, 1_000.0),
+        XAxis::Index,
+        vec![series("flat", 0, bins)],
+    );
+    let svg = render_svg(&chart).expect("renders");
+    let path = &polylines(&svg)[0];
+    assert_eq!(path.len(), 2, "{path:?}");
+    let layout = chart.layout();
+    for i in [0.0, 250.0, 500.0, 999.0] {
+        let point = (
+            chart.px_from_x(i).round() as i32,
+            layout.panels[0].px_from_y(5.0).round() as i32,
+        );
+        assert!(
+            on_polyline(path, point),
+            "sample {i} at {point:?} is off {path:?}"
+        );
     }
 }
 
@@ -804,7 +867,15 @@ fn single_samples_get_a_line_and_dots() {
     let svg = render_svg(&chart).expect("renders");
     assert_well_formed(&svg);
     assert_eq!(polylines(&svg).len(), 1);
-    assert_eq!(polylines(&svg)[0].len(), 40, "one vertex per sample");
+    let layout = chart.layout();
+    let path = &polylines(&svg)[0];
+    for i in 500..540u32 {
+        let point = (
+            chart.px_from_x(f64::from(i)).round() as i32,
+            layout.panels[0].px_from_y(data[i as usize]).round() as i32,
+        );
+        assert!(on_polyline(path, point), "the line misses sample {i}");
+    }
     assert!(
         attributes(&svg, "polygon", "points").is_empty(),
         "no band for single samples"
@@ -965,7 +1036,6 @@ fn scale_two_doubles_everything() {
     let mut chart = spec(600.0, (0.0, 5_000.0), XAxis::Index, vec![]);
     let bins = m4_scan(&data, 0, 5_000, chart.plot_width_px() as usize).expect("bins");
     chart.panels.push(series("scaled", 3, bins));
-    chart.cursor = Some(2_500.0);
     let one = draw_svg(&chart, 1.0);
     let two = draw_svg(&chart, 2.0);
     assert_well_formed(&two);
@@ -975,7 +1045,7 @@ fn scale_two_doubles_everything() {
         &two[..60]
     );
 
-    // Rectangles (background, grid, crosshair) are exactly doubled.
+    // Rectangles (background, grid) are exactly doubled.
     let rects = |svg: &str| -> Vec<[i32; 4]> {
         let get = |name| attributes(svg, "rect", name);
         let (x, y, w, h) = (get("x"), get("y"), get("width"), get("height"));

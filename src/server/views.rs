@@ -240,8 +240,6 @@ fn first_frame(state: &AppState, init: &ChartInit) -> Result<String, String> {
         x_range: (init.start as f64, init.stop as f64),
         x_axis: x_axis(init.len, init.time.as_ref()),
         panels: Vec::new(),
-        cursor: None,
-        selection: None,
         theme: Theme::Light,
     };
     let bins = spec.plot_width_px() as usize;
