@@ -17,10 +17,12 @@ pub mod wire;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the browser bundle: hydrate the server-rendered page.
+/// Entry point of the browser bundle: start the reactive runtime; Leptos' loader then
+/// hydrates each island of the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
+    app::mark_hydrated_without_islands();
 }

@@ -102,9 +102,11 @@ struct Readout {
     values: Vec<(String, String)>,
 }
 
-/// The chart of `init`'s series.
-#[component]
+/// The chart of `init`'s series: an island (its props travel as JSON; the first frame's SVG
+/// is rendered by the server and left in place).
+#[island]
 pub fn Explorer(init: ChartInit) -> impl IntoView {
+    crate::app::island_hydrated();
     // The series grow when data is appended (see the change events below).
     let len_signal = RwSignal::new(init.len);
     let full = move || (0.0, len_signal.get_untracked() as f64);

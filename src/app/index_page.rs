@@ -1,18 +1,54 @@
 //! `/`: every array, with a filter that works once the page is hydrated.
+//!
+//! The server renders the list; the list, its filter and the uploader are one island,
+//! which follows changes on the server and uploads files.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::app::data::list_arrays;
 use crate::app::live::{file_bytes, name_from_file, on_changes, put_npy};
 use crate::catalog::{human_bytes, ArrayInfo};
 
-/// The index page.
+/// The index page (server only).
 #[component]
 pub fn IndexPage() -> impl IntoView {
     let arrays = Resource::new(|| (), |()| list_arrays());
+    view! {
+        <Title text="Arrays"/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading arrays…"</p> }>
+            {move || {
+                arrays
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) => view! { <Arrays arrays=list/> }.into_any(),
+                        Err(err) => {
+                            view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any()
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// The list of arrays with its filter and the uploader: an island.
+#[island]
+fn Arrays(arrays: Vec<ArrayInfo>) -> impl IntoView {
+    crate::app::island_hydrated();
+    let arrays = RwSignal::new(arrays);
+    let error = RwSignal::new(None::<String>);
     let (filter, set_filter) = signal(String::new());
+    let refetch = move || {
+        leptos::task::spawn_local(async move {
+            match list_arrays().await {
+                Ok(list) => {
+                    arrays.set(list);
+                    error.set(None);
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
     // Follow the server: refetch the listing after changes, at most twice a second.
     let refetch_queued = StoredValue::new(false);
     on_changes(move |_| {
@@ -23,13 +59,12 @@ pub fn IndexPage() -> impl IntoView {
         set_timeout(
             move || {
                 refetch_queued.set_value(false);
-                arrays.refetch();
+                refetch();
             },
             std::time::Duration::from_millis(500),
         );
     });
     view! {
-        <Title text="Arrays"/>
         <section class="page-head">
             <div>
                 <h1>"Arrays"</h1>
@@ -45,19 +80,9 @@ pub fn IndexPage() -> impl IntoView {
                 on:input=move |ev| set_filter.set(event_target_value(&ev))
             />
         </section>
-        <Uploader on_done=move || arrays.refetch()/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading arrays…"</p> }>
-            {move || {
-                arrays
-                    .get()
-                    .map(|result| match result {
-                        Ok(list) => view! { <ArrayTable arrays=list filter/> }.into_any(),
-                        Err(err) => {
-                            view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any()
-                        }
-                    })
-            }}
-        </Suspense>
+        <Uploader on_done=refetch/>
+        {move || error.get().map(|err| view! { <p class="error" role="alert">{err}</p> })}
+        {move || view! { <ArrayTable arrays=arrays.get() filter/> }}
     }
 }
 
@@ -117,13 +142,13 @@ fn ArrayTable(arrays: Vec<ArrayInfo>, filter: ReadSignal<String>) -> impl IntoVi
                                     <tr data-testid="array-row">
                                         <td>
                                             {group.map(|group| view! {
-                                                <A href=format!("/view/{group}") attr:class="group-link" attr:title="Chart the whole group">
+                                                <a href=format!("/view/{group}") class="group-link" title="Chart the whole group">
                                                     {format!("{group}/")}
-                                                </A>
+                                                </a>
                                             })}
-                                            <A href=href attr:class="array-link">
+                                            <a href=href class="array-link">
                                                 <span class="leaf">{leaf}</span>
-                                            </A>
+                                            </a>
                                         </td>
                                         <td><code>{info.dtype_text()}</code></td>
                                         <td><code>{info.shape_text()}</code></td>

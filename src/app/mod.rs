@@ -1,4 +1,6 @@
-//! The Leptos pages: rendered on the server, hydrated in the browser.
+//! The Leptos pages, rendered on the server. The interactive parts are islands (the chart,
+//! and the index's list with its filter and uploader): only they are compiled to wasm and
+//! hydrated in the browser; the rest of each page is plain HTML and links load pages.
 
 mod array_page;
 pub mod data;
@@ -24,7 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.ico"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -38,12 +40,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: this marks the page as hydrated for people and tests.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/downlink.css"/>
         <Title formatter=|text: String| {
@@ -70,6 +66,41 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// How many islands have hydrated on this page.
+static ISLANDS_HYDRATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Called by each island: once every island on the page has hydrated, mark `<body
+/// data-hydrated="true">` for people and tests (effects run only in the browser).
+pub fn island_hydrated() {
+    use std::sync::atomic::Ordering;
+    Effect::new(move |_| {
+        let done = ISLANDS_HYDRATED.fetch_add(1, Ordering::Relaxed) + 1;
+        let islands = document()
+            .get_elements_by_tag_name("leptos-island")
+            .length() as usize;
+        if done >= islands {
+            mark_hydrated();
+        }
+    });
+}
+
+/// Marks a page that has no islands as hydrated as soon as the bundle runs.
+pub fn mark_hydrated_without_islands() {
+    if document()
+        .get_elements_by_tag_name("leptos-island")
+        .length()
+        == 0
+    {
+        mark_hydrated();
+    }
+}
+
+fn mark_hydrated() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
     }
 }
 
