@@ -7,6 +7,9 @@
 //! - [`app`]: the Leptos pages (both sides).
 //! - `server`: the store, the HTTP API and the router (server only).
 
+// The server's view types nest deeply (the chart island inside the page inside the shell).
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod catalog;
 pub mod chart;

@@ -1,6 +1,6 @@
 import { expect, type Locator, type Page } from '@playwright/test';
 
-/** Wait until the wasm bundle has hydrated the page (the App sets data-hydrated on <body>). */
+/** Wait until the wasm bundle has hydrated every island on the page (then <body data-hydrated>). */
 export async function waitForHydration(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }

@@ -1,5 +1,6 @@
-//! What the pages load: server functions, called in-process during server rendering and
-//! over HTTP (under `/rpc`, away from the public `/api`) after hydration.
+//! What the pages load: server functions, called in-process during server rendering, and
+//! over HTTP (under `/rpc`, away from the public `/api`) by the index's island when the
+//! store changes.
 
 use leptos::prelude::*;
 

@@ -3,6 +3,7 @@
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
 use proptest::prelude::*;
 
+use super::ticks::nice_ticks_from;
 use super::time::{civil_from_days, days_from_civil, time_ticks_exact};
 use super::*;
 use crate::lod::{m4_scan, M4Bin};
@@ -20,8 +21,12 @@ fn common_step(ticks: &[(f64, String)], context: &str) -> Option<f64> {
     let step = ticks.get(1)?.0 - ticks.first()?.0;
     for pair in ticks.windows(2) {
         let gap = pair[1].0 - pair[0].0;
+        // Far from zero a tick is only exact to its own ulps: -167837376.8 and the next
+        // one can be 0.2 apart to within 3e-8.
+        let magnitude = pair[0].0.abs().max(pair[1].0.abs());
+        let slack = step * 1e-9 + 4.0 * f64::EPSILON * magnitude;
         assert!(
-            (gap - step).abs() <= step * 1e-9,
+            (gap - step).abs() <= slack,
             "{context}: uneven gap {gap} vs {step}"
         );
     }
@@ -29,12 +34,15 @@ fn common_step(ticks: &[(f64, String)], context: &str) -> Option<f64> {
 }
 
 /// Whether `step` is 1, 2 or 5 × 10^k.
-fn is_nice(step: f64) -> bool {
+/// The 1, 2, 2.5 or 5 × 10^k within `tolerance` (relative) of `step`, if there is one.
+fn nice_near(step: f64, tolerance: f64) -> Option<f64> {
     let exponent = step.log10().floor();
-    let mantissa = step / 10f64.powf(exponent);
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .any(|m| (mantissa - m).abs() < 1e-9 * m)
+    let scale = 10f64.powf(exponent);
+    let mantissa = step / scale;
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .find(|m| (mantissa - m).abs() <= tolerance * m)
+        .map(|m| m * scale)
 }
 
 /// A label read back as a number (SI suffixes and exponent form included).
@@ -77,7 +85,11 @@ fn check_nice(lo: f64, hi: f64, max_ticks: usize) {
         );
     }
     let step = common_step(&ticks, &context).expect("two ticks");
-    assert!(is_nice(step), "{context}: step {step}");
+    // Ticks far from zero carry their own rounding into the measured step.
+    let tolerance = 1e-9 + 8.0 * f64::EPSILON * lo.abs().max(hi.abs()) / step;
+    let Some(step) = nice_near(step, tolerance) else {
+        panic!("{context}: step {step}");
+    };
     for (value, _) in &ticks {
         let multiple = value / step;
         assert!(
@@ -298,6 +310,18 @@ fn nice_ticks_labels() {
         labels(1012.0, 1021.0, 5),
         ["1012", "1014", "1016", "1018", "1020"]
     );
+}
+
+#[test]
+fn a_quarter_step_when_five_would_leave_one_tick() {
+    // Steps of 2M give 5 ticks (over 4), steps of 5M only one: 2.5M gives 3.
+    let ticks = nice_ticks(642_965_401_544.0, 642_974_016_022.0, 4);
+    let values: Vec<f64> = ticks.iter().map(|(v, _)| *v).collect();
+    assert_eq!(values, [642_967.5e6, 642_970e6, 642_972.5e6], "{ticks:?}");
+    // Sample indices have no fractions: 2.5 is never a step there.
+    assert!(nice_ticks_from(0.0, 4.0, 2, 0)
+        .iter()
+        .all(|(v, _)| v.fract() == 0.0));
 }
 
 #[test]

@@ -9,7 +9,7 @@
 /// The step `mantissa × 10^exponent` of a set of ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Step {
-    /// 1, 2 or 5.
+    /// 1, 2 or 5; or 25 with the exponent one lower, for 2.5 × 10^k.
     mantissa: i32,
     exponent: i32,
 }
@@ -56,7 +56,8 @@ impl Step {
 }
 
 /// Ticks for `[lo, hi]` at the finest 1/2/5 × 10^k step that gives at most `max_ticks`,
-/// each with its label. Empty if the range is not finite or `max_ticks` is 0; a single
+/// each with its label; 2.5 × 10^k where 5 × 10^k would leave a single tick and 2.5 fits
+/// at least two. Empty if the range is not finite or `max_ticks` is 0; a single
 /// tick at `lo` if the range is a point (or too narrow for its magnitude to subdivide).
 pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<(f64, String)> {
     nice_ticks_from(lo, hi, max_ticks, i32::MIN)
@@ -91,6 +92,25 @@ pub(super) fn nice_ticks_from(
             break (first, last);
         }
         step = step.next();
+    };
+    // 2 × 10^k gave too many ticks and 5 × 10^k may give one: 2.5 × 10^k sits between.
+    let (step, first, last) = match step {
+        Step {
+            mantissa: 5,
+            exponent,
+        } if last <= first && exponent > min_exponent => {
+            let quarter = Step {
+                mantissa: 25,
+                exponent: exponent - 1,
+            };
+            let (a, b) = quarter.span(lo, hi);
+            if b > a && b - a + 1.0 <= max_ticks as f64 {
+                (quarter, a, b)
+            } else {
+                (step, first, last)
+            }
+        }
+        _ => (step, first, last),
     };
     let format = TickFormat::new(magnitude, step.exponent);
     let mut ticks = Vec::with_capacity((last - first + 1.0).max(0.0) as usize);
