@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use downlink::server::{run, Cli};
+use downlink::server::{run, runtime, Cli};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -14,7 +13,10 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    match run(cli).await {
+    let outcome = runtime()
+        .map_err(Into::into)
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("downlink: {err}");

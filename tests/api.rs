@@ -272,17 +272,58 @@ async fn files_change_without_restart_and_symlinks_are_not_followed() {
     assert!(!String::from_utf8_lossy(&listing).contains("secret"));
 }
 
-#[tokio::test]
-async fn pages_render_on_the_server() {
-    let (_dir, app) = app();
-    let (status, _, body) = get(&app, "/").await;
-    assert_eq!(status, StatusCode::OK);
-    let html = String::from_utf8(body).unwrap();
-    assert!(html.contains("href=\"/view/group/be\""), "{html}");
-    let (status, _, body) = get(&app, "/view/group/be").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(String::from_utf8(body).unwrap().contains("(4, 3)"));
-    assert_eq!(get(&app, "/view/missing").await.0, StatusCode::NOT_FOUND);
+/// Runs `task` on a worker of the server's own runtime (whose stacks hold a debug build's
+/// page render; a test thread's 2 MiB may not).
+fn on_server_runtime<F>(task: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let runtime = downlink::server::runtime().expect("runtime");
+    runtime
+        .block_on(async move { tokio::spawn(task).await })
+        .expect("the task did not panic");
+}
+
+#[test]
+fn pages_render_on_the_server() {
+    let (dir, app) = app();
+    on_server_runtime(async move {
+        let _dir = dir;
+        let (status, _, body) = get(&app, "/").await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(body).unwrap();
+        assert!(html.contains("href=\"/view/group/be\""), "{html}");
+        let (status, _, body) = get(&app, "/view/group/be").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8(body).unwrap().contains("(4, 3)"));
+        assert_eq!(get(&app, "/view/missing").await.0, StatusCode::NOT_FOUND);
+    });
+}
+
+/// Pages rendered concurrently on the server's own runtime: a render may finish (and drop
+/// its reactive owner) on another worker thread than it started on, which a thread-bound
+/// value in a page panics on; and the worker stacks must hold a debug build's render.
+#[test]
+fn pages_render_concurrently_across_threads() {
+    let (dir, app) = app();
+    on_server_runtime(async move {
+        let _dir = dir;
+        let renders: Vec<_> = (0..64)
+            .map(|i| {
+                let app = app.clone();
+                let uri = if i % 2 == 0 {
+                    "/view/ramp"
+                } else {
+                    "/view/group"
+                };
+                tokio::spawn(async move { get(&app, uri).await.0 })
+            })
+            .collect();
+        for render in renders {
+            let status = render.await.expect("the render did not panic");
+            assert_eq!(status, StatusCode::OK);
+        }
+    });
 }
 
 fn u64s(bytes: &[u8]) -> Vec<u64> {

@@ -12,24 +12,32 @@ use crate::catalog::{human_bytes, ArrayDetail, ArrayInfo, ViewData};
 /// The array or group page.
 #[component]
 pub fn ArrayPage() -> impl IntoView {
-    let params = use_params_map();
+    // Pages are rendered on the server only, once per request: the name is read once, as a
+    // plain string (the title is read after the routes' reactive values are disposed).
+    let name = use_params_map()
+        .read_untracked()
+        .get("name")
+        .unwrap_or_default();
     let query = use_query_map();
-    let name = move || params.read().get("name").unwrap_or_default();
     // The URL's window and hidden series are read once, when the page loads; afterwards the
     // chart owns them and keeps the address bar up to date without reloading the data.
-    let view_data = Resource::new(name, move |name| {
-        let (start, stop, hide) = untrack(|| {
-            let q = query.read();
-            (
-                q.get("start").and_then(|v| v.parse().ok()),
-                q.get("stop").and_then(|v| v.parse().ok()),
-                q.get("hide").unwrap_or_default(),
-            )
-        });
-        get_view(name, start, stop, hide)
-    });
+    let source = name.clone();
+    let view_data = Resource::new(
+        move || source.clone(),
+        move |name| {
+            let (start, stop, hide) = untrack(|| {
+                let q = query.read();
+                (
+                    q.get("start").and_then(|v| v.parse().ok()),
+                    q.get("stop").and_then(|v| v.parse().ok()),
+                    q.get("hide").unwrap_or_default(),
+                )
+            });
+            get_view(name, start, stop, hide)
+        },
+    );
     view! {
-        <Title text=name/>
+        <Title text=name.clone()/>
         <nav class="crumbs"><A href="/">"Arrays"</A>" / "<span>{name}</span></nav>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

@@ -19,9 +19,9 @@ use crate::lod::{merge_bins, M4Bin};
 /// Height of one stacked panel, CSS px (lower when many are stacked).
 pub fn panel_height(panels: usize) -> f64 {
     if panels > 4 {
-        110.0
+        124.0
     } else {
-        150.0
+        164.0
     }
 }
 /// Extra height for the x axis under the last panel, CSS px.
@@ -123,7 +123,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
     let drawn = RwSignal::new(false);
     let version = RwSignal::new(0u64);
     let width = RwSignal::new(0.0f64);
-    let held = StoredValue::new_local(HashMap::<String, Held>::new());
+    let held = StoredValue::new(HashMap::<String, Held>::new());
     let generation = StoredValue::new(0u64);
     let drag = StoredValue::new(None::<Drag>);
     let frame_queued = StoredValue::new(false);

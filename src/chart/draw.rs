@@ -16,7 +16,7 @@ use plotters::prelude::{DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, FontDesc, FontFamily, FontStyle, RGBAColor, ShapeStyle, TextStyle};
 
-use super::layout::{bins_in, finite_extent, y_ticks, Layout, PanelRect};
+use super::layout::{bins_in, finite_extent, y_ticks, Layout, PanelRect, TITLE_ROW};
 use super::style::{size, Colors, PALETTE_LEN};
 use super::ticks::nice_ticks_from;
 use super::time::time_ticks_exact;
@@ -246,22 +246,18 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         self.title(series, rect)
     }
 
-    /// Colour swatch, name and unit at the panel's top left, on a veil so data under it
-    /// stays readable.
+    /// Colour swatch, name and unit in the row above the panel's plot, so no data hides
+    /// under them.
     fn title(&self, series: &Series, rect: &PanelRect) -> Result<(), ChartError> {
         let title = if series.unit.is_empty() {
             series.name.clone()
         } else {
             format!("{} ({})", series.name, series.unit)
         };
-        let x = self.layout.plot_left + size::TITLE_INSET;
-        let y = rect.top + size::TITLE_INSET;
+        let x = self.layout.plot_left;
+        let y = rect.top - TITLE_ROW + 2.0;
         let swatch = 8.0;
         let text_x = x + swatch + 6.0;
-        let veil_right = (text_x + title.chars().count() as f64 * size::CHAR_WIDTH + 6.0)
-            .min(self.layout.plot_right);
-        let veil = self.colors.background.mix(0.8);
-        self.fill_rect((x - 4.0, y - 4.0), (veil_right, y + 16.0), veil)?;
         let color = self.series_color(series);
         self.fill_rect(
             (x, y + 2.0),

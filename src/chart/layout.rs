@@ -13,10 +13,13 @@ use crate::lod::M4Bin;
 
 /// Room under the bottom panel for the x tick labels and the context label, CSS px.
 pub const AXIS_HEIGHT: f64 = 44.0;
-/// Room above the top panel, for the half of its top y label that sticks out.
-const PAD_TOP: f64 = 8.0;
-/// Room between two panels.
-const PANEL_GAP: f64 = 12.0;
+/// Room above the top panel's title row.
+const PAD_TOP: f64 = 4.0;
+/// The row above each panel's plot that holds its title (and the half of its top y label
+/// that sticks out).
+pub const TITLE_ROW: f64 = 18.0;
+/// Room between a panel and the next one's title row.
+const PANEL_GAP: f64 = 8.0;
 /// Least room left of the plots, for y labels up to six characters (`-0.002`, `1009.5`).
 const MIN_GUTTER: f64 = 56.0;
 /// The gutter grows in steps of this.
@@ -73,7 +76,8 @@ impl ChartSpec {
         let window = self.window();
         let count = self.panels.len();
         let gaps = PANEL_GAP * count.saturating_sub(1) as f64;
-        let room = (self.height - PAD_TOP - AXIS_HEIGHT - gaps).max(count as f64);
+        let titles = TITLE_ROW * count as f64;
+        let room = (self.height - PAD_TOP - AXIS_HEIGHT - gaps - titles).max(count as f64);
         let panel_height = room / count.max(1) as f64;
         let mut widest_label = 0;
         let panels = self
@@ -81,7 +85,7 @@ impl ChartSpec {
             .iter()
             .enumerate()
             .map(|(i, series)| {
-                let top = PAD_TOP + i as f64 * (panel_height + PANEL_GAP);
+                let top = PAD_TOP + TITLE_ROW + i as f64 * (panel_height + TITLE_ROW + PANEL_GAP);
                 let visible = bins_in(&series.bins, window, 0);
                 let rect = PanelRect {
                     top: top.floor(),

@@ -51,7 +51,7 @@ use crate::lod::M4Bin;
 /// One series, drawn in its own panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// Name shown at the panel's top left.
+    /// Name shown above the panel's plot, at its left.
     pub name: String,
     /// Unit shown after the name; may be empty.
     pub unit: String,

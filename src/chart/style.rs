@@ -84,6 +84,4 @@ pub(super) mod size {
     pub const LABEL_GAP: f64 = 3.0;
     /// Least room between two x labels.
     pub const X_LABEL_GAP: f64 = 24.0;
-    /// Panel title inset from the panel's top-left corner.
-    pub const TITLE_INSET: f64 = 8.0;
 }

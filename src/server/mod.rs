@@ -127,6 +127,21 @@ async fn api_not_found() -> impl IntoResponse {
     ApiError::NotFound("no such API endpoint; see /api/arrays".into())
 }
 
+/// Stack of each runtime worker thread. Rendering a page recurses through its nested view
+/// types; a debug build needs more than the 2 MiB default for the chart page.
+pub const WORKER_STACK_BYTES: usize = 8 << 20;
+
+/// The multi-threaded runtime the server runs on.
+///
+/// # Errors
+/// When the operating system refuses the threads.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
+        .build()
+}
+
 /// Start serving: write the demo data if needed, bind, and run until Ctrl-C or SIGTERM.
 ///
 /// # Errors
