@@ -99,3 +99,30 @@ buf = io.BytesIO(); np.save(buf, np.ones(3))
 urllib.request.urlopen(urllib.request.Request("${baseURL}/api/arrays/live/other", data=buf.getvalue(), method="PUT", headers={"Content-Type": "application/x-npy"}))`);
   await expect(index.link('live/other')).toBeVisible();
 });
+
+test('a page catches up on appends made before its live stream connected', async ({ page, baseURL }) => {
+  const post = (start: number, n: number) =>
+    python(`
+import io, urllib.request, numpy as np
+buf = io.BytesIO(); np.save(buf, np.arange(${start}, ${start + n}, dtype="<f8"))
+req = urllib.request.Request("${baseURL}/api/arrays/live/late", data=buf.getvalue(), method="POST",
+                             headers={"Content-Type": "application/x-npy"})
+print(urllib.request.urlopen(req).status)`);
+  post(0, 5000);
+  // Hold the page's connection to /api/events until after the next append.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/api/events', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/view/live/late');
+  await waitForHydration(page);
+  await page.getByTestId('follow').click();
+  await expect(page.getByTestId('window')).toHaveText('samples 0 – 5000');
+  post(5000, 1000);
+  await page.waitForTimeout(300);
+  await expect(page.getByTestId('window')).toHaveText('samples 0 – 5000');
+  release();
+  await expect(page.getByTestId('window')).toHaveText('samples 1000 – 6000');
+});

@@ -357,7 +357,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
     });
 
     // Follow appends and replacements of the charted arrays.
-    crate::app::live::on_changes(move |change| {
+    let apply_change = move |change: crate::app::live::ChangeData| {
         let charted = init.with_value(|i| i.series.iter().any(|s| s.array == change.name));
         if !charted {
             return;
@@ -385,6 +385,30 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             }
         }
         data_generation.update(|g| *g += 1);
+    };
+    crate::app::live::on_changes(move |change| {
+        if change.kind != "connected" {
+            apply_change(change);
+            return;
+        }
+        // Appends made before the stream connected are not replayed: compare lengths.
+        let mut arrays: Vec<String> =
+            init.with_value(|i| i.series.iter().map(|s| s.array.clone()).collect());
+        arrays.dedup();
+        leptos::task::spawn_local(async move {
+            for name in arrays {
+                if let Ok(shape) = fetch_shape(&name).await {
+                    if shape.first() != Some(&len_signal.get_untracked()) {
+                        apply_change(crate::app::live::ChangeData {
+                            kind: "changed".into(),
+                            name,
+                            shape,
+                            etag: String::new(),
+                        });
+                    }
+                }
+            }
+        });
     });
 
     let set_window = move |(start, stop): (f64, f64)| {
@@ -858,6 +882,30 @@ async fn fetch_bytes(url: &str) -> Result<(Vec<u8>, web_sys::Headers), String> {
         return Err(message);
     }
     Ok((bytes, response.headers()))
+}
+
+/// The shape of `array` now, from a `HEAD` request (no data is sent).
+async fn fetch_shape(array: &str) -> Result<Vec<u64>, String> {
+    use wasm_bindgen::JsCast;
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("HEAD");
+    let url = format!("/api/arrays/{array}?format=raw");
+    let response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+            .await
+            .map_err(|_| format!("cannot reach the server for {url}"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response")?;
+    let shape = response
+        .headers()
+        .get("x-array-shape")
+        .ok()
+        .flatten()
+        .ok_or(format!("HTTP {} for {url}", response.status()))?;
+    Ok(shape
+        .split(',')
+        .filter_map(|d| d.trim().parse().ok())
+        .collect())
 }
 
 /// The M4 bins of `[start, stop)` of every column of `array`.

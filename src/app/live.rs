@@ -8,7 +8,9 @@ use wasm_bindgen::JsCast;
 /// The data of one `/api/events` event.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ChangeData {
-    /// `changed` or `deleted`.
+    /// `changed` or `deleted`; or `connected` (no name, shape or ETag) each time the stream
+    /// (re)connects: changes made while it was not connected are not replayed, so a page
+    /// checks what it shows then.
     #[serde(skip)]
     pub kind: String,
     /// The array.
@@ -20,7 +22,8 @@ pub struct ChangeData {
 }
 
 /// Call `on_change` for every change the server announces while the calling component is
-/// mounted (browser only: the subscription is made in an effect).
+/// mounted, and with a `connected` change each time the stream (re)connects (browser only:
+/// the subscription is made in an effect).
 pub fn on_changes(on_change: impl Fn(ChangeData) + Clone + 'static) {
     Effect::new(move |previous: Option<()>| {
         if previous.is_some() {
@@ -47,7 +50,17 @@ pub fn on_changes(on_change: impl Fn(ChangeData) + Clone + 'static) {
                 source.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
             listeners.push(listener);
         }
-        let source = send_wrapper::SendWrapper::new((source, listeners));
+        let on_connect = on_change.clone();
+        let connected = Closure::<dyn Fn(web_sys::Event)>::new(move |_: web_sys::Event| {
+            on_connect(ChangeData {
+                kind: "connected".to_string(),
+                name: String::new(),
+                shape: Vec::new(),
+                etag: String::new(),
+            });
+        });
+        let _ = source.add_event_listener_with_callback("open", connected.as_ref().unchecked_ref());
+        let source = send_wrapper::SendWrapper::new((source, listeners, connected));
         on_cleanup(move || source.0.close());
     });
 }
