@@ -48,12 +48,19 @@ impl PyValue {
     }
 }
 
-/// Parse one Python literal that fills `text` (whitespace around it is allowed).
+/// Parse one Python literal that fills `text` (whitespace around it is allowed). Like
+/// Python's `ast.literal_eval`, which `np.load` uses, a NUL byte anywhere is refused.
 ///
 /// # Errors
 /// [`WireError::HeaderSyntax`] with the byte position of the first problem, or
 /// [`WireError::HeaderTooDeep`] when brackets nest deeper than [`MAX_DEPTH`].
 pub fn parse(text: &str) -> Result<PyValue, WireError> {
+    if let Some(position) = text.find('\0') {
+        return Err(WireError::HeaderSyntax {
+            position,
+            message: "a NUL byte (Python refuses source text with one)",
+        });
+    }
     let mut parser = Parser { text, pos: 0 };
     parser.skip_whitespace();
     let value = parser.value(0)?;
@@ -360,6 +367,27 @@ mod tests {
 
     fn s(text: &str) -> PyValue {
         PyValue::Str(text.to_string())
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_like_python_does() {
+        // `ast.literal_eval` (behind `np.load`) refuses any NUL; other control characters
+        // inside a string are fine.
+        for text in ["{'descr': 'a\0b'}", "{'descr': '<f4'}\0", "\0{}"] {
+            assert!(
+                matches!(parse(text), Err(WireError::HeaderSyntax { .. })),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            parse("{'x': 'a\x01b'}"),
+            Ok(PyValue::Dict(vec![(s("x"), s("a\x01b"))]))
+        );
+        assert_eq!(
+            parse("'\\0'"),
+            Ok(s("\0")),
+            "the escape \\0 is not a NUL byte"
+        );
     }
 
     #[test]
