@@ -7,6 +7,16 @@ import { IndexPage, waitForHydration } from './pages';
 
 const python = (code: string) => execFileSync('python3', ['-c', code]).toString().trim();
 
+/** NumPy POSTs the float64 rows start, start + 1, … (n of them) to the array `name`. */
+function append(baseURL: string, name: string, start: number, n: number): string {
+  return python(`
+import io, urllib.request, numpy as np
+buf = io.BytesIO(); np.save(buf, np.arange(${start}, ${start + n}, dtype="<f8"))
+req = urllib.request.Request("${baseURL}/api/arrays/${name}", data=buf.getvalue(), method="POST",
+                             headers={"Content-Type": "application/x-npy"})
+print(urllib.request.urlopen(req).status)`);
+}
+
 /** An .npy written by NumPy into a temporary file. */
 function npyFile(name: string, expression: string): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dl-upload-')), name);
@@ -71,13 +81,7 @@ print(saved.dtype.str, saved.shape[0], bool((saved == full[${lo}:${hi}]).all()))
 });
 
 test('appends from a script show up on an open page, and follow keeps the newest in view', async ({ page, baseURL }) => {
-  const post = (start: number, n: number) =>
-    python(`
-import io, urllib.request, numpy as np
-buf = io.BytesIO(); np.save(buf, np.arange(${start}, ${start + n}, dtype="<f8"))
-req = urllib.request.Request("${baseURL}/api/arrays/live/feed", data=buf.getvalue(), method="POST",
-                             headers={"Content-Type": "application/x-npy"})
-print(urllib.request.urlopen(req).status)`);
+  const post = (start: number, n: number) => append(baseURL!, 'live/feed', start, n);
   expect(['200', '201']).toContain(post(0, 5000));
   await page.goto('/view/live/feed');
   await waitForHydration(page);
@@ -101,13 +105,7 @@ urllib.request.urlopen(urllib.request.Request("${baseURL}/api/arrays/live/other"
 });
 
 test('a page catches up on appends made before its live stream connected', async ({ page, baseURL }) => {
-  const post = (start: number, n: number) =>
-    python(`
-import io, urllib.request, numpy as np
-buf = io.BytesIO(); np.save(buf, np.arange(${start}, ${start + n}, dtype="<f8"))
-req = urllib.request.Request("${baseURL}/api/arrays/live/late", data=buf.getvalue(), method="POST",
-                             headers={"Content-Type": "application/x-npy"})
-print(urllib.request.urlopen(req).status)`);
+  const post = (start: number, n: number) => append(baseURL!, 'live/late', start, n);
   post(0, 5000);
   // Hold the page's connection to /api/events until after the next append.
   let release = () => {};

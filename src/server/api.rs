@@ -417,6 +417,47 @@ fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiEr
     write::authorize(state.writer.config().token.as_deref(), authorization, peer)
 }
 
+/// The failures PUT and POST share, as the OpenAPI document describes them.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "a description of responses; never built")]
+enum UploadFailures {
+    #[response(
+        status = 400,
+        description = "A bad name, or the upload was interrupted"
+    )]
+    BadRequest(ErrorBody),
+    #[response(
+        status = 401,
+        description = "A token is configured and the request lacks it",
+        headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))
+    )]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "No token is configured and the client is not on this machine"
+    )]
+    Forbidden(ErrorBody),
+    #[response(
+        status = 405,
+        description = "The name is a member of an .npz group, which is read-only"
+    )]
+    ReadOnly(ErrorBody),
+    #[response(status = 413, description = "The upload is over the size limit")]
+    TooLarge(ErrorBody),
+    #[response(
+        status = 415,
+        description = "The Content-Type is not application/x-npy or application/octet-stream"
+    )]
+    UnsupportedType(ErrorBody),
+    #[response(status = 422, description = "The body is not a valid .npy document")]
+    NotNpy(ErrorBody),
+    #[response(
+        status = 500,
+        description = "Storing failed; the previous version is unchanged"
+    )]
+    StoreFailed(ErrorBody),
+}
+
 /// `PUT /api/arrays/{name}`: create or replace an array.
 #[utoipa::path(
     put,
@@ -431,16 +472,8 @@ fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiEr
     responses(
         (status = 200, description = "Replaced", body = ArrayInfo),
         (status = 201, description = "Created", body = ArrayInfo),
-        (status = 400, description = "A bad name, or the upload was interrupted", body = ErrorBody),
-        (status = 401, description = "A token is configured and the request lacks it", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))),
-        (status = 403, description = "No token is configured and the client is not on this machine", body = ErrorBody),
-        (status = 405, description = "The name is a member of an .npz group, which is read-only", body = ErrorBody),
         (status = 409, description = "A file stands where the name needs a folder", body = ErrorBody),
-        (status = 413, description = "The upload is over the size limit", body = ErrorBody),
-        (status = 415, description = "The Content-Type is not application/x-npy or application/octet-stream", body = ErrorBody),
-        (status = 422, description = "The body is not a valid .npy document", body = ErrorBody),
-        (status = 500, description = "Storing failed; the previous version is unchanged", body = ErrorBody),
+        UploadFailures,
     )
 )]
 pub(crate) async fn put_array(
@@ -467,16 +500,8 @@ pub(crate) async fn put_array(
     responses(
         (status = 200, description = "Appended", body = ArrayInfo),
         (status = 201, description = "Created (there was no such array)", body = ArrayInfo),
-        (status = 400, description = "A bad name, or the upload was interrupted", body = ErrorBody),
-        (status = 401, description = "A token is configured and the request lacks it", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))),
-        (status = 403, description = "No token is configured and the client is not on this machine", body = ErrorBody),
-        (status = 405, description = "The name is a member of an .npz group, which is read-only", body = ErrorBody),
         (status = 409, description = "The rows do not match the stored dtype, trailing shape or order, or the stored array is unreadable", body = ErrorBody),
-        (status = 413, description = "The upload is over the size limit", body = ErrorBody),
-        (status = 415, description = "The Content-Type is not application/x-npy or application/octet-stream", body = ErrorBody),
-        (status = 422, description = "The body is not a valid .npy document", body = ErrorBody),
-        (status = 500, description = "Storing failed; the previous version is unchanged", body = ErrorBody),
+        UploadFailures,
     )
 )]
 pub(crate) async fn post_array(
