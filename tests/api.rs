@@ -1,6 +1,9 @@
 //! The read API through the router, with no socket (`tower::ServiceExt::oneshot`).
 #![cfg(feature = "ssr")]
 
+mod common;
+use common::respond as send;
+
 use std::path::Path;
 
 use axum::body::Body;
@@ -11,9 +14,7 @@ use downlink::server::{router, AppState};
 use downlink::wire::bundle::decode_bundle;
 use downlink::wire::dtype::DType;
 use downlink::wire::npy::{parse_npy, write_npy, NpyHeader, Trailing, Version};
-use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
-use tower::ServiceExt;
 
 fn save(dir: &Path, name: &str, descr: &str, shape: &[u64], fortran: bool, data: &[u8]) {
     let header = NpyHeader {
@@ -55,23 +56,6 @@ fn app() -> (tempfile::TempDir, Router) {
         WriteConfig::default(),
     );
     (dir, router(state))
-}
-
-async fn send(
-    app: &Router,
-    request: Request<Body>,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
 }
 
 async fn get(app: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {

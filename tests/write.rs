@@ -1,6 +1,8 @@
 //! The write path through the router: statuses, atomicity, appends, auth, events.
 #![cfg(feature = "ssr")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -59,16 +61,9 @@ fn app() -> (tempfile::TempDir, Router) {
     app_with(true, None, 1 << 30)
 }
 
+/// The status and body of the router's answer to `request`.
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
+    let (status, _, body) = common::respond(app, request).await;
     (status, body)
 }
 
