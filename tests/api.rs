@@ -2,9 +2,7 @@
 #![cfg(feature = "ssr")]
 
 mod common;
-use common::respond as send;
-
-use std::path::Path;
+use common::{f64s, respond as send, save};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -12,25 +10,8 @@ use axum::Router;
 use downlink::server::write::WriteConfig;
 use downlink::server::{router, AppState};
 use downlink::wire::bundle::decode_bundle;
-use downlink::wire::dtype::DType;
-use downlink::wire::npy::{parse_npy, write_npy, NpyHeader, Trailing, Version};
+use downlink::wire::npy::{parse_npy, Trailing};
 use leptos::prelude::LeptosOptions;
-
-fn save(dir: &Path, name: &str, descr: &str, shape: &[u64], fortran: bool, data: &[u8]) {
-    let header = NpyHeader {
-        version: Version::V1,
-        dtype: DType::parse_descr(descr).unwrap(),
-        fortran_order: fortran,
-        shape: shape.to_vec(),
-    };
-    let path = dir.join(format!("{name}.npy"));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, write_npy(&header, data).unwrap()).unwrap();
-}
-
-fn f64s(values: impl IntoIterator<Item = f64>) -> Vec<u8> {
-    values.into_iter().flat_map(f64::to_le_bytes).collect()
-}
 
 /// A data directory with a few arrays, and the app over it.
 fn app() -> (tempfile::TempDir, Router) {
@@ -254,60 +235,6 @@ async fn files_change_without_restart_and_symlinks_are_not_followed() {
     );
     let (_, _, listing) = get(&app, "/api/arrays").await;
     assert!(!String::from_utf8_lossy(&listing).contains("secret"));
-}
-
-/// Runs `task` on a worker of the server's own runtime (whose stacks hold a debug build's
-/// page render; a test thread's 2 MiB may not).
-fn on_server_runtime<F>(task: F)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let runtime = downlink::server::runtime().expect("runtime");
-    runtime
-        .block_on(async move { tokio::spawn(task).await })
-        .expect("the task did not panic");
-}
-
-#[test]
-fn pages_render_on_the_server() {
-    let (dir, app) = app();
-    on_server_runtime(async move {
-        let _dir = dir;
-        let (status, _, body) = get(&app, "/").await;
-        assert_eq!(status, StatusCode::OK);
-        let html = String::from_utf8(body).unwrap();
-        assert!(html.contains("href=\"/view/group/be\""), "{html}");
-        let (status, _, body) = get(&app, "/view/group/be").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(String::from_utf8(body).unwrap().contains("(4, 3)"));
-        assert_eq!(get(&app, "/view/missing").await.0, StatusCode::NOT_FOUND);
-    });
-}
-
-/// Pages rendered concurrently on the server's own runtime: a render may finish (and drop
-/// its reactive owner) on another worker thread than it started on, which a thread-bound
-/// value in a page panics on; and the worker stacks must hold a debug build's render.
-#[test]
-fn pages_render_concurrently_across_threads() {
-    let (dir, app) = app();
-    on_server_runtime(async move {
-        let _dir = dir;
-        let renders: Vec<_> = (0..64)
-            .map(|i| {
-                let app = app.clone();
-                let uri = if i % 2 == 0 {
-                    "/view/ramp"
-                } else {
-                    "/view/group"
-                };
-                tokio::spawn(async move { get(&app, uri).await.0 })
-            })
-            .collect();
-        for render in renders {
-            let status = render.await.expect("the render did not panic");
-            assert_eq!(status, StatusCode::OK);
-        }
-    });
 }
 
 fn u64s(bytes: &[u8]) -> Vec<u64> {
