@@ -860,12 +860,7 @@ async fn sleep_ms(ms: i32) {
 
 /// GET `url` as bytes plus the response headers.
 async fn fetch_bytes(url: &str) -> Result<(Vec<u8>, web_sys::Headers), String> {
-    use wasm_bindgen::JsCast;
-    let window = web_sys::window().ok_or("no window")?;
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|_| format!("cannot reach the server for {url}"))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response")?;
+    let response = request(url, "GET").await?;
     let buffer = wasm_bindgen_futures::JsFuture::from(
         response
             .array_buffer()
@@ -884,28 +879,57 @@ async fn fetch_bytes(url: &str) -> Result<(Vec<u8>, web_sys::Headers), String> {
     Ok((bytes, response.headers()))
 }
 
-/// The shape of `array` now, from a `HEAD` request (no data is sent).
-async fn fetch_shape(array: &str) -> Result<Vec<u64>, String> {
+/// Send a `method` request for `url`; the response, whatever its status.
+async fn request(url: &str, method: &str) -> Result<web_sys::Response, String> {
     use wasm_bindgen::JsCast;
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
-    init.set_method("HEAD");
-    let url = format!("/api/arrays/{array}?format=raw");
-    let response =
-        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(&url, &init))
-            .await
-            .map_err(|_| format!("cannot reach the server for {url}"))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response")?;
-    let shape = response
-        .headers()
-        .get("x-array-shape")
-        .ok()
-        .flatten()
-        .ok_or(format!("HTTP {} for {url}", response.status()))?;
-    Ok(shape
-        .split(',')
+    init.set_method(method);
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| format!("cannot reach the server for {url}"))?;
+    response.dyn_into().map_err(|_| "not a response".into())
+}
+
+/// A raw (`format=raw`) answer: the bytes, and the dtype and shape its headers give.
+struct RawArray {
+    bytes: Vec<u8>,
+    dtype: crate::wire::dtype::DType,
+    shape: Vec<u64>,
+}
+
+/// GET a `format=raw` URL.
+///
+/// # Errors
+/// Network errors, the server's error messages, and a missing or bad `X-Array-Dtype`.
+async fn fetch_raw(url: &str) -> Result<RawArray, String> {
+    let (bytes, headers) = fetch_bytes(url).await?;
+    let dtype = header(&headers, "x-array-dtype").ok_or("no X-Array-Dtype")?;
+    Ok(RawArray {
+        bytes,
+        dtype: crate::wire::dtype::DType::parse_descr(&dtype).map_err(|e| e.to_string())?,
+        shape: parse_shape(&header(&headers, "x-array-shape").unwrap_or_default()),
+    })
+}
+
+fn header(headers: &web_sys::Headers, name: &str) -> Option<String> {
+    headers.get(name).ok().flatten()
+}
+
+/// An `X-Array-Shape` value (`45000,4`; empty for a 0-d array) as dimensions.
+fn parse_shape(text: &str) -> Vec<u64> {
+    text.split(',')
         .filter_map(|d| d.trim().parse().ok())
-        .collect())
+        .collect()
+}
+
+/// The shape of `array` now, from a `HEAD` request (no data is sent).
+async fn fetch_shape(array: &str) -> Result<Vec<u64>, String> {
+    let url = format!("/api/arrays/{array}?format=raw");
+    let response = request(&url, "HEAD").await?;
+    let shape = header(&response.headers(), "x-array-shape")
+        .ok_or(format!("HTTP {} for {url}", response.status()))?;
+    Ok(parse_shape(&shape))
 }
 
 /// The M4 bins of `[start, stop)` of every column of `array`.
@@ -983,7 +1007,6 @@ async fn read_exact(
     time_array: Option<&str>,
     time: Option<TimeInfo>,
 ) -> Result<Readout, String> {
-    use crate::wire::dtype::DType;
     let slice = format!("{index}:{}", index + 1);
     let time = match (time_array, time) {
         (Some(array), Some(info)) => {
@@ -1004,14 +1027,9 @@ async fn read_exact(
     for (_, s) in series {
         if !cache.contains_key(&s.array) {
             let url = format!("/api/arrays/{}?slice={slice}&format=raw", s.array);
-            let (bytes, headers) = fetch_bytes(&url).await?;
-            let dtype = headers
-                .get("x-array-dtype")
-                .ok()
-                .flatten()
-                .ok_or("no X-Array-Dtype")?;
-            let dtype = DType::parse_descr(&dtype).map_err(|e| e.to_string())?;
-            let texts = crate::wire::convert::format_elements(&bytes, &dtype, s.columns as usize);
+            let raw = fetch_raw(&url).await?;
+            let texts =
+                crate::wire::convert::format_elements(&raw.bytes, &raw.dtype, s.columns as usize);
             cache.insert(s.array.clone(), texts);
         }
         let text = cache[&s.array]
@@ -1078,28 +1096,16 @@ fn download_text(text: &str, file: &str) {
 /// # Errors
 /// Network errors and the server's error messages.
 async fn save_window(array: &str, lo: u64, hi: u64, target: &str) -> Result<(), String> {
-    use crate::wire::dtype::DType;
     use crate::wire::npy::{NpyHeader, Version};
-    let url = format!("/api/arrays/{array}?slice={lo}:{hi}&format=raw");
-    let (data, headers) = fetch_bytes(&url).await?;
-    let dtype = headers
-        .get("x-array-dtype")
-        .ok()
-        .flatten()
-        .ok_or("no X-Array-Dtype")?;
-    let shape = headers
-        .get("x-array-shape")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let raw = fetch_raw(&format!("/api/arrays/{array}?slice={lo}:{hi}&format=raw")).await?;
     let header = NpyHeader {
         version: Version::V1,
-        dtype: DType::parse_descr(&dtype).map_err(|e| e.to_string())?,
+        dtype: raw.dtype,
         fortran_order: false,
-        shape: shape.split(',').filter_map(|d| d.parse().ok()).collect(),
+        shape: raw.shape,
     };
     let mut document = header.to_bytes();
-    document.extend_from_slice(&data);
+    document.extend_from_slice(&raw.bytes);
     crate::app::live::put_npy(target, &document, |_| {}).await
 }
 
@@ -1109,23 +1115,11 @@ pub const CSV_MAX_ROWS: usize = 1_000_000;
 /// Fetch raw rows and format them as CSV: the sample index (from `first`), then one field
 /// per array column.
 async fn fetch_csv(url: &str, first: u64) -> Result<String, String> {
-    use crate::wire::dtype::DType;
-    let (bytes, headers) = fetch_bytes(url).await?;
-    let dtype = headers
-        .get("x-array-dtype")
-        .ok()
-        .flatten()
-        .ok_or("no dtype")?;
-    let shape = headers
-        .get("x-array-shape")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let dtype = DType::parse_descr(&dtype).map_err(|e| e.to_string())?;
-    let dims: Vec<usize> = shape.split(',').filter_map(|d| d.parse().ok()).collect();
-    let rows = dims.first().copied().unwrap_or(1).min(CSV_MAX_ROWS);
-    let per_row = dims.get(1).copied().unwrap_or(1).max(1);
-    let texts = crate::wire::convert::format_elements(&bytes, &dtype, rows * per_row);
+    let raw = fetch_raw(url).await?;
+    let dim = |i: usize| raw.shape.get(i).map_or(1, |&d| d as usize);
+    let rows = dim(0).min(CSV_MAX_ROWS);
+    let per_row = dim(1).max(1);
+    let texts = crate::wire::convert::format_elements(&raw.bytes, &raw.dtype, rows * per_row);
     let mut out = String::with_capacity(rows * 16);
     out.push_str("index");
     for column in 0..per_row {
