@@ -7,13 +7,18 @@ import * as path from 'node:path';
 // writes the demo data set, and the global setup adds NumPy-written fixtures beside it.
 const port = Number(process.env.DOWNLINK_E2E_PORT ?? 3917);
 const baseURL = `http://127.0.0.1:${port}`;
-const dataDir = process.env.DOWNLINK_E2E_DATA ?? fs.mkdtempSync(path.join(os.tmpdir(), 'downlink-e2e-'));
-process.env.DOWNLINK_E2E_DATA = dataDir;
+// A directory made here (with its 200 MB demo series) is removed by the global teardown.
+if (!process.env.DOWNLINK_E2E_DATA) {
+  process.env.DOWNLINK_E2E_DATA = fs.mkdtempSync(path.join(os.tmpdir(), 'downlink-e2e-'));
+  process.env.DOWNLINK_E2E_DATA_MADE = '1';
+}
+const dataDir = process.env.DOWNLINK_E2E_DATA;
 const repo = path.resolve(__dirname, '..');
 
 export default defineConfig({
   testDir: './tests',
   globalSetup: './global-setup.ts',
+  globalTeardown: './global-teardown.ts',
   fullyParallel: false,
   workers: 1,
   retries: process.env.CI ? 1 : 0,

@@ -423,21 +423,22 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         let shift = (stop - start) * fraction;
         set_window((start + shift, stop + shift));
     };
-    // The plot's edges as last drawn (before the first frame, the widest they can be).
-    let plot_edges = move || match plot.get_untracked() {
-        Some(p) => (p.left, p.right),
-        None => {
-            let frame = untrack(frame);
-            let left = frame.px_from_x(frame.x_range.0);
-            (left, left + f64::from(frame.plot_width_px()))
-        }
+    // The plot as last drawn (before the first frame, where a frame without data puts it).
+    let placed = move || {
+        plot.get_untracked().unwrap_or_else(|| {
+            let layout = untrack(frame).layout();
+            PlotBox {
+                left: layout.plot_left,
+                right: layout.plot_right,
+                top: 0.0,
+                bottom: 0.0,
+            }
+        })
     };
     let x_at = move |client_x: f64| -> Option<(f64, f64)> {
         let host = host_ref.get_untracked()?;
         let px = client_x - host.get_bounding_client_rect().left();
-        let (left, right) = plot_edges();
-        let (start, stop) = window.get_untracked();
-        Some((px, start + (px - left) / (right - left) * (stop - start)))
+        Some((px, placed().x_from_px(window.get_untracked(), px)))
     };
 
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
@@ -472,8 +473,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             if d.boxed {
                 selection.set(Some((d.from_x.min(x), d.from_x.max(x))));
             } else {
-                let (left, right) = plot_edges();
-                let per_px = (d.window.1 - d.window.0) / (right - left).max(1.0);
+                let p = placed();
+                let per_px = (d.window.1 - d.window.0) / (p.right - p.left).max(1.0);
                 let shift = (d.from_px - px) * per_px;
                 set_window((d.window.0 + shift, d.window.1 + shift));
             }
@@ -511,38 +512,41 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         ev.prevent_default();
     };
 
-    // Where the crosshair and the box-zoom band go, in CSS px over the drawn plot.
-    let px_of = move |x: f64| {
-        let p = plot.get()?;
-        let (start, stop) = window.get();
-        Some(p.left + (x - start) / (stop - start) * (p.right - p.left))
-    };
+    // Where the crosshair and the box-zoom band go, over the drawn plot: their style, or
+    // hidden.
+    const HIDDEN: &str = "display:none";
     let crosshair = move || {
-        let p = plot.get()?;
-        let px = px_of(cursor.get()?)?;
-        (p.left..=p.right).contains(&px).then(|| {
-            format!(
-                "left:{}px;top:{}px;height:{}px",
-                px.floor(),
-                p.top,
-                p.bottom - p.top
-            )
-        })
+        let shown = || {
+            let p = plot.get()?;
+            let px = p.px_from_x(window.get(), cursor.get()?);
+            (p.left..=p.right).contains(&px).then(|| {
+                format!(
+                    "left:{}px;top:{}px;height:{}px",
+                    px.floor(),
+                    p.top,
+                    p.bottom - p.top
+                )
+            })
+        };
+        shown().unwrap_or_else(|| HIDDEN.into())
     };
     let band = move || {
-        let p = plot.get()?;
-        let (from, to) = selection.get()?;
-        let a = px_of(from.min(to))?.clamp(p.left, p.right);
-        let b = px_of(from.max(to))?.clamp(p.left, p.right);
-        (b > a).then(|| {
-            format!(
-                "left:{}px;width:{}px;top:{}px;height:{}px",
-                a.floor(),
-                (b.floor() - a.floor()).max(1.0),
-                p.top,
-                p.bottom - p.top
-            )
-        })
+        let shown = || {
+            let p = plot.get()?;
+            let (from, to) = selection.get()?;
+            let at = |x: f64| p.px_from_x(window.get(), x).clamp(p.left, p.right);
+            let (a, b) = (at(from.min(to)), at(from.max(to)));
+            (b > a).then(|| {
+                format!(
+                    "left:{}px;width:{}px;top:{}px;height:{}px",
+                    a.floor(),
+                    (b.floor() - a.floor()).max(1.0),
+                    p.top,
+                    p.bottom - p.top
+                )
+            })
+        };
+        shown().unwrap_or_else(|| HIDDEN.into())
     };
 
     let toggle = move |key: String| {
@@ -676,8 +680,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             >
                 <div class="chart-svg" class:hidden=move || drawn.get() inner_html=svg data-testid="chart-svg"></div>
                 <canvas node_ref=canvas_ref class="chart-canvas" data-testid="chart-canvas"></canvas>
-                <div class="band" class:hidden=move || band().is_none() style=move || band().unwrap_or_default()></div>
-                <div class="crosshair" class:hidden=move || crosshair().is_none() style=move || crosshair().unwrap_or_default()></div>
+                <div class="band" style=band></div>
+                <div class="crosshair" style=crosshair></div>
                 <div class="progress" class:active=move || { pending.get() > 0 } role="progressbar" aria-label="Loading"></div>
             </div>
             <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
@@ -767,6 +771,17 @@ struct PlotBox {
 }
 
 impl PlotBox {
+    /// The sample index under `px` CSS px from the chart's left, for the window
+    /// `(start, stop)` (as [`ChartSpec::x_from_px`] maps it).
+    fn x_from_px(&self, (start, stop): (f64, f64), px: f64) -> f64 {
+        start + (px - self.left) / (self.right - self.left) * (stop - start)
+    }
+
+    /// CSS px from the chart's left of the sample index `x` (inverse of `x_from_px`).
+    fn px_from_x(&self, (start, stop): (f64, f64), x: f64) -> f64 {
+        self.left + (x - start) / (stop - start) * (self.right - self.left)
+    }
+
     fn of(layout: &Layout) -> Option<PlotBox> {
         Some(PlotBox {
             left: layout.plot_left,

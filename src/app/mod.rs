@@ -77,30 +77,24 @@ static ISLANDS_HYDRATED: std::sync::atomic::AtomicUsize = std::sync::atomic::Ato
 pub fn island_hydrated() {
     use std::sync::atomic::Ordering;
     Effect::new(move |_| {
-        let done = ISLANDS_HYDRATED.fetch_add(1, Ordering::Relaxed) + 1;
-        let islands = document()
-            .get_elements_by_tag_name("leptos-island")
-            .length() as usize;
-        if done >= islands {
-            mark_hydrated();
-        }
+        mark_hydrated_once(ISLANDS_HYDRATED.fetch_add(1, Ordering::Relaxed) + 1);
     });
 }
 
 /// Marks a page that has no islands as hydrated as soon as the bundle runs.
 pub fn mark_hydrated_without_islands() {
-    if document()
-        .get_elements_by_tag_name("leptos-island")
-        .length()
-        == 0
-    {
-        mark_hydrated();
-    }
+    mark_hydrated_once(0);
 }
 
-fn mark_hydrated() {
-    if let Some(body) = document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
+/// Marks the page as hydrated if `hydrated` islands are all the islands it has.
+fn mark_hydrated_once(hydrated: usize) {
+    let islands = document()
+        .get_elements_by_tag_name("leptos-island")
+        .length();
+    if hydrated >= islands as usize {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
     }
 }
 
