@@ -89,7 +89,7 @@ pub fn npy_decode(data: &[u8]) {
     npy_round_trip(&view.header, view.data);
     let itemsize = view.header.dtype.itemsize();
     let preview =
-        downlink::wire::convert::format_elements(view.data, &view.header.dtype, PREVIEW_LIMIT);
+        downlink::wire::format::format_elements(view.data, &view.header.dtype, PREVIEW_LIMIT);
     let expected = view
         .data
         .len()

@@ -1,30 +1,15 @@
 //! Browser side of the write path: following `/api/events`, and uploading arrays.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-/// The data of one `/api/events` event.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ChangeData {
-    /// `changed` or `deleted`; or `connected` (no name, shape or ETag) each time the stream
-    /// (re)connects: changes made while it was not connected are not replayed, so a page
-    /// checks what it shows then.
-    #[serde(skip)]
-    pub kind: String,
-    /// The array.
-    pub name: String,
-    /// Its shape now.
-    pub shape: Vec<u64>,
-    /// Its ETag now.
-    pub etag: String,
-}
+use crate::catalog::LiveEvent;
 
-/// Call `on_change` for every change the server announces while the calling component is
-/// mounted, and with a `connected` change each time the stream (re)connects (browser only:
-/// the subscription is made in an effect).
-pub fn on_changes(on_change: impl Fn(ChangeData) + Clone + 'static) {
+/// Call `on_event` for every change the server announces while the calling component is
+/// mounted, and with [`LiveEvent::Connected`] each time the stream (re)connects (browser
+/// only: the subscription is made in an effect).
+pub fn on_changes(on_event: impl Fn(LiveEvent) + Clone + 'static) {
     Effect::new(move |previous: Option<()>| {
         if previous.is_some() {
             return;
@@ -33,16 +18,15 @@ pub fn on_changes(on_change: impl Fn(ChangeData) + Clone + 'static) {
             return;
         };
         let mut listeners = Vec::new();
-        for kind in ["changed", "deleted"] {
-            let on_change = on_change.clone();
+        for kind in LiveEvent::SENT_TYPES {
+            let on_event = on_event.clone();
             let listener = Closure::<dyn Fn(web_sys::MessageEvent)>::new(
-                move |event: web_sys::MessageEvent| {
-                    let Some(text) = event.data().as_string() else {
+                move |message: web_sys::MessageEvent| {
+                    let Some(data) = message.data().as_string() else {
                         return;
                     };
-                    if let Ok(mut change) = serde_json::from_str::<ChangeData>(&text) {
-                        change.kind = kind.to_string();
-                        on_change(change);
+                    if let Ok(event) = LiveEvent::from_sse(kind, &data) {
+                        on_event(event);
                     }
                 },
             );
@@ -50,14 +34,9 @@ pub fn on_changes(on_change: impl Fn(ChangeData) + Clone + 'static) {
                 source.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
             listeners.push(listener);
         }
-        let on_connect = on_change.clone();
+        let on_connect = on_event.clone();
         let connected = Closure::<dyn Fn(web_sys::Event)>::new(move |_: web_sys::Event| {
-            on_connect(ChangeData {
-                kind: "connected".to_string(),
-                name: String::new(),
-                shape: Vec::new(),
-                etag: String::new(),
-            });
+            on_connect(LiveEvent::Connected);
         });
         let _ = source.add_event_listener_with_callback("open", connected.as_ref().unchecked_ref());
         let source = send_wrapper::SendWrapper::new((source, listeners, connected));

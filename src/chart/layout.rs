@@ -1,6 +1,7 @@
-//! Where everything goes, in CSS px: the plot's left and right edges, each panel's top and
-//! bottom, each panel's y range, and the mapping between pixels and sample indices. The UI
-//! hit-tests with exactly what the painter draws with.
+//! Where everything goes, in CSS px: the chart's height for a number of panels, the plot's
+//! left and right edges, each panel's top and bottom, each panel's y range, and the mapping
+//! between pixels and sample indices ([`XMap`]). The server's first frame, the painter and
+//! the browser's hit-testing all use exactly these.
 //!
 //! The left gutter grows with the widest y label (in steps of 8 px, so panning rarely moves
 //! the plot), as uPlot's and Grafana's axes do: a narrow window far from zero can need
@@ -8,11 +9,17 @@
 
 use super::style::size;
 use super::ticks::nice_ticks;
-use super::ChartSpec;
+use super::{ChartSpec, XAxis};
 use crate::lod::M4Bin;
 
 /// Room under the bottom panel for the x tick labels and the context label, CSS px.
 pub const AXIS_HEIGHT: f64 = 44.0;
+/// Height of one stacked panel when up to [`FEW_PANELS`] are stacked, CSS px.
+const PANEL_HEIGHT: f64 = 164.0;
+/// Height of one stacked panel when more are stacked, CSS px.
+const PANEL_HEIGHT_MANY: f64 = 124.0;
+/// Up to this many panels get the taller height.
+const FEW_PANELS: usize = 4;
 /// Room above the top panel's title row.
 const PAD_TOP: f64 = 4.0;
 /// The row above each panel's plot that holds its title (and the half of its top y label
@@ -29,6 +36,77 @@ const PAD_RIGHT: f64 = 20.0;
 /// Fraction of the data range added above and below it.
 const Y_PADDING: f64 = 0.05;
 
+/// The chart's total height for `panels` visible panels, CSS px: the panels and the x axis.
+pub fn chart_height(panels: usize) -> f64 {
+    let each = if panels > FEW_PANELS {
+        PANEL_HEIGHT_MANY
+    } else {
+        PANEL_HEIGHT
+    };
+    panels.max(1) as f64 * each + AXIS_HEIGHT
+}
+
+impl XAxis {
+    /// The x axis of `len` samples whose timestamps, if any, run from `first_ns` to
+    /// `last_ns` (ns since the Unix epoch): labelled by time, else by index.
+    pub fn over_samples(len: u64, time: Option<(i64, i64)>) -> XAxis {
+        match time {
+            Some((first_ns, last_ns)) if len > 1 => XAxis::Time {
+                t0_ns: first_ns,
+                ns_per_sample: (last_ns - first_ns) as f64 / (len - 1) as f64,
+            },
+            Some((first_ns, _)) => XAxis::Time {
+                t0_ns: first_ns,
+                ns_per_sample: 1.0,
+            },
+            None => XAxis::Index,
+        }
+    }
+}
+
+/// The linear map between sample indices and CSS px from the chart's left: the window
+/// `[start, stop)` spans the plot from `left` to `right`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct XMap {
+    /// Left edge of the plot; `start` maps here.
+    pub left: f64,
+    /// Right edge of the plot; `stop` maps here.
+    pub right: f64,
+    /// The sample index at the left edge.
+    pub start: f64,
+    /// CSS px per sample.
+    px_per_x: f64,
+}
+
+impl XMap {
+    /// The map of the window `(start, stop)` onto the plot `(left, right)`; an empty or
+    /// reversed window is widened to one sample, so the map is always invertible.
+    pub fn new((left, right): (f64, f64), (start, stop): (f64, f64)) -> XMap {
+        let stop = if stop > start { stop } else { start + 1.0 };
+        XMap {
+            left,
+            right,
+            start,
+            px_per_x: (right - left) / (stop - start),
+        }
+    }
+
+    /// CSS px of the sample index `x`.
+    pub fn px_from_x(&self, x: f64) -> f64 {
+        self.left + (x - self.start) * self.px_per_x
+    }
+
+    /// The sample index at `px` CSS px (beyond the plot it extrapolates).
+    pub fn x_from_px(&self, px: f64) -> f64 {
+        self.start + (px - self.left) / self.px_per_x
+    }
+
+    /// CSS px per sample.
+    pub fn px_per_x(&self) -> f64 {
+        self.px_per_x
+    }
+}
+
 /// Where the chart puts its plots, CSS px from the chart's top-left corner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
@@ -38,6 +116,15 @@ pub struct Layout {
     pub plot_right: f64,
     /// One rectangle per panel, top to bottom.
     pub panels: Vec<PanelRect>,
+    /// The x window the plots show (as [`ChartSpec::window`] widens it).
+    pub window: (f64, f64),
+}
+
+impl Layout {
+    /// The px ↔ sample mapping of these plots.
+    pub fn x_map(&self) -> XMap {
+        XMap::new((self.plot_left, self.plot_right), self.window)
+    }
 }
 
 /// One panel's vertical extent and scale.
@@ -104,22 +191,19 @@ impl ChartSpec {
             plot_left,
             plot_right,
             panels,
+            window,
         }
     }
 
     /// The sample index under `px` CSS px from the chart's left (inverse of
     /// [`ChartSpec::px_from_x`]; beyond the plot it extrapolates).
     pub fn x_from_px(&self, px: f64) -> f64 {
-        let (left, right) = self.plot_edges();
-        let (start, stop) = self.window();
-        start + (px - left) / (right - left) * (stop - start)
+        self.layout().x_map().x_from_px(px)
     }
 
     /// CSS px from the chart's left of the sample index `x`.
     pub fn px_from_x(&self, x: f64) -> f64 {
-        let (left, right) = self.plot_edges();
-        let (start, stop) = self.window();
-        left + (x - start) / (stop - start) * (right - left)
+        self.layout().x_map().px_from_x(x)
     }
 
     /// Width of the plot in whole CSS px: how many bins to ask for, one per column. The
@@ -155,7 +239,7 @@ impl ChartSpec {
 
     /// The x window, widened to one sample if it is empty, reversed or not finite, so the
     /// mapping is always invertible.
-    pub(super) fn window(&self) -> (f64, f64) {
+    pub fn window(&self) -> (f64, f64) {
         let (start, stop) = self.x_range;
         let start = if start.is_finite() { start } else { 0.0 };
         if stop.is_finite() && stop > start {

@@ -41,7 +41,7 @@ mod tests;
 
 pub use draw::{draw, render_svg};
 pub use error::ChartError;
-pub use layout::{Layout, PanelRect, AXIS_HEIGHT};
+pub use layout::{chart_height, Layout, PanelRect, XMap, AXIS_HEIGHT};
 pub use style::{Theme, PALETTE_LEN};
 pub use ticks::nice_ticks;
 pub use time::{format_time_ns, time_ticks};

@@ -1,6 +1,7 @@
 //! Level of detail: exact M4 downsampling of long 1-D series, in time independent of the
 //! series length. Compiles natively and to wasm32 with no `cfg` inside: the browser
-//! re-aggregates bins it already holds with the same code.
+//! re-aggregates bins it already holds with the same code. It sits beside [`crate::wire`]
+//! at the bottom of the crate and uses only it.
 //!
 //! # Contract
 //!
@@ -29,7 +30,10 @@
 //!   appended series; [`Pyramid::to_bytes`] and [`Pyramid::from_bytes`] are a validated
 //!   disk cache.
 //! - [`merge_bins`]: re-binning of M4 bins without the samples.
+//! - [`LodAnswer`]: the bytes of an `/api/lod` answer, encoded by the server and decoded by
+//!   the browser with one codec.
 
+mod answer;
 mod cache;
 mod error;
 mod kernels;
@@ -40,6 +44,7 @@ mod sample;
 #[cfg(test)]
 mod tests;
 
+pub use answer::{AnswerError, LodAnswer, PointTimes, POINTS_PER_BIN};
 pub use cache::{PYRAMID_MAGIC, PYRAMID_VERSION};
 pub use error::LodError;
 pub use m4::{m4_scan, merge_bins, M4Bin};

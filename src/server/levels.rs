@@ -16,14 +16,16 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 
 use crate::lod::{m4_scan, LodError, M4Bin, Pyramid, Sample};
+use crate::server::describe::chartable;
 use crate::server::store::StoredArray;
 use crate::wire::convert::to_f64_vec;
-use crate::wire::dtype::{ByteOrder, DType, ScalarKind};
+use crate::wire::dtype::{ByteOrder, ScalarKind};
 
 /// Why an array has no level of detail.
 #[derive(Debug, thiserror::Error)]
@@ -181,36 +183,18 @@ impl Levels {
     /// [`LevelsError::Unsupported`] for non-numeric dtypes and arrays of 3 or more dimensions.
     pub fn new(array: &StoredArray) -> Result<Levels, LevelsError> {
         let header = &array.header;
-        let DType::Scalar(scalar) = &header.dtype else {
+        chartable(header).map_err(LevelsError::Unsupported)?;
+        let Some(scalar) = header.dtype.as_scalar() else {
             return Err(LevelsError::Unsupported(
-                "a structured (record) array cannot be charted; chart its fields as separate arrays".into(),
+                "a record array cannot be charted".into(),
             ));
         };
-        let numeric = matches!(
-            scalar.kind,
-            ScalarKind::Bool
-                | ScalarKind::Int
-                | ScalarKind::UInt
-                | ScalarKind::Float
-                | ScalarKind::DateTime
-                | ScalarKind::TimeDelta
-        ) && scalar.size <= 8;
-        if !numeric {
-            return Err(LevelsError::Unsupported(format!(
-                "dtype {} cannot be charted (only bool, integer, float, datetime64 and timedelta64)",
-                scalar.descr()
-            )));
-        }
         let (len, width) = match header.shape[..] {
             [] => (1, 1),
             [n] => (n, 1),
             [n, c] => (n, c),
-            _ => {
-                return Err(LevelsError::Unsupported(format!(
-                    "an array of {} dimensions cannot be charted (1-D or 2-D only)",
-                    header.shape.len()
-                )))
-            }
+            // chartable() has refused more dimensions.
+            _ => return Err(LevelsError::Unsupported("not 1-D or 2-D".into())),
         };
         let little = scalar.order == ByteOrder::Little;
         let plain_float = scalar.kind == ScalarKind::Float && little && width == 1;
@@ -268,6 +252,15 @@ const INDEX_FROM: u64 = 1 << 16;
 pub struct LevelsCache {
     dir: PathBuf,
     entries: Arc<Mutex<HashMap<String, Arc<Levels>>>>,
+    builds: Arc<BuildCounts>,
+}
+
+/// How many background index builds started and finished (a finished build has let go of
+/// the levels it indexed).
+#[derive(Debug, Default)]
+struct BuildCounts {
+    started: AtomicU64,
+    finished: AtomicU64,
 }
 
 impl LevelsCache {
@@ -276,7 +269,31 @@ impl LevelsCache {
         LevelsCache {
             dir,
             entries: Arc::default(),
+            builds: Arc::default(),
         }
+    }
+
+    /// Background index builds started so far (loading a persisted pyramid counts too).
+    pub fn builds_started(&self) -> u64 {
+        self.builds.started.load(Ordering::SeqCst)
+    }
+
+    /// Background index builds finished so far.
+    pub fn builds_finished(&self) -> u64 {
+        self.builds.finished.load(Ordering::SeqCst)
+    }
+
+    /// Whether the current levels of `name` have every column's pyramid.
+    pub fn is_indexed(&self, name: &str) -> bool {
+        self.lock()
+            .get(name)
+            .is_some_and(|levels| levels.columns.iter().all(Column::is_indexed))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Levels>>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The levels of `array`, creating them (and starting the background index build) on
@@ -285,10 +302,7 @@ impl LevelsCache {
     /// # Errors
     /// As [`Levels::new`].
     pub fn get(&self, array: &StoredArray) -> Result<Arc<Levels>, LevelsError> {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self.lock();
         if let Some(levels) = entries.get(&array.name) {
             if levels.etag == array.etag {
                 return Ok(Arc::clone(levels));
@@ -300,11 +314,16 @@ impl LevelsCache {
         if levels.len >= INDEX_FROM {
             let background = Arc::clone(&levels);
             let dir = self.dir.clone();
+            let builds = Arc::clone(&self.builds);
+            builds.started.fetch_add(1, Ordering::SeqCst);
             std::thread::spawn(move || {
                 for (c, column) in background.columns.iter().enumerate() {
                     let path = dir.join(format!("{}-{c}.pyr", background.etag));
                     column.index(Some(path));
                 }
+                // Let go first: an append extends levels only nobody else holds.
+                drop(background);
+                builds.finished.fetch_add(1, Ordering::SeqCst);
             });
         }
         Ok(levels)
@@ -313,10 +332,7 @@ impl LevelsCache {
     /// Follow an append: `old` grew into `new`. The samples and pyramids of `old`, if any,
     /// are extended by the new rows only (O(appended)); otherwise the next `get` starts over.
     pub fn appended(&self, old: &StoredArray, new: &StoredArray) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self.lock();
         let Some(previous) = entries.remove(&new.name) else {
             return;
         };
@@ -334,10 +350,7 @@ impl LevelsCache {
 
     /// Drop the levels of a deleted array.
     pub fn forget(&self, name: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(name);
+        self.lock().remove(name);
     }
 }
 

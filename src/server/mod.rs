@@ -1,17 +1,25 @@
 //! The server: the array store, the HTTP API and the Leptos pages, wired into one router.
+//!
+//! Inside, modules point one way: `store` and `repr` at the bottom, `describe` (what every
+//! part says about an array) above them, then `levels`, `write` and `views`, and on top the
+//! HTTP handlers (`api`) and the router here. The pages' server functions
+//! (`app::data`) reach this state through [`AppState`] in their context.
 
 pub mod api;
 pub mod demo;
+pub mod describe;
 pub mod error;
 pub mod levels;
 pub mod openapi;
 pub mod repr;
 pub mod store;
+pub mod task;
 pub mod views;
 pub mod write;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use axum::extract::FromRef;
 use axum::http::{header, HeaderName, Method};
@@ -20,7 +28,7 @@ use axum::routing::any;
 use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::app::{shell, App};
@@ -60,7 +68,7 @@ pub struct Cli {
 pub struct AppState {
     /// Leptos' settings (site root, output name, ...).
     pub leptos_options: LeptosOptions,
-    /// The arrays.
+    /// The data directory's arrays.
     pub store: Store,
     /// Level-of-detail pyramids of the arrays that were charted.
     pub levels: levels::LevelsCache,
@@ -85,6 +93,13 @@ impl AppState {
     }
 }
 
+/// The pages' routes, listed once per process. Listing renders the app with resources
+/// suppressed through a process-wide flag (`leptos::server::SuppressResourceLoad`): a page
+/// rendered while another router is being built would wait forever for its resources (see
+/// `tests/pages.rs`). Listing once, before the first router exists, keeps every render clear
+/// of it.
+static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 /// The whole application: API, pages, static files.
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new()
@@ -107,8 +122,8 @@ pub fn router(state: AppState) -> Router {
             header::ETAG,
             header::CONTENT_RANGE,
             header::CONTENT_LENGTH,
-            HeaderName::from_static(repr::X_ARRAY_DTYPE),
-            HeaderName::from_static(repr::X_ARRAY_SHAPE),
+            HeaderName::from_static(crate::catalog::X_ARRAY_DTYPE),
+            HeaderName::from_static(crate::catalog::X_ARRAY_SHAPE),
         ]);
     let api = api::routes()
         .route("/api/{*rest}", any(api_not_found))
@@ -116,9 +131,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .merge(api)
-        .leptos_routes(&state, generate_route_list(App), move || {
-            shell(options.clone())
-        })
+        .leptos_routes(&state, PAGE_ROUTES.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
 }
@@ -206,31 +219,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
-    }
-}
-
-/// The element count of `array` and its first `limit` elements (C order) as text.
-pub fn preview(array: &store::StoredArray, limit: usize) -> (u64, Vec<String>) {
-    let header = &array.header;
-    let count = header.element_count().unwrap_or(0);
-    let mut selection = repr::Selection::default();
-    if let Some(&rows) = header.shape.first() {
-        let per_row = header.shape[1..]
-            .iter()
-            .fold(1u64, |acc, &d| acc.saturating_mul(d))
-            .max(1);
-        let wanted = (limit as u64).div_ceil(per_row).max(1).min(rows);
-        selection.slice = Some(repr::SliceSpec {
-            start: Some(0),
-            stop: Some(wanted as i64),
-            step: None,
-        });
-    }
-    match repr::select(array, &selection, true) {
-        Ok(selected) => (
-            count,
-            crate::wire::convert::format_elements(&selected.data, &selected.dtype, limit),
-        ),
-        Err(_) => (count, Vec::new()),
     }
 }

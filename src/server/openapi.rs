@@ -5,16 +5,13 @@
 //! holds the document to the contract in README.md ("The HTTP API").
 
 use serde::Serialize;
-use utoipa::openapi::schema::{
-    ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
-};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::catalog::ArrayInfo;
-use crate::server::api;
-use crate::server::write::ChangeInfo;
+use crate::catalog::{ArrayChange, ArrayInfo};
+use crate::server::api::{self, lod, read, write};
 
 /// What the document's `info.description` says: the contract in brief.
 pub const DESCRIPTION: &str = "\
@@ -54,17 +51,17 @@ members are read-only (405). Every change is announced on `GET /api/events`.";
 #[openapi(
     info(title = "Downlink", description = DESCRIPTION),
     paths(
-        api::list_arrays,
-        api::get_array,
-        api::put_array,
-        api::post_array,
-        api::delete_array,
-        api::get_bundle,
-        api::get_lod,
+        read::list_arrays,
+        read::get_array,
+        write::put_array,
+        write::post_array,
+        write::delete_array,
+        read::get_bundle,
+        lod::get_lod,
         api::events,
         api::openapi_json,
     ),
-    components(schemas(ErrorBody, ArrayInfo, api::ArrayList, ChangeInfo)),
+    components(schemas(ErrorBody, ArrayInfo, read::ArrayList, ArrayChange)),
     modifiers(&WriteToken),
     tags(
         (name = "arrays", description = "Read arrays and the listing"),
@@ -119,27 +116,107 @@ impl PartialSchema for ArrayName {
 
 impl ToSchema for ArrayName {}
 
-/// The schema of a listed dtype: NumPy's descr, either a string such as `"<f4"` or, for a
-/// structured dtype, a list of `[name, descr]` and `[name, descr, shape]` fields.
-pub fn dtype_schema() -> Schema {
-    let descr = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some("A plain dtype, e.g. '<f4', '>i2', '|u1', '<M8[ns]'"))
-        .examples(["<f4"]);
-    let field = ArrayBuilder::new()
-        .min_items(Some(2))
-        .max_items(Some(3))
-        .description(Some("[name, descr] or [name, descr, shape]"));
-    let fields = ArrayBuilder::new()
-        .items(field)
-        .description(Some("The fields of a structured dtype"));
-    OneOfBuilder::new()
-        .item(descr)
-        .item(fields)
-        .description(Some(
-            "NumPy's descr: a string, or a list of fields for a structured dtype",
-        ))
-        .into()
+// ---- Descriptions of parameters and responses the handlers take or give as raw values.
+
+/// The failures PUT and POST share, as the OpenAPI document describes them.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "a description of responses; never built")]
+pub(crate) enum UploadFailures {
+    #[response(
+        status = 400,
+        description = "A bad name, or the upload was interrupted"
+    )]
+    BadRequest(ErrorBody),
+    #[response(
+        status = 401,
+        description = "A token is configured and the request lacks it",
+        headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))
+    )]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "No token is configured and the client is not on this machine"
+    )]
+    Forbidden(ErrorBody),
+    #[response(
+        status = 405,
+        description = "The name is a member of an .npz group, which is read-only"
+    )]
+    ReadOnly(ErrorBody),
+    #[response(status = 413, description = "The upload is over the size limit")]
+    TooLarge(ErrorBody),
+    #[response(
+        status = 415,
+        description = "The Content-Type is not application/x-npy or application/octet-stream"
+    )]
+    UnsupportedType(ErrorBody),
+    #[response(status = 422, description = "The body is not a valid .npy document")]
+    NotNpy(ErrorBody),
+    #[response(
+        status = 500,
+        description = "Storing failed; the previous version is unchanged"
+    )]
+    StoreFailed(ErrorBody),
+}
+
+/// The `name` path parameter of every per-array route.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(
+    dead_code,
+    reason = "read by the OpenAPI description only; handlers take `Path<String>`"
+)]
+pub(crate) struct NameParam {
+    /// The array's name. It may contain '/' (e.g. `demo/pass/t`): write it into the path as it is.
+    #[param(inline, example = "demo/pass/t")]
+    name: ArrayName,
+}
+
+/// The format of `GET /api/arrays/{name}`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(
+    dead_code,
+    reason = "read by the OpenAPI description only; see `read::get_array`"
+)]
+pub(crate) enum ArrayFormat {
+    Npy,
+    Raw,
+}
+
+/// `slice` and `dtype`, which every array read takes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "read by the OpenAPI description only; see `Params::selection`"
+)]
+pub(crate) struct SelectionParams {
+    /// START:STOP[:STEP] along axis 0, with Python semantics (negatives, omitted parts).
+    #[param(example = "0:100")]
+    slice: Option<String>,
+    /// Convert on the way out to this NumPy descr (e.g. <f4; >f8 flips the byte order).
+    #[param(example = "<f4")]
+    dtype: Option<String>,
+}
+
+/// The conditional and range headers every array read honours.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "read by the OpenAPI description only; see `repr::respond`"
+)]
+pub(crate) struct RangeHeaders {
+    /// One range (bytes=A-B, A-, -N) answers 206; a multi-range request gets the whole body.
+    #[param(rename = "Range", required = false)]
+    range: String,
+    /// An ETag seen before: 304 when it still matches.
+    #[param(rename = "If-None-Match", required = false)]
+    if_none_match: String,
+    /// Honour Range only while the representation still has this ETag.
+    #[param(rename = "If-Range", required = false)]
+    if_range: String,
 }
 
 /// The optional bearer token of writes (`DOWNLINK_WRITE_TOKEN`).

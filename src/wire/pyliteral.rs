@@ -101,6 +101,21 @@ pub fn repr_str(s: &str) -> String {
     out
 }
 
+/// Write `s` as Python's `ascii` would: [`repr_str`], with every character past ASCII
+/// escaped as `\xNN`, `\uNNNN` or `\UNNNNNNNN`, so the text fits an HTTP header.
+pub fn ascii_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in repr_str(s).chars() {
+        match u32::from(c) {
+            0..=0x7f => out.push(c),
+            code @ 0x80..=0xff => out.push_str(&format!("\\x{code:02x}")),
+            code @ 0x100..=0xffff => out.push_str(&format!("\\u{code:04x}")),
+            code => out.push_str(&format!("\\U{code:08x}")),
+        }
+    }
+    out
+}
+
 /// Cursor over the header text; `pos` is always on a char boundary.
 struct Parser<'a> {
     text: &'a str,
@@ -472,6 +487,20 @@ mod tests {
             "]".repeat(MAX_DEPTH + 1)
         );
         assert!(matches!(parse(&deep), Err(WireError::HeaderTooDeep { .. })));
+    }
+
+    #[test]
+    fn ascii_matches_python() {
+        // Python: ascii('t\xe9mp \u6e29 \U0001f600 it\'s')
+        assert_eq!(
+            ascii_str("témp 温 😀 it's"),
+            r#""t\xe9mp \u6e29 \U0001f600 it's""#
+        );
+        for text in ["x", "é", "日本", "a'b\"", "\u{10ffff}"] {
+            let ascii = ascii_str(text);
+            assert!(ascii.is_ascii(), "{ascii}");
+            assert_eq!(parse(&ascii), Ok(PyValue::Str(text.to_string())), "{text}");
+        }
     }
 
     #[test]

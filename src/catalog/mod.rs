@@ -1,4 +1,14 @@
-//! What the API and the pages say about an array, shared by server and browser.
+//! What the API and the pages say about an array, shared by server and browser: the
+//! listing entry, the page data, and the live events.
+//!
+//! - [`live`]: the events of `/api/events`, one enum and its codec.
+//! - `schema` (server only): the OpenAPI schema of a listed dtype.
+
+pub mod live;
+#[cfg(feature = "ssr")]
+pub mod schema;
+
+pub use live::{ArrayChange, LiveEvent};
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +19,7 @@ pub struct ArrayInfo {
     /// The array's name, e.g. `demo/pass/t`.
     pub name: String,
     /// NumPy descr: a string such as `"<f4"`, or a list of fields for a structured dtype.
-    #[cfg_attr(feature = "ssr", schema(schema_with = crate::server::openapi::dtype_schema))]
+    #[cfg_attr(feature = "ssr", schema(schema_with = schema::dtype_schema))]
     pub dtype: serde_json::Value,
     /// The shape, C order.
     pub shape: Vec<u64>,
@@ -54,6 +64,27 @@ pub fn shape_text(shape: &[u64]) -> String {
     }
 }
 
+/// The header naming the dtype of a `format=raw` body (`<f4`, or a record's literal in ASCII).
+pub const X_ARRAY_DTYPE: &str = "x-array-dtype";
+/// The header naming the shape of a `format=raw` body: `45000,4`, empty for 0-d.
+pub const X_ARRAY_SHAPE: &str = "x-array-shape";
+
+/// A shape as the text of `X-Array-Shape`.
+pub fn shape_header(shape: &[u64]) -> String {
+    shape
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// An `X-Array-Shape` value back as dimensions (inverse of [`shape_header`]).
+pub fn parse_shape_header(text: &str) -> Vec<u64> {
+    text.split(',')
+        .filter_map(|d| d.trim().parse().ok())
+        .collect()
+}
+
 /// A byte count for people: `1.5 MB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -94,6 +125,14 @@ mod tests {
         assert_eq!(shape_text(&[]), "()");
         assert_eq!(shape_text(&[3]), "(3,)");
         assert_eq!(shape_text(&[2, 4]), "(2, 4)");
+    }
+
+    #[test]
+    fn shape_headers_round_trip() {
+        for shape in [&[][..], &[7], &[45000, 4], &[2, 3, 0]] {
+            assert_eq!(parse_shape_header(&shape_header(shape)), shape);
+        }
+        assert_eq!(shape_header(&[45000, 4]), "45000,4");
     }
 
     #[test]

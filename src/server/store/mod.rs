@@ -9,29 +9,42 @@
 //! - Every lookup checks the file's identity (inode, length, modification time) with one
 //!   `lstat`, so a file added, replaced or removed on disk is seen by the next request without
 //!   a restart. A file that is replaced by rename keeps serving its old map to the requests
-//!   already holding it. Files must not be truncated or rewritten in place while served
-//!   (that is undefined for every memory-mapped reader): Downlink's own writes never do that.
+//!   already holding it.
+//! - **What changes in place, and how readers stay whole.** Downlink rewrites bytes of a
+//!   served file in one place only: an append writes its new rows after the old data, then the
+//!   new `.npy` header over the old one ([`Store::rewrite_header`]). The data bytes of a
+//!   version a reader holds are never rewritten. Readers never parse a header from the map:
+//!   they read it with `pread` under the store's header lock, which the header rewrite holds,
+//!   so a header is read whole, old or new. Other programs must not rewrite or truncate a
+//!   served file in place (undefined for every memory-mapped reader).
 //! - Hidden files, names that are not valid array names, symlinks and unreadable or invalid
 //!   files are skipped with one logged warning per file version; they are never listed or
 //!   served.
 //!
-//! All methods here block (they `stat`, `mmap` and parse): call them from
-//! `tokio::task::spawn_blocking`, as [`Store::get_async`] and [`Store::list_async`] do.
+//! Every method blocks on the file system (`stat`, `pread`, `mmap`): call them from a blocking
+//! task ([`crate::server::task::blocking`]). The one exception is [`Store::get_cached`], the
+//! request fast path, which does one `lstat` per candidate file and no reads, cheap enough for
+//! an async worker as nginx's per-request `open`/`fstat` is.
+//!
+//! - `files`: reading `.npy` and `.npz` files.
+//! - `stamp`: file identities and the ETag hash.
+
+mod files;
+mod stamp;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 
 use crate::names::validate_name;
-use crate::wire::npy::{parse_npy, NpyHeader, Trailing};
+use crate::wire::npy::NpyHeader;
 
-/// Largest member of a deflated `.npz` that is inflated into memory (a zip-bomb bound).
-pub const MAX_INFLATED_MEMBER: u64 = 4 << 30;
+pub use files::MAX_INFLATED_MEMBER;
+use stamp::FileStamp;
+pub use stamp::Fnv64;
 
 /// One array as stored: its header, its data bytes (exactly the header's data length) and
 /// the identity of the file version it came from.
@@ -79,69 +92,6 @@ pub enum StoreError {
     },
 }
 
-/// Identity of one version of a file: any write that Downlink or another program makes
-/// changes at least one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
-    len: u64,
-    modified_ns: i128,
-    inode: u64,
-}
-
-impl FileStamp {
-    fn of(meta: &std::fs::Metadata) -> FileStamp {
-        use std::os::unix::fs::MetadataExt;
-        let modified_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i128);
-        FileStamp {
-            len: meta.len(),
-            modified_ns,
-            inode: meta.ino(),
-        }
-    }
-
-    /// A short strong validator for this file version plus a member name.
-    fn etag(&self, member: &str) -> String {
-        let mut h = Fnv64::new();
-        h.write(&self.len.to_le_bytes());
-        h.write(&self.modified_ns.to_le_bytes());
-        h.write(&self.inode.to_le_bytes());
-        h.write(member.as_bytes());
-        format!("{:016x}", h.finish())
-    }
-}
-
-/// FNV-1a, 64 bit: a tiny stable hash for validators (not for security).
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv64(u64);
-
-impl Fnv64 {
-    /// A fresh hasher.
-    pub fn new() -> Fnv64 {
-        Fnv64(0xcbf2_9ce4_8422_2325)
-    }
-    /// Feed bytes.
-    pub fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    /// The hash so far.
-    pub fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl Default for Fnv64 {
-    fn default() -> Self {
-        Fnv64::new()
-    }
-}
-
 /// What one file on disk holds, as last loaded.
 #[derive(Debug, Clone)]
 enum Content {
@@ -173,6 +123,8 @@ struct Cached {
 pub struct Store {
     root: PathBuf,
     cache: Arc<RwLock<HashMap<PathBuf, Cached>>>,
+    /// Held to read an `.npy` header (shared) and to rewrite one in place (exclusive).
+    headers: Arc<RwLock<()>>,
 }
 
 impl Store {
@@ -181,6 +133,7 @@ impl Store {
         Store {
             root: root.into(),
             cache: Arc::default(),
+            headers: Arc::default(),
         }
     }
 
@@ -275,6 +228,20 @@ impl Store {
             .remove(path);
     }
 
+    /// Write an appended array's new `.npy` header over the start of `file`, while no
+    /// reader of this store reads a header (see the module docs). The caller syncs.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub fn rewrite_header(&self, file: &File, header: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let _writing = self
+            .headers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        file.write_all_at(header, 0)
+    }
+
     /// Every servable array, sorted by name.
     pub fn list(&self) -> Vec<Arc<StoredArray>> {
         let mut seen_paths = HashSet::new();
@@ -320,28 +287,6 @@ impl Store {
     /// [`Store::get`] off the async worker threads.
     ///
     /// # Errors
-    /// As [`Store::get`].
-    pub async fn get_async(&self, name: &str) -> Result<Arc<StoredArray>, StoreError> {
-        let store = self.clone();
-        let name = name.to_string();
-        tokio::task::spawn_blocking(move || store.get(&name))
-            .await
-            .unwrap_or_else(|join| {
-                Err(StoreError::Invalid {
-                    name: String::new(),
-                    reason: format!("internal error while reading: {join}"),
-                })
-            })
-    }
-
-    /// [`Store::list`] off the async worker threads.
-    pub async fn list_async(&self) -> Vec<Arc<StoredArray>> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.list())
-            .await
-            .unwrap_or_default()
-    }
-
     /// What the cache knows of `path`, checked against the file's current identity.
     fn probe_cached(&self, path: &Path) -> Probe {
         let Ok(meta) = std::fs::symlink_metadata(path) else {
@@ -409,21 +354,15 @@ impl Store {
         if let Err(reason) = self.check_inside_root(path) {
             return Content::Invalid(reason);
         }
-        let bytes = match map_file(path) {
-            Ok(bytes) => bytes,
-            Err(err) => return Content::Invalid(format!("cannot read it: {err}")),
-        };
         let is_npz = path.extension().is_some_and(|e| e == "npz");
         let result = if is_npz {
-            read_npz(&stem_name, path, &bytes, stamp).map(|members| Content::Npz(Arc::new(members)))
+            files::read_npz(&stem_name, path, stamp).map(|members| Content::Npz(Arc::new(members)))
         } else {
-            read_npy(
-                &stem_name,
-                Source::Npy(path.to_path_buf()),
-                bytes,
-                stamp.etag(""),
-            )
-            .map(|a| Content::Npy(Arc::new(a)))
+            let _reading = self
+                .headers
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            files::read_npy_file(&stem_name, path, stamp).map(|a| Content::Npy(Arc::new(a)))
         };
         result.unwrap_or_else(Content::Invalid)
     }
@@ -450,113 +389,4 @@ impl Store {
             Err("it lies outside the data directory (through a symlink)".into())
         }
     }
-}
-
-/// Map a whole file read-only and hand it out as shareable bytes.
-fn map_file(path: &Path) -> std::io::Result<Bytes> {
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    if len == 0 {
-        // mmap refuses zero lengths; an empty file is simply not an array.
-        return Ok(Bytes::new());
-    }
-    // SAFETY: the map is read-only and private to this process. Downlink never truncates or
-    // rewrites a file in place (writes go to a new file that is renamed over the old one,
-    // appends only extend), so the mapped bytes stay valid for the map's lifetime. Another
-    // program truncating a served file is outside what any mmap-based reader can defend
-    // against; the module docs say so.
-    #[allow(unsafe_code)]
-    let map = unsafe { memmap2::Mmap::map(&file)? };
-    Ok(Bytes::from_owner(map))
-}
-
-fn read_npy(name: &str, source: Source, bytes: Bytes, etag: String) -> Result<StoredArray, String> {
-    // Trailing bytes are allowed, as numpy.load allows them: an interrupted append leaves the
-    // previous array intact with unused bytes after it.
-    let view = parse_npy(&bytes, Trailing::Allow).map_err(|e| e.to_string())?;
-    let start = view.data_offset;
-    let end = start + view.data.len();
-    // The header is part of the validator: an append rewrites it in place, possibly within
-    // one tick of the file's modification clock, and must still change the ETag.
-    let mut h = Fnv64::new();
-    h.write(etag.as_bytes());
-    h.write(view.header.dtype.descr_string().as_bytes());
-    for dim in &view.header.shape {
-        h.write(&dim.to_le_bytes());
-    }
-    h.write(&[u8::from(view.header.fortran_order)]);
-    Ok(StoredArray {
-        name: name.to_string(),
-        header: view.header,
-        data: bytes.slice(start..end),
-        etag: format!("{:016x}", h.finish()),
-        source,
-    })
-}
-
-fn read_npz(
-    group: &str,
-    path: &Path,
-    bytes: &Bytes,
-    stamp: FileStamp,
-) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_ref()))
-        .map_err(|e| format!("not a valid .npz (zip) file: {e}"))?;
-    let mut members = Vec::new();
-    for index in 0..archive.len() {
-        let mut file = archive
-            .by_index(index)
-            .map_err(|e| format!("zip member {index} is unreadable: {e}"))?;
-        let file_name = file.name().to_string();
-        if file.is_dir() {
-            continue;
-        }
-        let Some(member) = file_name.strip_suffix(".npy") else {
-            tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member that is not .npy");
-            continue;
-        };
-        let name = format!("{group}/{member}");
-        if let Err(err) = validate_name(&name) {
-            tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member: {err}");
-            continue;
-        }
-        let data = match file.compression() {
-            zip::CompressionMethod::Stored => {
-                let start = usize::try_from(file.data_start()).map_err(|e| e.to_string())?;
-                let len = usize::try_from(file.compressed_size()).map_err(|e| e.to_string())?;
-                let end = start
-                    .checked_add(len)
-                    .filter(|end| *end <= bytes.len())
-                    .ok_or_else(|| {
-                        format!("zip member {file_name} runs past the end of the file")
-                    })?;
-                bytes.slice(start..end)
-            }
-            _ => {
-                let mut inflated = Vec::new();
-                (&mut file)
-                    .take(MAX_INFLATED_MEMBER + 1)
-                    .read_to_end(&mut inflated)
-                    .map_err(|e| format!("zip member {file_name} cannot be inflated: {e}"))?;
-                if inflated.len() as u64 > MAX_INFLATED_MEMBER {
-                    return Err(format!(
-                        "zip member {file_name} inflates to more than {MAX_INFLATED_MEMBER} bytes"
-                    ));
-                }
-                Bytes::from(inflated)
-            }
-        };
-        let source = Source::NpzMember {
-            path: path.to_path_buf(),
-            member: file_name.clone(),
-        };
-        match read_npy(&name, source, data, stamp.etag(&file_name)) {
-            Ok(array) => members.push((member.to_string(), Arc::new(array))),
-            // One bad member does not hide its valid siblings.
-            Err(reason) => {
-                tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member: {reason}");
-            }
-        }
-    }
-    Ok(members)
 }

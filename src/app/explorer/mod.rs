@@ -1,0 +1,397 @@
+//! The interactive chart: the server's SVG first frame, then a hydrated canvas that zooms,
+//! pans and reads exact values.
+//!
+//! State lives in signals (window, cursor, selection, hidden series), gathered in [`Chart`];
+//! the bins fetched for each array live beside them, non-reactive, with a version signal
+//! bumped when they change. A change of view redraws on the next animation frame from the
+//! bins already held, and a debounced fetch of `/api/lod` refines it; answers to superseded
+//! views are dropped. The pieces:
+//!
+//! - `view`: the window, zoom, pan, drags and overlays as plain logic;
+//! - `held`: the bins held per array;
+//! - `effects`: drawing, refining, the address bar, the readout and live updates;
+//! - `client` and `browser`: `fetch` and the other browser services;
+//! - `export` and `readout`: the export buttons and the readout line.
+
+mod browser;
+mod client;
+mod effects;
+mod export;
+mod held;
+mod readout;
+pub mod view;
+
+use std::collections::HashMap;
+
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::catalog::{ChartInit, SeriesInfo};
+use crate::chart::{chart_height, ChartSpec, Theme, XAxis, PALETTE_LEN};
+use browser::perf_mark;
+use export::{ExportMenu, SaveWindow};
+use held::Held;
+use readout::{Readout, ReadoutBar};
+use view::{Drag, PlotBox, Window, KEY_PAN, MIN_WIDTH_PX, STEP_ZOOM};
+
+/// Every piece of the chart's state; all of it `Copy`, so handlers and effects share it.
+#[derive(Clone, Copy)]
+struct Chart {
+    init: StoredValue<ChartInit>,
+    /// Samples along x now (the series grow when data is appended).
+    len: RwSignal<u64>,
+    window: RwSignal<Window>,
+    hidden: RwSignal<Vec<String>>,
+    /// Width of the chart's container, CSS px (0 until measured).
+    width: RwSignal<f64>,
+    /// Keep the newest samples in view as data arrives.
+    follow: RwSignal<bool>,
+    /// The sample under the pointer.
+    cursor: RwSignal<Option<f64>>,
+    /// A box zoom's selection, in samples.
+    selection: RwSignal<Option<(f64, f64)>>,
+    readout: RwSignal<Option<Readout>>,
+    /// Fetches in flight.
+    pending: RwSignal<u32>,
+    error: RwSignal<Option<String>>,
+    /// Whether the canvas has drawn data (then the server's SVG is hidden).
+    drawn: RwSignal<bool>,
+    /// Bumped when `held` changes.
+    version: RwSignal<u64>,
+    /// Bumped when a charted array changes on the server.
+    data_generation: RwSignal<u64>,
+    /// Where the last frame put its plots.
+    plot: RwSignal<Option<PlotBox>>,
+    held: StoredValue<HashMap<String, Held>>,
+    /// The latest view a refining fetch was started for.
+    generation: StoredValue<u64>,
+    drag: StoredValue<Option<Drag>>,
+    canvas_ref: NodeRef<html::Canvas>,
+    host_ref: NodeRef<html::Div>,
+}
+
+impl Chart {
+    fn new(init: ChartInit) -> Chart {
+        Chart {
+            len: RwSignal::new(init.len),
+            window: RwSignal::new((init.start as f64, init.stop as f64)),
+            hidden: RwSignal::new(init.hidden.clone()),
+            width: RwSignal::new(0.0),
+            follow: RwSignal::new(false),
+            cursor: RwSignal::new(None),
+            selection: RwSignal::new(None),
+            readout: RwSignal::new(None),
+            pending: RwSignal::new(0),
+            error: RwSignal::new(None),
+            drawn: RwSignal::new(false),
+            version: RwSignal::new(0),
+            data_generation: RwSignal::new(0),
+            plot: RwSignal::new(None),
+            held: StoredValue::new(HashMap::new()),
+            generation: StoredValue::new(0),
+            drag: StoredValue::new(None),
+            canvas_ref: NodeRef::new(),
+            host_ref: NodeRef::new(),
+            init: StoredValue::new(init),
+        }
+    }
+
+    /// The visible series with their colour index, top to bottom.
+    fn visible(&self) -> Vec<(usize, SeriesInfo)> {
+        let hidden = self.hidden.get();
+        self.init.with_value(|i| {
+            i.series
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !hidden.contains(&s.key))
+                .map(|(n, s)| (n, s.clone()))
+                .collect()
+        })
+    }
+
+    /// The arrays of the visible series, each once.
+    fn visible_arrays(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.visible().into_iter().map(|(_, s)| s.array).collect();
+        names.dedup();
+        names
+    }
+
+    fn x_axis(&self) -> XAxis {
+        self.init
+            .with_value(|i| XAxis::over_samples(i.len, i.time.map(|t| (t.first_ns, t.last_ns))))
+    }
+
+    /// The frame of the chart now, without its data: size, window and axis.
+    fn frame(&self) -> ChartSpec {
+        ChartSpec {
+            width: self.width.get().max(MIN_WIDTH_PX),
+            height: chart_height(self.visible().len()),
+            x_range: self.window.get(),
+            x_axis: self.x_axis(),
+            panels: Vec::new(),
+            theme: Theme::Light,
+        }
+    }
+
+    fn set_window(&self, window: Window) {
+        self.window
+            .set(view::clamp_window(window, self.len.get_untracked() as f64));
+    }
+
+    fn reset(&self) {
+        self.set_window((0.0, self.len.get_untracked() as f64));
+    }
+
+    fn zoom_about(&self, x: f64, factor: f64) {
+        let len = self.len.get_untracked() as f64;
+        self.window
+            .set(view::zoomed(self.window.get_untracked(), x, factor, len));
+    }
+
+    fn zoom_center(&self, factor: f64) {
+        let (start, stop) = self.window.get_untracked();
+        self.zoom_about((start + stop) / 2.0, factor);
+    }
+
+    fn pan_by(&self, fraction: f64) {
+        let len = self.len.get_untracked() as f64;
+        self.window
+            .set(view::panned(self.window.get_untracked(), fraction, len));
+    }
+
+    /// The plot as last drawn (before the first frame, where a frame without data puts it).
+    fn placed(&self) -> PlotBox {
+        self.plot.get_untracked().unwrap_or_else(|| {
+            let layout = untrack(|| self.frame()).layout();
+            PlotBox {
+                left: layout.plot_left,
+                right: layout.plot_right,
+                top: 0.0,
+                bottom: 0.0,
+            }
+        })
+    }
+
+    /// The CSS px from the chart's left and the sample under the pointer at `client_x`.
+    fn x_at(&self, client_x: f64) -> Option<(f64, f64)> {
+        let host = self.host_ref.get_untracked()?;
+        let px = client_x - host.get_bounding_client_rect().left();
+        let x = self
+            .placed()
+            .x_map(self.window.get_untracked())
+            .x_from_px(px);
+        Some((px, x))
+    }
+
+    fn toggle(&self, key: String) {
+        self.hidden.update(|h| {
+            if let Some(at) = h.iter().position(|k| *k == key) {
+                h.remove(at);
+            } else {
+                h.push(key);
+            }
+        });
+    }
+
+    fn toggle_follow(&self) {
+        let on = !self.follow.get_untracked();
+        self.follow.set(on);
+        if on {
+            let len = self.len.get_untracked() as f64;
+            self.window
+                .set(view::following(self.window.get_untracked(), len));
+        }
+    }
+
+    fn on_wheel(&self, ev: leptos::ev::WheelEvent) {
+        ev.prevent_default();
+        perf_mark("dl-wheel");
+        if let Some((_, x)) = self.x_at(ev.client_x() as f64) {
+            self.zoom_about(x, view::wheel_factor(ev.delta_y()));
+        }
+    }
+
+    fn on_down(&self, ev: leptos::ev::MouseEvent) {
+        if ev.button() != 0 {
+            return;
+        }
+        if let Some((px, x)) = self.x_at(ev.client_x() as f64) {
+            self.drag.set_value(Some(Drag {
+                from_px: px,
+                from_x: x,
+                window: self.window.get_untracked(),
+                boxed: ev.shift_key(),
+            }));
+            if let Some(host) = self.host_ref.get_untracked() {
+                let _ = host.focus();
+            }
+        }
+    }
+
+    fn on_move(&self, ev: leptos::ev::MouseEvent) {
+        let Some((px, x)) = self.x_at(ev.client_x() as f64) else {
+            return;
+        };
+        self.cursor.set(Some(x));
+        match self.drag.get_value() {
+            Some(d) if d.boxed => self.selection.set(Some(d.selection(x))),
+            Some(d) => {
+                let len = self.len.get_untracked() as f64;
+                self.window.set(d.panned_to(px, &self.placed(), len));
+            }
+            None => {}
+        }
+    }
+
+    fn on_up(&self) {
+        if self.drag.get_value().is_some_and(|d| d.boxed) {
+            let len = self.len.get_untracked() as f64;
+            if let Some(window) = self
+                .selection
+                .get_untracked()
+                .and_then(|s| view::boxed_window(s, len))
+            {
+                self.window.set(window);
+            }
+            self.selection.set(None);
+        }
+        self.drag.set_value(None);
+    }
+
+    fn on_leave(&self) {
+        self.cursor.set(None);
+        self.drag.set_value(None);
+        self.selection.set(None);
+    }
+
+    fn on_key(&self, ev: leptos::ev::KeyboardEvent) {
+        match ev.key().as_str() {
+            "+" | "=" => self.zoom_center(1.0 / STEP_ZOOM),
+            "-" | "_" => self.zoom_center(STEP_ZOOM),
+            "ArrowLeft" => self.pan_by(-KEY_PAN),
+            "ArrowRight" => self.pan_by(KEY_PAN),
+            "0" | "Home" => self.reset(),
+            _ => return,
+        }
+        ev.prevent_default();
+    }
+}
+
+/// Hidden overlay style.
+const HIDDEN: &str = "display:none";
+
+/// The chart of `init`'s series: an island (its props travel as JSON; the first frame's SVG
+/// is rendered by the server and left in place).
+#[island]
+pub fn Explorer(init: ChartInit) -> impl IntoView {
+    crate::app::island_hydrated();
+    let svg = init.svg.clone();
+    let series_list = init.series.clone();
+    let first_array = init
+        .series
+        .first()
+        .map(|s| s.array.clone())
+        .unwrap_or_default();
+    let chart = Chart::new(init);
+    effects::start(chart);
+
+    let crosshair = move || {
+        let style = chart
+            .plot
+            .get()
+            .zip(chart.cursor.get())
+            .and_then(|(p, x)| p.crosshair_style(chart.window.get(), x));
+        style.unwrap_or_else(|| HIDDEN.into())
+    };
+    let band = move || {
+        let style = chart
+            .plot
+            .get()
+            .zip(chart.selection.get())
+            .and_then(|(p, s)| p.band_style(chart.window.get(), s));
+        style.unwrap_or_else(|| HIDDEN.into())
+    };
+    // The x-axis labels, also as text for screen readers (and tests).
+    let x_ticks = move || view::x_tick_labels(chart.window.get(), chart.x_axis());
+    let window_text = move || {
+        let (lo, hi) = view::samples(chart.window.get(), chart.len.get());
+        format!("samples {lo} – {hi}")
+    };
+    let saved = RwSignal::new(None::<Result<String, String>>);
+
+    view! {
+        <div class="explorer">
+            <div class="toolbar">
+                <div class="legend" role="group" aria-label="Series">
+                    {series_list.into_iter().enumerate().map(|(n, s)| {
+                        let key = s.key.clone();
+                        let off = move || chart.hidden.get().contains(&s.key);
+                        view! {
+                            <button
+                                class=move || if off() { "chip off" } else { "chip" }
+                                data-testid="series-toggle"
+                                on:click=move |_| chart.toggle(key.clone())
+                            >
+                                <span class=format!("swatch c{}", n % PALETTE_LEN)></span>
+                                {s.label}
+                            </button>
+                        }
+                    }).collect_view()}
+                </div>
+                <div class="tools">
+                    <span class="window" data-testid="window">{window_text}</span>
+                    <button class="tool" on:click=move |_| chart.zoom_center(1.0 / STEP_ZOOM) title="Zoom in (+)">"+"</button>
+                    <button class="tool" on:click=move |_| chart.zoom_center(STEP_ZOOM) title="Zoom out (−)">"−"</button>
+                    <button class="tool" on:click=move |_| chart.reset() data-testid="reset" title="Reset (0 or double-click)">"Reset"</button>
+                    <button
+                        class="tool"
+                        class:on=move || chart.follow.get()
+                        aria-pressed=move || chart.follow.get().to_string()
+                        data-testid="follow"
+                        title="Keep the newest samples in view as data arrives"
+                        on:click=move |_| chart.toggle_follow()
+                    >
+                        "Follow"
+                    </button>
+                    <SaveWindow window=chart.window len=chart.len array=first_array.clone() saved/>
+                    <ExportMenu window=chart.window len=chart.len name=first_array canvas_ref=chart.canvas_ref/>
+                </div>
+            </div>
+            <div
+                class="chart-host"
+                class:panning=move || chart.drag.with_value(|d| d.is_some_and(|d| !d.boxed))
+                tabindex="0"
+                data-testid="chart"
+                aria-label="Chart: scroll to zoom, drag to pan, shift-drag to zoom to a box, double-click to reset"
+                node_ref=chart.host_ref
+                style:height=move || format!("{}px", chart_height(chart.visible().len()))
+                on:wheel=move |ev| chart.on_wheel(ev)
+                on:mousedown=move |ev| chart.on_down(ev)
+                on:mousemove=move |ev| chart.on_move(ev)
+                on:mouseup=move |_| chart.on_up()
+                on:mouseleave=move |_| chart.on_leave()
+                on:dblclick=move |_| chart.reset()
+                on:keydown=move |ev| chart.on_key(ev)
+            >
+                <div class="chart-svg" class:hidden=move || chart.drawn.get() inner_html=svg data-testid="chart-svg"></div>
+                <canvas node_ref=chart.canvas_ref class="chart-canvas" data-testid="chart-canvas"></canvas>
+                <div class="band" style=band></div>
+                <div class="crosshair" style=crosshair></div>
+                <div class="progress" class:active=move || { chart.pending.get() > 0 } role="progressbar" aria-label="Loading"></div>
+            </div>
+            <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
+                {move || x_ticks().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
+            </ul>
+            {move || saved.get().map(|outcome| match outcome {
+                Ok(name) => view! {
+                    <p class="saved" data-testid="saved">"Saved as "<a href=format!("/view/{name}")>{name.clone()}</a></p>
+                }.into_any(),
+                Err(err) => view! { <p class="error banner" role="alert">{err}</p> }.into_any(),
+            })}
+            <Show when=move || chart.error.get().is_some()>
+                <p class="error banner" role="alert">{move || chart.error.get().unwrap_or_default()}</p>
+            </Show>
+            <ReadoutBar readout=chart.readout/>
+        </div>
+    }
+}

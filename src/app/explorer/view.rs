@@ -1,0 +1,316 @@
+//! The chart's view state as plain logic: the visible window and its limits, zoom and pan,
+//! drags, where the plot sits on screen, and what the address bar says. The island wires
+//! these to events; the tests here run natively.
+
+use crate::chart::{nice_ticks, time_ticks, ChartSpec, Layout, Theme, XAxis, XMap};
+
+/// A window `[start, stop)` in sample-index space (fractional while zooming).
+pub type Window = (f64, f64);
+
+/// Narrowest window, in samples, a zoom may reach.
+pub const MIN_WINDOW: f64 = 8.0;
+/// Narrowest the chart is drawn, CSS px, whatever the width of its container.
+pub const MIN_WIDTH_PX: f64 = 320.0;
+/// A wheel event scales the window by this to the power of its `deltaY` (a notch of 100
+/// zooms by about 16%).
+pub const WHEEL_ZOOM_PER_DELTA: f64 = 1.0015;
+/// The + and − keys and buttons zoom by this factor.
+pub const STEP_ZOOM: f64 = 2.0;
+/// The arrow keys pan by this fraction of the window.
+pub const KEY_PAN: f64 = 0.2;
+
+/// `window` kept inside `[0, len)`, at least [`MIN_WINDOW`] samples wide (or all of a
+/// shorter series), and no wider than the series.
+pub fn clamp_window((start, stop): Window, len: f64) -> Window {
+    let width = (stop - start).clamp(MIN_WINDOW.min(len), len.max(1.0));
+    let start = start.clamp(0.0, (len - width).max(0.0));
+    (start, start + width)
+}
+
+/// `window` scaled by `factor` about the sample `about` (which stays where it is on screen).
+pub fn zoomed((start, stop): Window, about: f64, factor: f64, len: f64) -> Window {
+    clamp_window(
+        (
+            about - (about - start) * factor,
+            about + (stop - about) * factor,
+        ),
+        len,
+    )
+}
+
+/// `window` moved by `fraction` of its width (negative: to the left).
+pub fn panned((start, stop): Window, fraction: f64, len: f64) -> Window {
+    let shift = (stop - start) * fraction;
+    clamp_window((start + shift, stop + shift), len)
+}
+
+/// `window` moved to end at the newest sample, keeping its width.
+pub fn following((start, stop): Window, len: f64) -> Window {
+    clamp_window((len - (stop - start), len), len)
+}
+
+/// The zoom factor of a wheel event.
+pub fn wheel_factor(delta_y: f64) -> f64 {
+    WHEEL_ZOOM_PER_DELTA.powf(delta_y)
+}
+
+/// The whole samples a window covers: `[floor(start), ceil(stop))`, within `[0, len]`.
+pub fn samples((start, stop): Window, len: u64) -> (u64, u64) {
+    (
+        start.floor().max(0.0) as u64,
+        (stop.ceil().max(0.0) as u64).min(len),
+    )
+}
+
+/// The sample nearest to the fractional index `x`, within the series.
+pub fn sample_at(x: f64, len: u64) -> u64 {
+    (x.round().max(0.0) as u64).min(len.saturating_sub(1))
+}
+
+/// The address bar's query for a view: the window unless it is the whole series, and the
+/// series toggled off.
+pub fn url_query(window: Window, len: u64, hidden: &[String]) -> String {
+    let (lo, hi) = samples(window, len);
+    let mut query = Vec::new();
+    if (lo, hi) != (0, len) {
+        query.push(format!("start={lo}"));
+        query.push(format!("stop={hi}"));
+    }
+    if !hidden.is_empty() {
+        query.push(format!("hide={}", hidden.join(",")));
+    }
+    query.join("&")
+}
+
+/// Most x tick labels listed for screen readers.
+const MAX_TICK_LABELS: usize = 8;
+
+/// The bins to fetch and draw for a chart `width` CSS px wide: one per CSS px of the widest
+/// plot that width can hold (the same for every panel, as they share the x axis).
+pub fn bins_for(width: f64) -> usize {
+    let frame = ChartSpec {
+        width: width.max(MIN_WIDTH_PX),
+        height: 0.0,
+        x_range: (0.0, 1.0),
+        x_axis: XAxis::Index,
+        panels: Vec::new(),
+        theme: Theme::Light,
+    };
+    frame.plot_width_px() as usize
+}
+
+/// The x-axis labels of `window`, as text.
+pub fn x_tick_labels((start, stop): Window, axis: XAxis) -> Vec<String> {
+    let ticks = match axis {
+        XAxis::Time {
+            t0_ns,
+            ns_per_sample,
+        } => {
+            let at = |x: f64| t0_ns as f64 + x * ns_per_sample;
+            time_ticks(at(start), at(stop), MAX_TICK_LABELS).0
+        }
+        XAxis::Index => nice_ticks(start, stop, MAX_TICK_LABELS),
+    };
+    ticks.into_iter().map(|(_, label)| label).collect()
+}
+
+/// Where the last frame put its plots, CSS px from the chart's top-left corner.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlotBox {
+    /// Left edge of the plots.
+    pub left: f64,
+    /// Right edge of the plots.
+    pub right: f64,
+    /// Top of the first panel.
+    pub top: f64,
+    /// Bottom of the last panel.
+    pub bottom: f64,
+}
+
+impl PlotBox {
+    /// The plots of a drawn frame; `None` when it has no panels.
+    pub fn of(layout: &Layout) -> Option<PlotBox> {
+        Some(PlotBox {
+            left: layout.plot_left,
+            right: layout.plot_right,
+            top: layout.panels.first()?.top,
+            bottom: layout.panels.last()?.bottom,
+        })
+    }
+
+    /// The px ↔ sample mapping of these plots showing `window`.
+    pub fn x_map(&self, window: Window) -> XMap {
+        XMap::new((self.left, self.right), window)
+    }
+
+    /// The crosshair's style at sample `x`: a line over the plots, if `x` is inside them.
+    pub fn crosshair_style(&self, window: Window, x: f64) -> Option<String> {
+        let px = self.x_map(window).px_from_x(x);
+        (self.left..=self.right).contains(&px).then(|| {
+            format!(
+                "left:{}px;top:{}px;height:{}px",
+                px.floor(),
+                self.top,
+                self.bottom - self.top
+            )
+        })
+    }
+
+    /// The box-zoom band's style over the samples `selection`, clipped to the plots.
+    pub fn band_style(&self, window: Window, (from, to): (f64, f64)) -> Option<String> {
+        let map = self.x_map(window);
+        let at = |x: f64| map.px_from_x(x).clamp(self.left, self.right);
+        let (a, b) = (at(from.min(to)), at(from.max(to)));
+        (b > a).then(|| {
+            format!(
+                "left:{}px;width:{}px;top:{}px;height:{}px",
+                a.floor(),
+                (b.floor() - a.floor()).max(1.0),
+                self.top,
+                self.bottom - self.top
+            )
+        })
+    }
+}
+
+/// A drag in progress: a pan, or (with shift) a box zoom.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drag {
+    /// Where it started, CSS px from the chart's left.
+    pub from_px: f64,
+    /// The sample under that point.
+    pub from_x: f64,
+    /// The window when it started.
+    pub window: Window,
+    /// A box zoom (shift held), not a pan.
+    pub boxed: bool,
+}
+
+impl Drag {
+    /// The window of a pan whose pointer is now at `px` over `plot`: the samples follow
+    /// the pointer.
+    pub fn panned_to(&self, px: f64, plot: &PlotBox, len: f64) -> Window {
+        let (start, stop) = self.window;
+        let per_px = (stop - start) / (plot.right - plot.left).max(1.0);
+        let shift = (self.from_px - px) * per_px;
+        clamp_window((start + shift, stop + shift), len)
+    }
+
+    /// The samples a box zoom whose pointer is now at sample `x` selects.
+    pub fn selection(&self, x: f64) -> (f64, f64) {
+        (self.from_x.min(x), self.from_x.max(x))
+    }
+}
+
+/// The window a box selection zooms to, if it spans at least one sample.
+pub fn boxed_window((from, to): (f64, f64), len: f64) -> Option<Window> {
+    (to - from >= 1.0).then(|| clamp_window((from, to), len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLOT: PlotBox = PlotBox {
+        left: 60.0,
+        right: 1060.0,
+        top: 22.0,
+        bottom: 300.0,
+    };
+
+    #[test]
+    fn windows_stay_inside_the_series() {
+        let len = 1000.0;
+        // (window, clamped)
+        for (window, want) in [
+            ((100.0, 200.0), (100.0, 200.0)),
+            ((-50.0, 50.0), (0.0, 100.0)),
+            ((950.0, 1050.0), (900.0, 1000.0)),
+            ((10.0, 12.0), (10.0, 18.0)),
+            ((-10.0, 5000.0), (0.0, 1000.0)),
+        ] {
+            assert_eq!(clamp_window(window, len), want, "{window:?}");
+        }
+        // A series shorter than the narrowest window shows whole.
+        assert_eq!(clamp_window((0.0, 1.0), 3.0), (0.0, 3.0));
+    }
+
+    #[test]
+    fn zoom_keeps_the_sample_under_the_pointer() {
+        let window = (200.0, 400.0);
+        let zoomed_in = zoomed(window, 250.0, 0.5, 1000.0);
+        assert_eq!(zoomed_in, (225.0, 325.0));
+        let map = |w: Window| PLOT.x_map(w);
+        let before = map(window).px_from_x(250.0);
+        let after = map(zoomed_in).px_from_x(250.0);
+        assert!((before - after).abs() < 1e-9, "{before} {after}");
+        assert!(wheel_factor(100.0) > 1.0 && wheel_factor(-100.0) < 1.0);
+        assert_eq!(zoomed(window, 300.0, 1e6, 1000.0), (0.0, 1000.0));
+    }
+
+    #[test]
+    fn pans_and_follow() {
+        assert_eq!(panned((100.0, 200.0), KEY_PAN, 1000.0), (120.0, 220.0));
+        assert_eq!(panned((100.0, 200.0), -1.0, 1000.0), (0.0, 100.0));
+        assert_eq!(following((100.0, 200.0), 5000.0), (4900.0, 5000.0));
+        let drag = Drag {
+            from_px: 560.0,
+            from_x: 150.0,
+            window: (100.0, 200.0),
+            boxed: false,
+        };
+        // 1000 px show 100 samples: dragging 100 px left shows 10 samples further right.
+        assert_eq!(drag.panned_to(460.0, &PLOT, 1000.0), (110.0, 210.0));
+        assert_eq!(drag.selection(120.0), (120.0, 150.0));
+        assert_eq!(boxed_window((120.0, 150.0), 1000.0), Some((120.0, 150.0)));
+        assert_eq!(boxed_window((120.0, 120.5), 1000.0), None);
+    }
+
+    #[test]
+    fn sample_indices_of_a_window() {
+        assert_eq!(samples((10.2, 20.7), 100), (10, 21));
+        assert_eq!(samples((-3.0, 200.0), 100), (0, 100));
+        assert_eq!(sample_at(9.6, 100), 10);
+        assert_eq!(sample_at(-2.0, 100), 0);
+        assert_eq!(sample_at(1e9, 100), 99);
+    }
+
+    #[test]
+    fn bins_follow_the_plot_width() {
+        let wide = bins_for(2000.0);
+        assert!(wide > 1800 && wide < 2000, "{wide}");
+        assert_eq!(bins_for(0.0), bins_for(MIN_WIDTH_PX));
+        assert_eq!(
+            x_tick_labels((0.0, 100.0), XAxis::Index)
+                .first()
+                .map(String::as_str),
+            Some("0")
+        );
+    }
+
+    #[test]
+    fn the_url_holds_the_view() {
+        assert_eq!(url_query((0.0, 100.0), 100, &[]), "");
+        assert_eq!(url_query((10.0, 20.5), 100, &[]), "start=10&stop=21");
+        let hidden = ["rssi".to_string(), "attitude.2".to_string()];
+        assert_eq!(
+            url_query((0.0, 100.0), 100, &hidden),
+            "hide=rssi,attitude.2"
+        );
+    }
+
+    #[test]
+    fn overlays_sit_on_the_plot() {
+        let window = (0.0, 100.0);
+        assert_eq!(
+            PLOT.crosshair_style(window, 50.0).as_deref(),
+            Some("left:560px;top:22px;height:278px")
+        );
+        assert_eq!(PLOT.crosshair_style(window, 150.0), None);
+        assert_eq!(
+            PLOT.band_style(window, (90.0, 200.0)).as_deref(),
+            Some("left:960px;width:100px;top:22px;height:278px")
+        );
+        assert_eq!(PLOT.band_style(window, (150.0, 200.0)), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Writing: PUT, POST and DELETE of one array, after the caller's right to write is checked.
+//! The work itself is [`crate::server::write`].
+
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::response::Response;
+
+use crate::catalog::ArrayInfo;
+use crate::names::validate_name;
+use crate::server::error::ApiError;
+use crate::server::openapi::{Binary, ErrorBody, NameParam, UploadFailures};
+use crate::server::{write, AppState};
+
+/// Check the name and the caller's right to write.
+fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiError> {
+    validate_name(name)?;
+    let authorization = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    // The peer as the server saw it (or as a test's MockConnectInfo says).
+    let extensions = request.extensions();
+    let peer = extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .or_else(|| {
+            extensions
+                .get::<axum::extract::connect_info::MockConnectInfo<std::net::SocketAddr>>()
+                .map(|mock| mock.0.ip())
+        });
+    write::authorize(state.writer.config().token.as_deref(), authorization, peer)
+}
+
+/// `PUT /api/arrays/{name}`: create or replace an array.
+#[utoipa::path(
+    put,
+    path = "/api/arrays/{name}",
+    tag = "writes",
+    params(NameParam),
+    request_body(description = "An .npy document", content(
+        (inline(Binary) = "application/x-npy"),
+        (inline(Binary) = "application/octet-stream"),
+    )),
+    security((), ("write_token" = [])),
+    responses(
+        (status = 200, description = "Replaced", body = ArrayInfo),
+        (status = 201, description = "Created", body = ArrayInfo),
+        (status = 409, description = "A file stands where the name needs a folder", body = ErrorBody),
+        UploadFailures,
+    )
+)]
+pub(crate) async fn put_array(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    writable(&state, &name, &request)?;
+    let (parts, body) = request.into_parts();
+    write::put(&state.store, &state.writer, &name, &parts.headers, body).await
+}
+
+/// `POST /api/arrays/{name}`: append rows along axis 0, or create the array.
+#[utoipa::path(
+    post,
+    path = "/api/arrays/{name}",
+    tag = "writes",
+    params(NameParam),
+    request_body(description = "An .npy document of the rows to append", content(
+        (inline(Binary) = "application/x-npy"),
+        (inline(Binary) = "application/octet-stream"),
+    )),
+    security((), ("write_token" = [])),
+    responses(
+        (status = 200, description = "Appended", body = ArrayInfo),
+        (status = 201, description = "Created (there was no such array)", body = ArrayInfo),
+        (status = 409, description = "The rows do not match the stored dtype, trailing shape or order, or the stored array is unreadable", body = ErrorBody),
+        UploadFailures,
+    )
+)]
+pub(crate) async fn post_array(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    writable(&state, &name, &request)?;
+    let (parts, body) = request.into_parts();
+    write::append(
+        &state.store,
+        &state.levels,
+        &state.writer,
+        &name,
+        &parts.headers,
+        body,
+    )
+    .await
+}
+
+/// `DELETE /api/arrays/{name}`: remove an array.
+#[utoipa::path(
+    delete,
+    path = "/api/arrays/{name}",
+    tag = "writes",
+    params(NameParam),
+    security((), ("write_token" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A bad name", body = ErrorBody),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))),
+        (status = 403, description = "No token is configured and the client is not on this machine", body = ErrorBody),
+        (status = 404, description = "No such array", body = ErrorBody),
+        (status = 405, description = "The name is a member of an .npz group, which is read-only", body = ErrorBody),
+        (status = 500, description = "Deleting failed", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_array(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    writable(&state, &name, &request)?;
+    write::delete(&state.store, &state.levels, &state.writer, &name).await
+}

@@ -1,0 +1,196 @@
+//! Reading the two kinds of file the store serves: `.npy` (header by `pread`, data from the
+//! map) and `.npz` (the zip's members, sliced from the map or inflated).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::stamp::{FileStamp, Fnv64};
+use super::{Source, StoredArray};
+use crate::names::validate_name;
+use crate::wire::npy::{parse_npy, NpyHeader, Trailing, MAX_DATA_OFFSET};
+
+/// Largest member of a deflated `.npz` that is inflated into memory (a zip-bomb bound).
+pub const MAX_INFLATED_MEMBER: u64 = 4 << 30;
+
+/// Map a whole file read-only and hand it out as shareable bytes.
+fn map_file(file: &File) -> std::io::Result<Bytes> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        // mmap refuses zero lengths; an empty file is simply not an array.
+        return Ok(Bytes::new());
+    }
+    // SAFETY: the map is read-only and private to this process. Of a served file, Downlink
+    // only ever rewrites the `.npy` header in place (an append, under the store's header
+    // lock), and nothing reads a header through a map: `read_npy_file` reads it by `pread`
+    // and hands out only the data bytes after it, which no write changes while a version is
+    // served (appends write after them; replacements are new files renamed into place).
+    // Another program truncating or rewriting a served file is outside what any mmap-based
+    // reader can defend against; the module docs say so.
+    #[allow(unsafe_code)]
+    let map = unsafe { memmap2::Mmap::map(file)? };
+    Ok(Bytes::from_owner(map))
+}
+
+/// The first bytes of `file`, up to the longest `.npy` header: read with `pread`, never
+/// through a map (see the module docs of the store). The caller holds the header lock.
+fn read_prefix(file: &File) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut prefix = vec![0u8; MAX_DATA_OFFSET];
+    let mut filled = 0;
+    while filled < prefix.len() {
+        match file.read_at(&mut prefix[filled..], filled as u64)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    prefix.truncate(filled);
+    Ok(prefix)
+}
+
+/// An `.npy` file: its header read whole by `pread`, its data a slice of the map. The caller
+/// holds the store's header lock (shared).
+pub(super) fn read_npy_file(
+    name: &str,
+    path: &Path,
+    stamp: FileStamp,
+) -> Result<StoredArray, String> {
+    let file = File::open(path).map_err(|err| format!("cannot read it: {err}"))?;
+    let prefix = read_prefix(&file).map_err(|err| format!("cannot read it: {err}"))?;
+    let (header, offset) = NpyHeader::parse(&prefix).map_err(|e| e.to_string())?;
+    let len = header.data_len().map_err(|e| e.to_string())?;
+    let map = map_file(&file).map_err(|err| format!("cannot read it: {err}"))?;
+    // Trailing bytes are allowed, as numpy.load allows them: an interrupted append leaves the
+    // previous array intact with unused bytes after it.
+    let end = (offset as u64)
+        .checked_add(len)
+        .filter(|end| *end <= map.len() as u64)
+        .ok_or_else(|| {
+            format!(
+                "the data is truncated: the header needs {len} bytes after offset {offset}, the file has {}",
+                map.len()
+            )
+        })?;
+    let etag = array_etag(&stamp.etag(""), &header);
+    Ok(StoredArray {
+        name: name.to_string(),
+        data: map.slice(offset..end as usize),
+        header,
+        etag,
+        source: Source::Npy(path.to_path_buf()),
+    })
+}
+
+/// An `.npy` document held whole in `bytes` (an `.npz` member, never changed in place).
+fn read_npy_bytes(
+    name: &str,
+    source: Source,
+    bytes: Bytes,
+    etag: String,
+) -> Result<StoredArray, String> {
+    let view = parse_npy(&bytes, Trailing::Allow).map_err(|e| e.to_string())?;
+    let start = view.data_offset;
+    let end = start + view.data.len();
+    Ok(StoredArray {
+        name: name.to_string(),
+        etag: array_etag(&etag, &view.header),
+        header: view.header,
+        data: bytes.slice(start..end),
+        source,
+    })
+}
+
+/// The validator of an array version: its file's identity plus its header. The header is
+/// part of it: an append rewrites the header in place, possibly within one tick of the
+/// file's modification clock, and must still change the ETag.
+fn array_etag(file_etag: &str, header: &NpyHeader) -> String {
+    let mut h = Fnv64::new();
+    h.write(file_etag.as_bytes());
+    h.write(header.dtype.descr_string().as_bytes());
+    for dim in &header.shape {
+        h.write(&dim.to_le_bytes());
+    }
+    h.write(&[u8::from(header.fortran_order)]);
+    format!("{:016x}", h.finish())
+}
+
+/// The members of an `.npz` file, mapped.
+pub(super) fn read_npz(
+    group: &str,
+    path: &Path,
+    stamp: FileStamp,
+) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
+    let file = File::open(path).map_err(|err| format!("cannot read it: {err}"))?;
+    let bytes = map_file(&file).map_err(|err| format!("cannot read it: {err}"))?;
+    npz_members(group, path, &bytes, stamp)
+}
+
+fn npz_members(
+    group: &str,
+    path: &Path,
+    bytes: &Bytes,
+    stamp: FileStamp,
+) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_ref()))
+        .map_err(|e| format!("not a valid .npz (zip) file: {e}"))?;
+    let mut members = Vec::new();
+    for index in 0..archive.len() {
+        let mut file = archive
+            .by_index(index)
+            .map_err(|e| format!("zip member {index} is unreadable: {e}"))?;
+        let file_name = file.name().to_string();
+        if file.is_dir() {
+            continue;
+        }
+        let Some(member) = file_name.strip_suffix(".npy") else {
+            tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member that is not .npy");
+            continue;
+        };
+        let name = format!("{group}/{member}");
+        if let Err(err) = validate_name(&name) {
+            tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member: {err}");
+            continue;
+        }
+        let data = match file.compression() {
+            zip::CompressionMethod::Stored => {
+                let start = usize::try_from(file.data_start()).map_err(|e| e.to_string())?;
+                let len = usize::try_from(file.compressed_size()).map_err(|e| e.to_string())?;
+                let end = start
+                    .checked_add(len)
+                    .filter(|end| *end <= bytes.len())
+                    .ok_or_else(|| {
+                        format!("zip member {file_name} runs past the end of the file")
+                    })?;
+                bytes.slice(start..end)
+            }
+            _ => {
+                let mut inflated = Vec::new();
+                (&mut file)
+                    .take(MAX_INFLATED_MEMBER + 1)
+                    .read_to_end(&mut inflated)
+                    .map_err(|e| format!("zip member {file_name} cannot be inflated: {e}"))?;
+                if inflated.len() as u64 > MAX_INFLATED_MEMBER {
+                    return Err(format!(
+                        "zip member {file_name} inflates to more than {MAX_INFLATED_MEMBER} bytes"
+                    ));
+                }
+                Bytes::from(inflated)
+            }
+        };
+        let source = Source::NpzMember {
+            path: path.to_path_buf(),
+            member: file_name.clone(),
+        };
+        match read_npy_bytes(&name, source, data, stamp.etag(&file_name)) {
+            Ok(array) => members.push((member.to_string(), Arc::new(array))),
+            // One bad member does not hide its valid siblings.
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member: {reason}");
+            }
+        }
+    }
+    Ok(members)
+}
