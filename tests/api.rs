@@ -7,10 +7,13 @@ use common::{f64s, respond as send, save};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use downlink::lod::LodAnswer;
 use downlink::server::write::WriteConfig;
 use downlink::server::{router, AppState};
 use downlink::wire::bundle::decode_bundle;
-use downlink::wire::npy::{parse_npy, Trailing};
+use downlink::wire::dtype::DType;
+use downlink::wire::npy::{parse_npy, NpyHeader, Trailing, Version};
+use downlink::wire::pyliteral;
 use leptos::prelude::LeptosOptions;
 
 /// A data directory with a few arrays, and the app over it.
@@ -229,10 +232,17 @@ async fn files_change_without_restart_and_symlinks_are_not_followed() {
     std::os::unix::fs::symlink(outside.path().join("secret.npy"), root.join("link.npy")).unwrap();
     std::os::unix::fs::symlink(outside.path(), root.join("linkdir")).unwrap();
     assert_eq!(get(&app, "/api/arrays/link").await.0, StatusCode::NOT_FOUND);
-    assert_ne!(
-        get(&app, "/api/arrays/linkdir/secret").await.0,
-        StatusCode::OK
-    );
+    // A file reached through a symlinked folder is refused as unreadable, without saying
+    // where it lies.
+    let (status, _, body) = get(&app, "/api/arrays/linkdir/secret").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = json(&body)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(message.contains("outside the data directory"), "{message}");
+    let outside_path = outside.path().to_string_lossy().into_owned();
+    assert!(!message.contains(&outside_path), "{message}");
     let (_, _, listing) = get(&app, "/api/arrays").await;
     assert!(!String::from_utf8_lossy(&listing).contains("secret"));
 }
@@ -338,4 +348,205 @@ async fn every_numeric_dtype_charts_like_its_float_twin() {
         let got: Vec<f64> = got.iter().map(|v| v - shift).collect();
         assert_eq!(got, want, "{descr} draws like its <f4 twin");
     }
+}
+
+fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn head_answers_the_get_headers_without_a_body() {
+    let (_dir, app) = app();
+    for uri in [
+        "/api/arrays/ramp",
+        "/api/arrays/group/be?format=raw",
+        "/api/bundle?name=ramp&name=fortran",
+        "/api/lod/ramp?bins=10",
+    ] {
+        let (_, got, body) = get(&app, uri).await;
+        let (status, head, nothing) = send(&app, request("HEAD", uri, &[])).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(nothing.is_empty(), "{uri}");
+        assert_eq!(
+            head[header::CONTENT_LENGTH],
+            body.len().to_string().as_str(),
+            "{uri}"
+        );
+        for name in [header::ETAG, header::CONTENT_TYPE] {
+            assert_eq!(head[&name], got[&name], "{uri} {name}");
+        }
+    }
+    let (_, head, _) = send(
+        &app,
+        request("HEAD", "/api/arrays/group/be?format=raw", &[]),
+    )
+    .await;
+    assert_eq!(head["x-array-shape"], "4,3");
+    assert_eq!(head["x-array-dtype"], ">i2");
+}
+
+#[tokio::test]
+async fn any_origin_may_read_and_sees_the_array_headers() {
+    let (_dir, app) = app();
+    let origin = ("origin", "https://dashboards.example");
+    let (status, headers, _) = send(
+        &app,
+        request("GET", "/api/arrays/ramp?format=raw", &[origin]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let exposed = headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for name in [
+        "etag",
+        "content-range",
+        "content-length",
+        "x-array-dtype",
+        "x-array-shape",
+    ] {
+        assert!(
+            exposed.split(',').any(|h| h.trim() == name),
+            "{name} in {exposed}"
+        );
+    }
+    // A preflight for a ranged, conditional read from another origin is allowed.
+    let preflight = request(
+        "OPTIONS",
+        "/api/arrays/ramp",
+        &[
+            origin,
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "range,if-none-match"),
+        ],
+    );
+    let (status, headers, _) = send(&app, preflight).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let methods = headers[header::ACCESS_CONTROL_ALLOW_METHODS]
+        .to_str()
+        .unwrap();
+    for method in ["GET", "HEAD"] {
+        assert!(methods.contains(method), "{method} in {methods}");
+    }
+    let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for name in ["range", "if-none-match"] {
+        assert!(allowed.contains(name), "{name} in {allowed}");
+    }
+}
+
+#[tokio::test]
+async fn a_multi_range_request_gets_the_whole_representation() {
+    let (_dir, app) = app();
+    let (_, _, whole) = get(&app, "/api/arrays/ramp").await;
+    let ranged = request("GET", "/api/arrays/ramp", &[("range", "bytes=0-1,5-6")]);
+    let (status, headers, body) = send(&app, ranged).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, whole);
+    assert!(headers.get(header::CONTENT_RANGE).is_none());
+}
+
+#[tokio::test]
+async fn lod_answers_carry_the_exact_time_of_every_point() {
+    let (dir, app) = app();
+    // Irregular nanosecond timestamps far from zero (an f64 would round them), stored
+    // big-endian in one group and little-endian in the other.
+    let t: Vec<i64> = (0..500i64)
+        .map(|i| 1_700_000_000_123_456_789 + i * 1_000_003 + (i * i) % 7)
+        .collect();
+    let x: Vec<f64> = (0..500).map(|i| ((i * 37) % 101) as f64).collect();
+    for (group, descr, bytes) in [
+        (
+            "le",
+            "<M8[ns]",
+            t.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
+        ),
+        (
+            "be",
+            ">M8[ns]",
+            t.iter().flat_map(|v| v.to_be_bytes()).collect(),
+        ),
+    ] {
+        save(
+            dir.path(),
+            &format!("{group}/t"),
+            descr,
+            &[500],
+            false,
+            &bytes,
+        );
+        save(
+            dir.path(),
+            &format!("{group}/x"),
+            "<f8",
+            &[500],
+            false,
+            &f64s(x.iter().copied()),
+        );
+        let (status, _, body) = get(
+            &app,
+            &format!("/api/lod/{group}/x?start=3&stop=480&bins=40"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{group}");
+        let entries = decode_bundle(&body).unwrap();
+        assert_eq!(entries[3].name, "time", "{group}");
+        assert_eq!(entries[3].dtype.descr_string(), "<M8[ns]", "{group}");
+        let answer = LodAnswer::decode(&body).unwrap();
+        let time = answer.time.as_ref().expect("a time entry");
+        let indices: Vec<u64> = answer.indices().collect();
+        assert_eq!(time.counts.len(), indices.len(), "{group}");
+        for (index, count) in indices.iter().zip(&time.counts) {
+            assert_eq!(*count, t[*index as usize], "{group}: sample {index}");
+        }
+    }
+    // A series without timestamps has no time entry.
+    let (_, _, body) = get(&app, "/api/lod/ramp?bins=4").await;
+    assert_eq!(LodAnswer::decode(&body).unwrap().time, None);
+}
+
+#[tokio::test]
+async fn a_record_dtype_header_is_ascii_and_parses_back_to_the_exact_names() {
+    let (dir, app) = app();
+    let names = ["température", "温度", "ok"];
+    let dtype = DType::from_json(&serde_json::json!([
+        [names[0], "<f4"],
+        [names[1], "<i2"],
+        [names[2], "|b1"]
+    ]))
+    .unwrap();
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype,
+        fortran_order: false,
+        shape: vec![2],
+    };
+    let path = dir.path().join("records.npy");
+    std::fs::write(
+        &path,
+        downlink::wire::npy::write_npy(&header, &[0u8; 14]).unwrap(),
+    )
+    .unwrap();
+    let (status, headers, _) = get(&app, "/api/arrays/records?format=raw").await;
+    assert_eq!(status, StatusCode::OK);
+    let value = headers["x-array-dtype"].as_bytes();
+    assert!(value.is_ascii(), "{value:?}");
+    // What a client reading the header as ISO-8859-1 gets, through the same parse as any
+    // other descr (Python: np.dtype(ast.literal_eval(value))).
+    let text: String = value.iter().map(|&b| char::from(b)).collect();
+    let parsed = DType::from_descr_value(&pyliteral::parse(&text).unwrap()).unwrap();
+    assert_eq!(parsed, header.dtype, "{text}");
+    assert!(
+        text.contains(r"'temp\xe9rature'") && text.contains(r"'\u6e29\u5ea6'"),
+        "{text}"
+    );
 }

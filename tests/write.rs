@@ -38,6 +38,16 @@ fn f4(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
 /// An app over an empty directory. `loopback`: requests come from 127.0.0.1 (else from
 /// nowhere known, i.e. not loopback); `token`: DOWNLINK_WRITE_TOKEN.
 fn app_with(loopback: bool, token: Option<&str>, max_upload: u64) -> (tempfile::TempDir, Router) {
+    let (dir, _, app) = app_and_state(loopback, token, max_upload);
+    (dir, app)
+}
+
+/// As [`app_with`], with the state the router serves (to look at its level of detail).
+fn app_and_state(
+    loopback: bool,
+    token: Option<&str>,
+    max_upload: u64,
+) -> (tempfile::TempDir, AppState, Router) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(".keep"), b"").unwrap();
     let state = AppState::new(
@@ -48,13 +58,13 @@ fn app_with(loopback: bool, token: Option<&str>, max_upload: u64) -> (tempfile::
             max_upload,
         },
     );
-    let app = router(state);
+    let app = router(state.clone());
     let app = if loopback {
         app.layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
     } else {
         app
     };
-    (dir, app)
+    (dir, state, app)
 }
 
 fn app() -> (tempfile::TempDir, Router) {
@@ -162,15 +172,15 @@ async fn post_appends_and_checks_the_row_type() {
 }
 
 #[tokio::test]
-async fn append_grows_rows_of_2d_arrays_and_keeps_lod_exact() {
-    let (_dir, app) = app();
+async fn append_extends_the_pyramids_of_2d_arrays_and_keeps_lod_exact() {
+    let (_dir, state, app) = app_and_state(true, None, 1 << 30);
     let rows = |from: u32, n: u32| f4((from..from + n).flat_map(|i| [i as f32, -(i as f32)]));
     send(
         &app,
         write("PUT", "m", npy("<f4", &[100_000, 2], &rows(0, 100_000))),
     )
     .await;
-    // Chart it once so a pyramid exists, then append and compare with a fresh array.
+    // Chart it once, and wait until its pyramids are built (the builder has let go).
     let lod = "/api/lod/m?bins=500";
     assert_eq!(
         send(&app, Request::get(lod).body(Body::empty()).unwrap())
@@ -178,7 +188,17 @@ async fn append_grows_rows_of_2d_arrays_and_keeps_lod_exact() {
             .0,
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while state.levels.builds_finished() < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pyramids were never built"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(state.levels.is_indexed("m"));
+    assert_eq!(state.levels.builds_started(), 1);
+
     send(
         &app,
         write(
@@ -188,12 +208,23 @@ async fn append_grows_rows_of_2d_arrays_and_keeps_lod_exact() {
         ),
     )
     .await;
+    // Extended, not rebuilt: indexed at once, and no build started for the new version.
+    assert!(
+        state.levels.is_indexed("m"),
+        "the append dropped the pyramids"
+    );
+    let (_, grown) = send(&app, Request::get(lod).body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        state.levels.builds_started(),
+        1,
+        "the append rebuilt the pyramids"
+    );
+
     send(
         &app,
         write("PUT", "fresh", npy("<f4", &[150_000, 2], &rows(0, 150_000))),
     )
     .await;
-    let (_, grown) = send(&app, Request::get(lod).body(Body::empty()).unwrap()).await;
     let (_, fresh) = send(
         &app,
         Request::get("/api/lod/fresh?bins=500")
@@ -206,6 +237,79 @@ async fn append_grows_rows_of_2d_arrays_and_keeps_lod_exact() {
     assert_eq!(grown[0].data, fresh[0].data, "window");
     assert_eq!(grown[1].data, fresh[1].data, "indices");
     assert_eq!(grown[2].data, fresh[2].data, "values");
+}
+
+/// An (rows, 3) `<f4` array of `rows` starting at row `from`: row i holds i, 10i, 100i.
+fn grid(from: u32, rows: u32) -> Vec<f32> {
+    (from..from + rows)
+        .flat_map(|i| [i as f32, 10.0 * i as f32, 100.0 * i as f32])
+        .collect()
+}
+
+/// `values` (C order, `rows` × 3) as an .npy document in the given memory order.
+fn npy_ordered(values: &[f32], rows: u64, fortran: bool) -> Vec<u8> {
+    let data: Vec<f32> = if fortran {
+        (0..3)
+            .flat_map(|c| values.iter().skip(c).step_by(3).copied())
+            .collect()
+    } else {
+        values.to_vec()
+    };
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype: DType::parse_descr("<f4").unwrap(),
+        fortran_order: fortran,
+        shape: vec![rows, 3],
+    };
+    write_npy(&header, &f4(data)).unwrap()
+}
+
+#[tokio::test]
+async fn appends_take_rows_in_either_memory_order() {
+    let (_dir, app) = app();
+    // (stored order, appended order) -> the rows read back in C order.
+    for (stored, appended) in [(true, false), (false, true), (true, true)] {
+        let name = format!("grid_{stored}_{appended}");
+        let (status, _) = send(
+            &app,
+            write("PUT", &name, npy_ordered(&grid(0, 4), 4, stored)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        for round in 0..3 {
+            let from = 4 + 2 * round;
+            let (status, body) = send(
+                &app,
+                write("POST", &name, npy_ordered(&grid(from, 2), 2, appended)),
+            )
+            .await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{name}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let (_, doc) = read(&app, &name).await;
+        let view = parse_npy(&doc, Trailing::Reject).unwrap();
+        assert_eq!(view.header.shape, [10, 3], "{name}");
+        let got: Vec<f32> = if view.header.fortran_order {
+            // Still Fortran order: gather it back into C order.
+            (0..10)
+                .flat_map(|r| (0..3).map(move |c| (r, c)))
+                .map(|(r, c)| {
+                    let at = (c * 10 + r) * 4;
+                    f32::from_le_bytes(view.data[at..at + 4].try_into().unwrap())
+                })
+                .collect()
+        } else {
+            view.data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        };
+        assert_eq!(got, grid(0, 10), "{name}");
+    }
 }
 
 #[tokio::test]
@@ -370,6 +474,15 @@ async fn auth_through_the_router() {
     );
     assert_eq!(send(&app, good).await.0, StatusCode::CREATED);
     assert_eq!(read(&app, "a").await.0, StatusCode::OK);
+    // The scheme is case-insensitive (RFC 9110).
+    for scheme in ["bearer", "BEARER"] {
+        let mut request = write("PUT", "a", doc());
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("{scheme} {TOKEN}").parse().unwrap(),
+        );
+        assert_eq!(send(&app, request).await.0, StatusCode::OK, "{scheme}");
+    }
 }
 
 #[tokio::test]
@@ -415,4 +528,74 @@ async fn events_arrive_within_a_second() {
         .unwrap();
     let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
     assert!(text.starts_with("event: deleted\n"), "{text}");
+}
+
+/// Readers that load an array while an append rewrites its header in place see the old
+/// header or the new one, whole, never a mix of the two (the header is read by `pread` under
+/// the store's header lock, which the rewrite holds).
+#[test]
+fn readers_never_see_a_header_half_rewritten() {
+    use downlink::server::store::Store;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    const SHORT: u64 = 11_111;
+    const LONG: u64 = 22_222;
+    let dir = tempfile::tempdir().unwrap();
+    let header = |rows: u64| {
+        NpyHeader {
+            version: Version::V1,
+            dtype: DType::parse_descr("|u1").unwrap(),
+            fortran_order: false,
+            shape: vec![rows],
+        }
+        .to_bytes_with_capacity(128)
+    };
+    assert_eq!(header(SHORT).len(), header(LONG).len());
+    let path = dir.path().join("grow.npy");
+    let mut document = header(LONG);
+    document.extend((0..LONG).map(|i| (i % 251) as u8));
+    std::fs::write(&path, &document).unwrap();
+
+    let store = Store::new(dir.path());
+    let done = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, path, done, reads) =
+                (store.clone(), path.clone(), done.clone(), reads.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    store.invalidate(&path);
+                    let array = store.get("grow").expect("every version reads");
+                    let rows = array.header.shape[0];
+                    assert!(rows == SHORT || rows == LONG, "a torn header: {rows} rows");
+                    assert_eq!(array.data.len() as u64, rows);
+                    assert!(array
+                        .data
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &b)| b == (i % 251) as u8));
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let until = std::time::Instant::now() + Duration::from_millis(1500);
+    let mut rewrites = 0u64;
+    while std::time::Instant::now() < until {
+        let rows = if rewrites % 2 == 0 { SHORT } else { LONG };
+        store.rewrite_header(&file, &header(rows)).unwrap();
+        rewrites += 1;
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        reader.join().expect("no reader saw a torn header");
+    }
+    assert!(
+        reads.load(Ordering::Relaxed) > 100,
+        "the readers barely ran"
+    );
+    assert!(rewrites > 1000, "the writer barely ran");
 }

@@ -185,3 +185,28 @@ test('export downloads the visible window as .npy that NumPy loads', async ({ pa
   const pngPath = await (await png).path();
   expect(fs.readFileSync(pngPath).subarray(1, 4).toString()).toBe('PNG');
 });
+
+test('export downloads the visible window as CSV that NumPy reads back exactly', async ({ page, baseURL }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass/rssi');
+  await chart.host.focus();
+  await page.keyboard.press('+');
+  await page.keyboard.press('ArrowRight');
+  const [a, b] = await chart.window();
+  expect(a).toBeGreaterThan(0);
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-csv').click();
+  const file = await (await download).path();
+  const rows = execFileSync('python3', ['-c', `
+import io, urllib.request, numpy as np
+with open("${file}") as f:
+    head = f.readline().strip()
+table = np.loadtxt("${file}", delimiter=",", skiprows=1)
+with urllib.request.urlopen("${baseURL}/api/arrays/demo/pass/rssi") as r:
+    rssi = np.load(io.BytesIO(r.read()))
+assert head == "index,c0", head
+np.testing.assert_array_equal(table[:, 0], np.arange(${a}, ${b}))
+np.testing.assert_array_equal(table[:, 1].astype(rssi.dtype), rssi[${a}:${b}])
+print(len(table))`]).toString().trim();
+  expect(Number(rows)).toBe(b - a);
+});

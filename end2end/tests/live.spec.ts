@@ -119,7 +119,10 @@ test('a page catches up on appends made before its live stream connected', async
   await page.getByTestId('follow').click();
   await expect(page.getByTestId('window')).toHaveText('samples 0 – 5000');
   post(5000, 1000);
-  await page.waitForTimeout(300);
+  // The append is on the server, but the page, its stream held, has not heard of it.
+  const rows = async () =>
+    (await page.request.head(`${baseURL}/api/arrays/live/late?format=raw`)).headers()['x-array-shape'];
+  await expect.poll(rows).toBe('6000');
   await expect(page.getByTestId('window')).toHaveText('samples 0 – 5000');
   release();
   await expect(page.getByTestId('window')).toHaveText('samples 1000 – 6000');

@@ -158,6 +158,27 @@ def test_raw_format(server):
     assert np.frombuffer(body, "<f8")[0] == 3.5
 
 
+def test_record_dtype_header_reads_back_with_its_exact_field_names(server):
+    """X-Array-Dtype is ASCII (Python escapes in the literal), so a client that reads headers
+    as ISO-8859-1, as http.client does, recovers a non-ASCII field name exactly."""
+    import ast
+
+    base, data = server
+    names = ["température", "温度"]
+    array = np.zeros(2, dtype=[(names[0], "<f4"), (names[1], "<i2")])
+    np.save(data / "unicode_names.npy", array)
+    try:
+        status, headers, body = get(base, "/api/arrays/unicode_names" + q(format="raw"))
+        assert status == 200
+        value = headers["X-Array-Dtype"]
+        assert value.isascii(), value
+        dtype = np.dtype(ast.literal_eval(value))
+        assert dtype == array.dtype and list(dtype.names) == names
+        np.testing.assert_array_equal(np.frombuffer(body, dtype), array)
+    finally:
+        (data / "unicode_names.npy").unlink()
+
+
 def test_range_returns_exact_bytes_of_the_same_representation(server):
     base, _ = server
     for path in ["/api/arrays/fixtures/ramp", "/api/arrays/fixtures/cube" + q(slice="::-1", dtype="<f4")]:

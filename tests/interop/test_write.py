@@ -193,9 +193,12 @@ def test_sigkill_mid_upload_keeps_the_previous_version(tmp_path):
     chunk = b"\x01" * (1 << 20)
     for _ in range(100):
         conn.send(chunk)
-    time.sleep(0.3)
-    uploads = list((data / ".downlink" / "tmp").iterdir())
-    assert uploads, "the upload is being streamed to a temporary file"
+    # Wait until the server has streamed part of the body to its temporary file.
+    deadline = time.monotonic() + 10
+    uploads = []
+    while not any(u.stat().st_size > 0 for u in uploads):
+        assert time.monotonic() < deadline, "the upload is being streamed to a temporary file"
+        uploads = [u for u in (data / ".downlink" / "tmp").iterdir() if u.is_file()]
     first.kill()
     conn.close()
 
@@ -208,3 +211,31 @@ def test_sigkill_mid_upload_keeps_the_previous_version(tmp_path):
         assert list((data / ".downlink" / "tmp").iterdir()) == []
     finally:
         second.stop()
+
+
+def test_rows_append_whatever_the_memory_order(server):
+    """NumPy arrays of either memory order grow along axis 0 as np.concatenate says."""
+    base = f"{server.base}/api/arrays/orders"
+    first = np.asfortranarray(np.arange(12, dtype="<f4").reshape(4, 3))
+    more_c = np.arange(12, 18, dtype="<f4").reshape(2, 3)
+    more_f = np.asfortranarray(np.arange(18, 24, dtype="<f4").reshape(2, 3))
+    headers = {"Content-Type": "application/x-npy"}
+    assert request("PUT", f"{base}/grid", npy_bytes(first), headers)[0] == 201
+    for rows in [more_c, more_f]:
+        status, body = request("POST", f"{base}/grid", npy_bytes(rows), headers)
+        assert status == 200, body
+    got = np.load(io.BytesIO(request("GET", f"{base}/grid")[1]))
+    np.testing.assert_array_equal(got, np.concatenate([first, more_c, more_f]))
+
+
+def test_the_bearer_scheme_is_case_insensitive(tmp_path):
+    """RFC 9110: "bearer", "Bearer" and "BEARER" name the same scheme."""
+    running = Server(tmp_path, env={"DOWNLINK_WRITE_TOKEN": "s3cret"})
+    try:
+        url = f"{running.base}/api/arrays/auth/a"
+        body = npy_bytes(np.arange(3, dtype="<f8"))
+        for scheme, want in [("bearer", 201), ("BEARER", 200), ("Bearer", 200), ("Basic", 401)]:
+            headers = {"Content-Type": "application/x-npy", "Authorization": f"{scheme} s3cret"}
+            assert request("PUT", url, body, headers)[0] == want, scheme
+    finally:
+        running.stop()
