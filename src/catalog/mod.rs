@@ -104,7 +104,7 @@ pub fn human_bytes(n: u64) -> String {
 /// What the array page shows: the listing entry, its memory order and the first values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArrayDetail {
-    /// The listing entry.
+    /// Its entry in `GET /api/arrays`.
     pub info: ArrayInfo,
     /// Whether the data is stored in Fortran (column-major) order.
     pub fortran_order: bool,

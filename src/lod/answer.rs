@@ -56,7 +56,7 @@ pub enum AnswerError {
     /// An array has the wrong dtype or shape, or the arrays disagree.
     #[error("the LOD answer's '{name}' array is malformed: {reason}")]
     Malformed {
-        /// The array.
+        /// Which array of the answer.
         name: &'static str,
         /// What is wrong with it.
         reason: String,

@@ -53,7 +53,8 @@ pub struct Selected {
     pub shape: Vec<u64>,
     /// Whether `data` is in Fortran order (only ever for an untouched Fortran array).
     pub fortran_order: bool,
-    /// The elements.
+    /// The selected elements: a slice of the map where nothing had to be converted or
+    /// reordered.
     pub data: Bytes,
     /// A canonical text of what was selected, for the ETag.
     pub key: String,

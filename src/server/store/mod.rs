@@ -137,7 +137,7 @@ impl Store {
         }
     }
 
-    /// The data directory.
+    /// The data directory this store serves.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -42,11 +42,11 @@ impl FileStamp {
 pub struct Fnv64(u64);
 
 impl Fnv64 {
-    /// A fresh hasher.
+    /// A hasher at FNV's offset basis.
     pub fn new() -> Fnv64 {
         Fnv64(0xcbf2_9ce4_8422_2325)
     }
-    /// Feed bytes.
+    /// Mix `bytes` into the hash.
     pub fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 ^= u64::from(*b);

@@ -45,7 +45,7 @@ impl Drop for TempFile {
 pub(super) struct Upload {
     /// The whole body, on disk.
     pub(super) file: TempFile,
-    /// Its header.
+    /// The upload's `.npy` header, validated against its length.
     pub(super) header: NpyHeader,
     /// Where its data starts in the file.
     pub(super) data_offset: u64,
