@@ -585,7 +585,11 @@ fn readers_never_see_a_header_half_rewritten() {
     let until = std::time::Instant::now() + Duration::from_millis(1500);
     let mut rewrites = 0u64;
     while std::time::Instant::now() < until {
-        let rows = if rewrites.is_multiple_of(2) { SHORT } else { LONG };
+        let rows = if rewrites.is_multiple_of(2) {
+            SHORT
+        } else {
+            LONG
+        };
         store.rewrite_header(&file, &header(rows)).unwrap();
         rewrites += 1;
     }
