@@ -296,57 +296,152 @@ async fn lod_answers_m4_bins_as_a_bundle() {
     }
 }
 
-#[tokio::test]
-async fn every_numeric_dtype_charts_like_its_float_twin() {
-    let (dir, app) = app();
-    let values: Vec<i64> = (0..5000).map(|i| (i * 7919 % 201) - 100).collect();
-    let twin: Vec<u8> = values
+/// Little-endian or big-endian bytes of every value, by the dtype's own encoding.
+fn encode(descr: &str, values: &[f64]) -> Vec<u8> {
+    let big = descr.starts_with('>');
+    macro_rules! ints {
+        ($t:ty) => {
+            values
+                .iter()
+                .flat_map(|&v| {
+                    let x = v as $t;
+                    if big {
+                        x.to_be_bytes().to_vec()
+                    } else {
+                        x.to_le_bytes().to_vec()
+                    }
+                })
+                .collect()
+        };
+    }
+    match &descr[1..] {
+        "b1" => values.iter().map(|&v| u8::from(v != 0.0)).collect(),
+        "i1" => ints!(i8),
+        "u1" => ints!(u8),
+        "i2" => ints!(i16),
+        "u2" => ints!(u16),
+        "i4" => ints!(i32),
+        "u4" => ints!(u32),
+        "i8" | "M8[s]" | "m8[ms]" => values
+            .iter()
+            .flat_map(|&v| {
+                let x = if v.is_nan() { i64::MIN } else { v as i64 };
+                if big {
+                    x.to_be_bytes()
+                } else {
+                    x.to_le_bytes()
+                }
+            })
+            .collect(),
+        "u8" => ints!(u64),
+        "f2" => values
+            .iter()
+            .flat_map(|&v| {
+                let x = half::f16::from_f64(v);
+                if big {
+                    x.to_be_bytes()
+                } else {
+                    x.to_le_bytes()
+                }
+            })
+            .collect(),
+        "f4" => ints!(f32),
+        "f8" => ints!(f64),
+        other => panic!("no encoding for {other}"),
+    }
+}
+
+fn lod_points(body: &[u8]) -> Vec<(u64, u64)> {
+    let answer = LodAnswer::decode(body).unwrap();
+    answer
+        .columns
         .iter()
-        .flat_map(|&v| (v as f32).to_le_bytes())
+        .flatten()
+        .flat_map(|b| {
+            [
+                (b.first_index, b.first.to_bits()),
+                (b.min_index, b.min.to_bits()),
+                (b.max_index, b.max.to_bits()),
+                (b.last_index, b.last.to_bits()),
+            ]
+        })
+        .collect()
+}
+
+/// Every numeric dtype, in both byte orders, 1-D and as a column of a C-order and a
+/// Fortran-order (N, 3) array, charts exactly like an `<f8` twin of the same values.
+#[tokio::test]
+async fn every_numeric_dtype_byte_order_and_column_charts_like_its_f64_twin() {
+    let (dir, app) = app();
+    const N: usize = 100_000;
+    let signed: Vec<f64> = (0..N as i64)
+        .map(|i| ((i * 7919 % 201) - 100) as f64)
         .collect();
-    save(dir.path(), "twin", "<f4", &[5000], false, &twin);
-    let encodings: [(&str, Vec<u8>); 4] = [
-        (
-            ">i2",
-            values
-                .iter()
-                .flat_map(|&v| (v as i16).to_be_bytes())
-                .collect(),
-        ),
-        (
-            ">f8",
-            values
-                .iter()
-                .flat_map(|&v| (v as f64).to_be_bytes())
-                .collect(),
-        ),
-        (
-            "<i8",
-            values.iter().flat_map(|&v| v.to_le_bytes()).collect(),
-        ),
-        ("|u1", values.iter().map(|&v| (v + 100) as u8).collect()),
-    ];
-    let lod = |name: &str| format!("/api/lod/{name}?start=17&stop=4990&bins=300");
-    let (_, _, body) = get(&app, &lod("twin")).await;
-    let want = decode_bundle(&body).unwrap()[2].data.to_vec();
-    for (descr, data) in encodings {
-        let name = format!("as_{}", &descr[1..]);
-        save(dir.path(), &name, descr, &[5000], false, &data);
-        let (status, _, body) = get(&app, &lod(&name)).await;
-        assert_eq!(status, StatusCode::OK, "{descr}");
-        let entries = decode_bundle(&body).unwrap();
-        let got: Vec<f64> = entries[2]
-            .data
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+    let save_twin = |name: &str, values: &[f64]| {
+        save(
+            dir.path(),
+            name,
+            "<f8",
+            &[N as u64],
+            false,
+            &f64s(values.iter().copied()),
+        );
+    };
+    let lod =
+        |name: &str, column: &str| format!("/api/lod/{name}?start=17&stop=99990&bins=300{column}");
+    for kind in [
+        "b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8", "M8[s]", "m8[ms]",
+    ] {
+        // What each dtype holds of the signed values: unsigned ones shifted, bools as 0/1,
+        // datetimes with a NaT now and then.
+        let values: Vec<f64> = signed
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| match kind {
+                "b1" => f64::from(u8::from(v > 0.0)),
+                k if k.starts_with('u') => v + 100.0,
+                k if k.starts_with('M') || k.starts_with('m') => {
+                    if i % 997 == 3 {
+                        f64::NAN
+                    } else {
+                        v * 1000.0
+                    }
+                }
+                _ => v,
+            })
             .collect();
-        let want: Vec<f64> = want
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        let shift = if descr == "|u1" { 100.0 } else { 0.0 };
-        let got: Vec<f64> = got.iter().map(|v| v - shift).collect();
-        assert_eq!(got, want, "{descr} draws like its <f4 twin");
+        let twin = format!("twin_{}", kind.replace(['[', ']'], "_"));
+        save_twin(&twin, &values);
+        let (_, _, want) = get(&app, &lod(&twin, "")).await;
+        let want = lod_points(&want);
+        let orders: &[&str] = if kind == "b1" || kind.ends_with('1') {
+            &["|"]
+        } else {
+            &["<", ">"]
+        };
+        for order in orders {
+            let descr = format!("{order}{kind}");
+            let name = format!("as_{}_{}", if *order == ">" { "be" } else { "le" }, twin);
+            let bytes = encode(&descr, &values);
+            save(dir.path(), &name, &descr, &[N as u64], false, &bytes);
+            let (status, _, body) = get(&app, &lod(&name, "")).await;
+            assert_eq!(status, StatusCode::OK, "{descr}");
+            assert_eq!(lod_points(&body), want, "{descr} charts like its <f8 twin");
+            // The same values as column 1 of a (N, 3) array, in C and in Fortran order.
+            let size = bytes.len() / N;
+            for fortran in [false, true] {
+                let mut grid = vec![0u8; bytes.len() * 3];
+                for (i, value) in bytes.chunks_exact(size).enumerate() {
+                    let at = if fortran { N + i } else { i * 3 + 1 } * size;
+                    grid[at..at + size].copy_from_slice(value);
+                }
+                let columns = format!("{name}_grid_{fortran}");
+                save(dir.path(), &columns, &descr, &[N as u64, 3], fortran, &grid);
+                let (status, _, body) = get(&app, &lod(&columns, "&column=1")).await;
+                assert_eq!(status, StatusCode::OK, "{descr} fortran={fortran}");
+                assert_eq!(lod_points(&body), want, "{descr} column, fortran={fortran}");
+            }
+        }
     }
 }
 

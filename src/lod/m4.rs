@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::kernels;
+use super::series::{for_runs, Series};
 use super::{LodError, Sample, MAX_BINS};
 
 /// The M4 envelope of one bin: its first and last samples and its extremes, each with the
@@ -101,14 +102,14 @@ pub(super) fn bin_ranges(start: usize, stop: usize, bins: usize) -> Vec<(usize, 
 
 /// The M4 bin of the non-empty range `samples[a..b]`, given the positions of its first
 /// minimum and maximum (`None` if all NaN).
-pub(super) fn make_bin<T: Sample>(
-    samples: &[T],
+pub(super) fn make_bin<T: Sample, S: Series<T> + ?Sized>(
+    samples: &S,
     (a, b): (usize, usize),
     extremes: Option<(usize, usize)>,
 ) -> M4Bin {
     let (min_index, max_index) = extremes.unwrap_or((a, a));
     let extreme = |i: usize| {
-        let x = samples[i];
+        let x = samples.get(i);
         if x.is_nan() {
             f64::NAN
         } else {
@@ -117,14 +118,39 @@ pub(super) fn make_bin<T: Sample>(
     };
     M4Bin {
         first_index: a as u64,
-        first: samples[a].to_f64(),
+        first: samples.get(a).to_f64(),
         min_index: min_index as u64,
         min: extreme(min_index),
         max_index: max_index as u64,
         max: extreme(max_index),
         last_index: (b - 1) as u64,
-        last: samples[b - 1].to_f64(),
+        last: samples.get(b - 1).to_f64(),
     }
+}
+
+/// Positions of the first minimum and maximum of `[a, b)`, NaN ignored, by scanning run by
+/// run; `None` when the range is empty or all NaN.
+pub(super) fn scan_extremes<T: Sample, S: Series<T> + ?Sized>(
+    samples: &S,
+    a: usize,
+    b: usize,
+) -> Option<(usize, usize)> {
+    let mut best: Option<((usize, T), (usize, T))> = None;
+    for_runs(samples, a, b, |first, run| {
+        let Some((lo, hi)) = kernels::first_min_max(run) else {
+            return;
+        };
+        let (lo, hi) = ((first + lo, run[lo]), (first + hi, run[hi]));
+        best = Some(match best {
+            None => (lo, hi),
+            // Strictly beyond only: on a tie the earlier run's occurrence stays first.
+            Some((min, max)) => (
+                if lo.1 < min.1 { lo } else { min },
+                if hi.1 > max.1 { hi } else { max },
+            ),
+        });
+    });
+    best.map(|((lo, _), (hi, _))| (lo, hi))
 }
 
 /// The M4 bins of `samples[start..stop]` by scanning every sample: the reference the
@@ -134,19 +160,32 @@ pub(super) fn make_bin<T: Sample>(
 /// # Errors
 /// [`LodError::ZeroBins`], [`LodError::TooManyBins`], [`LodError::ReversedWindow`],
 /// [`LodError::WindowOutOfRange`], checked in that order.
-pub fn m4_scan<T: Sample>(
-    samples: &[T],
+pub fn m4_scan<T: Sample, S: Series<T> + ?Sized>(
+    samples: &S,
     start: u64,
     stop: u64,
     bins: usize,
 ) -> Result<Vec<M4Bin>, LodError> {
     let (start, stop) = check_query(samples.len() as u64, start, stop, bins)?;
-    Ok(bin_ranges(start, stop, bins)
-        .into_iter()
-        .map(|(a, b)| {
-            let extremes = kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi));
-            make_bin(samples, (a, b), extremes)
-        })
+    m4_scan_ranges(samples, &bin_ranges(start, stop, bins))
+}
+
+/// The M4 bins of the ranges `[a, b)` (in order, within the series; empty ones are skipped)
+/// by scanning every sample: what [`Pyramid::m4_ranges`](super::Pyramid::m4_ranges) returns.
+///
+/// # Errors
+/// [`LodError::ReversedWindow`] or [`LodError::WindowOutOfRange`] for a bad range.
+pub fn m4_scan_ranges<T: Sample, S: Series<T> + ?Sized>(
+    samples: &S,
+    ranges: &[(usize, usize)],
+) -> Result<Vec<M4Bin>, LodError> {
+    for &(a, b) in ranges {
+        check_window(samples.len() as u64, a as u64, b as u64)?;
+    }
+    Ok(ranges
+        .iter()
+        .filter(|(a, b)| a < b)
+        .map(|&(a, b)| make_bin(samples, (a, b), scan_extremes(samples, a, b)))
         .collect())
 }
 

@@ -40,6 +40,7 @@ mod kernels;
 mod m4;
 mod pyramid;
 mod sample;
+pub mod series;
 
 #[cfg(test)]
 mod tests;
@@ -47,9 +48,10 @@ mod tests;
 pub use answer::{AnswerError, LodAnswer, PointTimes, POINTS_PER_BIN};
 pub use cache::{PYRAMID_MAGIC, PYRAMID_VERSION};
 pub use error::LodError;
-pub use m4::{m4_scan, merge_bins, M4Bin};
+pub use m4::{m4_scan, m4_scan_ranges, merge_bins, M4Bin};
 pub use pyramid::{MinMax, Pyramid, BLOCK, FANOUT};
-pub use sample::Sample;
+pub use sample::{Count, Sample, Truth};
+pub use series::{Series, Strided, View};
 
 /// Most bins one query may ask for: a few times the width of any screen, so the output of a
 /// query is bounded (at most 20,000 × 4 points) whatever the window.

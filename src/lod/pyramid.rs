@@ -21,7 +21,8 @@
 use std::fmt;
 
 use super::kernels::{self, MAX, MIN};
-use super::m4::{bin_ranges, check_query, check_window, make_bin};
+use super::m4::{bin_ranges, check_query, check_window, make_bin, scan_extremes};
+use super::series::{buffer, for_runs, Series};
 use super::{LodError, M4Bin, Sample};
 
 /// Samples summarised by one level-0 node. 64 keeps the ragged ends of a bin within one or
@@ -135,21 +136,22 @@ impl<T: Sample> Pieces<T> {
         }
     }
 
-    /// Offers the raw samples `samples[a..b]`.
-    fn offer_samples(&mut self, samples: &[T], a: usize, b: usize) {
-        let raw = &samples[a..b];
-        if let Some((lo, hi)) = kernels::first_min_max(raw) {
-            for (lane, at) in [(MIN, lo), (MAX, hi)] {
-                self.offer(
-                    lane,
-                    Candidate {
-                        value: raw[at],
-                        position: a + at,
-                        node: None,
-                    },
-                );
+    /// Offers the raw samples `[a, b)`.
+    fn offer_samples<S: Series<T> + ?Sized>(&mut self, samples: &S, a: usize, b: usize) {
+        for_runs(samples, a, b, |first, raw| {
+            if let Some((lo, hi)) = kernels::first_min_max(raw) {
+                for (lane, at) in [(MIN, lo), (MAX, hi)] {
+                    self.offer(
+                        lane,
+                        Candidate {
+                            value: raw[at],
+                            position: first + at,
+                            node: None,
+                        },
+                    );
+                }
             }
-        }
+        });
     }
 
     /// Offers the nodes `lo..hi` of level `level`.
@@ -174,7 +176,7 @@ impl<T: Sample> Pieces<T> {
 
 impl<T: Sample> Pyramid<T> {
     /// Builds the pyramid over `samples`: one pass over the data, O(N).
-    pub fn build(samples: &[T]) -> Pyramid<T> {
+    pub fn build<S: Series<T> + ?Sized>(samples: &S) -> Pyramid<T> {
         let mut pyramid = Pyramid {
             len: 0,
             levels: level_counts(samples.len() as u64)
@@ -192,19 +194,22 @@ impl<T: Sample> Pyramid<T> {
     /// series. Costs O(appended + BLOCK + FANOUT * levels), not O(N), and gives the same
     /// nodes (and bytes) as [`Pyramid::build`] over `samples`. Given a series shorter than
     /// the one covered, which cannot be an append, it rebuilds from scratch.
-    pub fn extend(&mut self, samples: &[T]) {
+    pub fn extend<S: Series<T> + ?Sized>(&mut self, samples: &S) {
         if (samples.len() as u64) < self.len || self.levels.is_empty() {
             *self = Self::build(samples);
             return;
         }
         let blocks = samples.len() / BLOCK;
         let base = &mut self.levels[0].nodes;
-        let (new_blocks, _) = samples[base.len() * BLOCK..blocks * BLOCK].as_chunks::<BLOCK>();
-        base.reserve(new_blocks.len());
-        base.extend(new_blocks.iter().map(|block| {
-            let (lo, hi) = kernels::min_max_values(block);
-            kernels::summary(lo, hi)
-        }));
+        base.reserve(blocks.saturating_sub(base.len()));
+        // RUN is a whole number of blocks, so runs from a block edge hold whole blocks.
+        for_runs(samples, base.len() * BLOCK, blocks * BLOCK, |_, run| {
+            let (whole, _) = run.as_chunks::<BLOCK>();
+            base.extend(whole.iter().map(|block| {
+                let (lo, hi) = kernels::min_max_values(block);
+                kernels::summary(lo, hi)
+            }));
+        });
         let mut level = 1;
         loop {
             let count = self.levels[level - 1].nodes.len() / FANOUT;
@@ -257,16 +262,34 @@ impl<T: Sample> Pyramid<T> {
     /// [`LodError::LengthMismatch`] if `samples` is not as long as the pyramid, then as
     /// [`m4_scan`](super::m4_scan): [`LodError::ZeroBins`], [`LodError::TooManyBins`],
     /// [`LodError::ReversedWindow`], [`LodError::WindowOutOfRange`].
-    pub fn m4(
+    pub fn m4<S: Series<T> + ?Sized>(
         &self,
-        samples: &[T],
+        samples: &S,
         start: u64,
         stop: u64,
         bins: usize,
     ) -> Result<Vec<M4Bin>, LodError> {
         self.check_samples(samples)?;
         let (start, stop) = check_query(self.len, start, stop, bins)?;
-        let ranges = bin_ranges(start, stop, bins);
+        self.m4_ranges(samples, &bin_ranges(start, stop, bins))
+    }
+
+    /// The M4 bins of the given non-empty sample ranges `[a, b)`, in order and within the
+    /// series (the bins of a time window, say), exactly as a scan gives them.
+    ///
+    /// # Errors
+    /// [`LodError::LengthMismatch`] if `samples` is not as long as the pyramid,
+    /// [`LodError::WindowOutOfRange`] for a range past its end.
+    pub fn m4_ranges<S: Series<T> + ?Sized>(
+        &self,
+        samples: &S,
+        ranges: &[(usize, usize)],
+    ) -> Result<Vec<M4Bin>, LodError> {
+        self.check_samples(samples)?;
+        for &(a, b) in ranges {
+            check_window(self.len, a as u64, b as u64)?;
+        }
+        let ranges: Vec<(usize, usize)> = ranges.iter().copied().filter(|(a, b)| a < b).collect();
         let extremes = self.first_min_max(samples, &ranges, RAW_SCAN_MAX);
         Ok(ranges
             .into_iter()
@@ -282,9 +305,9 @@ impl<T: Sample> Pyramid<T> {
     /// # Errors
     /// [`LodError::LengthMismatch`], [`LodError::ReversedWindow`],
     /// [`LodError::WindowOutOfRange`], checked in that order.
-    pub fn min_max(
+    pub fn min_max<S: Series<T> + ?Sized>(
         &self,
-        samples: &[T],
+        samples: &S,
         start: u64,
         stop: u64,
     ) -> Result<Option<MinMax<T>>, LodError> {
@@ -295,12 +318,12 @@ impl<T: Sample> Pyramid<T> {
         }
         let found = self.first_min_max(samples, &[(start, stop)], RAW_SCAN_MAX);
         Ok(Some(match found.first().copied().flatten() {
-            Some((lo, hi)) => ((lo as u64, samples[lo]), (hi as u64, samples[hi])),
+            Some((lo, hi)) => ((lo as u64, samples.get(lo)), (hi as u64, samples.get(hi))),
             None => ((start as u64, T::NAN), (start as u64, T::NAN)),
         }))
     }
 
-    fn check_samples(&self, samples: &[T]) -> Result<(), LodError> {
+    fn check_samples<S: Series<T> + ?Sized>(&self, samples: &S) -> Result<(), LodError> {
         if samples.len() as u64 != self.len {
             return Err(LodError::LengthMismatch {
                 pyramid: self.len,
@@ -313,9 +336,9 @@ impl<T: Sample> Pyramid<T> {
     /// Positions of the first minimum and maximum of each non-empty range `[a, b)` of the
     /// covered series; `None` where a range is all NaN. Ranges of up to `raw_scan_max`
     /// samples are scanned raw.
-    pub(super) fn first_min_max(
+    pub(super) fn first_min_max<S: Series<T> + ?Sized>(
         &self,
-        samples: &[T],
+        samples: &S,
         ranges: &[(usize, usize)],
         raw_scan_max: usize,
     ) -> Vec<Option<(usize, usize)>> {
@@ -353,14 +376,14 @@ impl<T: Sample> Pyramid<T> {
                 }
                 // Only when the samples are not the series the pyramid was built on; the
                 // scan keeps the answer exact for the samples given.
-                Some(_) => kernels::first_min_max(&samples[a..b]).map(|(lo, hi)| (a + lo, a + hi)),
+                Some(_) => scan_extremes(samples, a, b),
                 None => None,
             })
             .collect()
     }
 
     /// Touches what [`Pyramid::descend`] will read below node `index` of `level`.
-    fn touch_below(&self, samples: &[T], level: usize, index: usize) -> u8 {
+    fn touch_below<S: Series<T> + ?Sized>(&self, samples: &S, level: usize, index: usize) -> u8 {
         if level > 0 {
             let first = index * FANOUT;
             self.levels[level - 1]
@@ -369,14 +392,23 @@ impl<T: Sample> Pyramid<T> {
                 .map_or(0, touch)
         } else {
             let first = index * BLOCK;
-            samples.get(first..first + BLOCK).map_or(0, touch)
+            if first + BLOCK <= samples.len() {
+                touch(samples.bytes(first, first + BLOCK))
+            } else {
+                0
+            }
         }
     }
 
     /// Touches what [`Pyramid::candidates`] will read around each range edge (the raw block
     /// that holds the edge and, at each level, the group of nodes next to it), so those
     /// misses overlap. A heuristic: it decides nothing, and may miss a neighbouring group.
-    fn prefetch_edges(&self, samples: &[T], ranges: &[(usize, usize)], raw_scan_max: usize) {
+    fn prefetch_edges<S: Series<T> + ?Sized>(
+        &self,
+        samples: &S,
+        ranges: &[(usize, usize)],
+        raw_scan_max: usize,
+    ) {
         let Some(&(_, last)) = ranges.last() else {
             return;
         };
@@ -386,9 +418,9 @@ impl<T: Sample> Pyramid<T> {
         let mut touched = 0;
         for edge in ranges.iter().map(|&(a, _)| a).chain([last]) {
             let block = edge / BLOCK * BLOCK;
-            touched ^= samples
-                .get(block..(block + BLOCK).min(samples.len()))
-                .map_or(0, touch);
+            if block < samples.len() {
+                touched ^= touch(samples.bytes(block, (block + BLOCK).min(samples.len())));
+            }
             let mut node = edge / BLOCK;
             for level in &self.levels {
                 let group = node / FANOUT * FANOUT;
@@ -401,9 +433,9 @@ impl<T: Sample> Pyramid<T> {
     }
 
     /// The best candidates of `[a, b)`: exact for short ranges, otherwise possibly nodes.
-    fn candidates(
+    fn candidates<S: Series<T> + ?Sized>(
         &self,
-        samples: &[T],
+        samples: &S,
         a: usize,
         b: usize,
         raw_scan_max: usize,
@@ -439,7 +471,12 @@ impl<T: Sample> Pyramid<T> {
     /// Moves a node candidate one level down (to the first child holding its value) or, at
     /// level 0, to the first equal sample. Leaves it unchanged if the pyramid and the
     /// samples disagree.
-    fn descend(&self, samples: &[T], candidate: &mut Candidate<T>, lane: usize) {
+    fn descend<S: Series<T> + ?Sized>(
+        &self,
+        samples: &S,
+        candidate: &mut Candidate<T>,
+        lane: usize,
+    ) {
         let Some((level, index)) = candidate.node else {
             return;
         };
@@ -454,8 +491,9 @@ impl<T: Sample> Pyramid<T> {
             }
         } else {
             let first = index * BLOCK;
-            let sample = samples
-                .get(first..first + BLOCK)
+            let mut buf = buffer::<T>();
+            let sample = (first + BLOCK <= samples.len())
+                .then(|| samples.run(first, first + BLOCK, &mut buf))
                 .and_then(|block| kernels::first_equal(block, candidate.value));
             if let Some(k) = sample {
                 candidate.position = first + k;
