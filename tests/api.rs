@@ -645,3 +645,136 @@ async fn a_record_dtype_header_is_ascii_and_parses_back_to_the_exact_names() {
         "{text}"
     );
 }
+
+/// A time window cuts `[t0, t1)` into equal intervals of time: each interval with samples
+/// gives the M4 bin of exactly those samples, with their exact timestamps; the gaps between
+/// passes give none.
+#[tokio::test]
+async fn time_windows_bin_by_time_and_leave_gaps_empty() {
+    let (dir, app) = app();
+    const START: i64 = 1_700_000_000_000_000_000;
+    const STEP: i64 = 100_000_000; // 10 Hz
+    const GAP: i64 = 95 * 60 * 1_000_000_000;
+    let mut t = Vec::new();
+    for pass in 0..3i64 {
+        for i in 0..2000i64 {
+            t.push(START + pass * (2000 * STEP + GAP) + i * STEP + (i % 3) * 7);
+        }
+    }
+    let x: Vec<f64> = (0..t.len()).map(|i| ((i * 7919) % 1009) as f64).collect();
+    let le: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+    save(
+        dir.path(),
+        "passes/t",
+        "<M8[ns]",
+        &[t.len() as u64],
+        false,
+        &le,
+    );
+    save(
+        dir.path(),
+        "passes/x",
+        "<f8",
+        &[x.len() as u64],
+        false,
+        &f64s(x.iter().copied()),
+    );
+
+    let (t0, t1, bins) = (START - 1_000_000_000, *t.last().unwrap() + 1, 400usize);
+    let uri = format!("/api/lod/passes/x?t0={t0}&t1={t1}&bins={bins}");
+    let (status, headers, body) = get(&app, &uri).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = LodAnswer::decode(&body).unwrap();
+    let times = answer.time.as_ref().expect("the points' timestamps");
+    // The brute force: the samples of each interval, and their M4 bin.
+    let span = i128::from(t1 - t0);
+    let mut want = Vec::new();
+    for k in 0..bins as i128 {
+        let lo = i128::from(t0) + span * k / bins as i128;
+        let hi = i128::from(t0) + span * (k + 1) / bins as i128;
+        let inside: Vec<usize> = (0..t.len())
+            .filter(|&i| (lo..hi).contains(&i128::from(t[i])))
+            .collect();
+        if let (Some(&a), Some(&b)) = (inside.first(), inside.last()) {
+            want.extend(downlink::lod::m4_scan_ranges(&x, &[(a, b + 1)]).unwrap());
+        }
+    }
+    assert_eq!(answer.columns[0], want);
+    assert!(
+        want.len() < bins / 2,
+        "the gaps hold no bins: {} of {bins}",
+        want.len()
+    );
+    for (index, count) in answer.indices().zip(&times.counts) {
+        assert_eq!(*count, t[index as usize], "sample {index}");
+    }
+    assert_eq!((answer.start, answer.stop), (0, t.len() as u64));
+    // Cacheable like any answer, and distinct from an index window's.
+    let (_, index_headers, _) = get(&app, "/api/lod/passes/x?bins=400").await;
+    assert_ne!(headers[header::ETAG], index_headers[header::ETAG]);
+
+    // Timestamps that go backwards, or hold NaT, give no time axis.
+    let mut back = t.clone();
+    back[4100] = back[4099] - 1;
+    let mut nat = t.clone();
+    nat[17] = i64::MIN;
+    for (group, stamps, why) in [("back", back, "go backwards"), ("nat", nat, "NaT")] {
+        let bytes: Vec<u8> = stamps.iter().flat_map(|v| v.to_le_bytes()).collect();
+        save(
+            dir.path(),
+            &format!("{group}/t"),
+            "<M8[ns]",
+            &[t.len() as u64],
+            false,
+            &bytes,
+        );
+        save(
+            dir.path(),
+            &format!("{group}/x"),
+            "<f8",
+            &[x.len() as u64],
+            false,
+            &f64s(x.iter().copied()),
+        );
+        let (status, _, body) = get(&app, &format!("/api/lod/{group}/x?t0={t0}&t1={t1}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{group}");
+        let message = json(&body)["error"].as_str().unwrap().to_string();
+        assert!(message.contains(why), "{message}");
+        // The index window still works.
+        assert_eq!(
+            get(&app, &format!("/api/lod/{group}/x")).await.0,
+            StatusCode::OK
+        );
+    }
+
+    for (uri, want) in [
+        (
+            format!("/api/lod/passes/x?t0={t1}&t1={t0}"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/lod/passes/x?t0={t0}&t1={t0}"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/lod/passes/x?t0={t0}"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/lod/passes/x?t0={t0}&t1={t1}&start=0"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/lod/passes/x?t0=noon&t1={t1}"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/lod/ramp?t0={t0}&t1={t1}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, _, body) = get(&app, &uri).await;
+        assert_eq!(status, want, "{uri}");
+        assert!(json(&body)["error"].is_string(), "{uri}");
+    }
+}

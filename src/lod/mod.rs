@@ -30,6 +30,8 @@
 //!   appended series; [`Pyramid::to_bytes`] and [`Pyramid::from_bytes`] are a validated
 //!   disk cache.
 //! - [`merge_bins`]: re-binning of M4 bins without the samples.
+//! - [`TimeIndex`]: which samples fall in each interval of a window of time, by binary
+//!   search on the timestamps in place.
 //! - [`LodAnswer`]: the bytes of an `/api/lod` answer, encoded by the server and decoded by
 //!   the browser with one codec.
 
@@ -41,6 +43,7 @@ mod m4;
 mod pyramid;
 mod sample;
 pub mod series;
+mod time;
 
 #[cfg(test)]
 mod tests;
@@ -52,6 +55,7 @@ pub use m4::{m4_scan, m4_scan_ranges, merge_bins, M4Bin};
 pub use pyramid::{MinMax, Pyramid, BLOCK, FANOUT};
 pub use sample::{Count, Sample, Truth};
 pub use series::{Series, Strided, View};
+pub use time::{TimeIndex, TimeOrderError, SPARSE};
 
 /// Most bins one query may ask for: a few times the width of any screen, so the output of a
 /// query is bounded (at most 20,000 × 4 points) whatever the window.

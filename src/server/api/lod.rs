@@ -19,11 +19,22 @@ use crate::wire::dtype::ByteOrder;
 /// Bins of an answer when the query names none.
 pub const DEFAULT_BINS: u64 = 1000;
 
+/// The window of a query: samples by index, or an interval of time.
+#[derive(Debug, Clone, Copy)]
+enum Window {
+    /// `start=` and `stop=`: sample indices, each defaulting to the whole array.
+    Samples {
+        start: Option<u64>,
+        stop: Option<u64>,
+    },
+    /// `t0=` and `t1=`: nanoseconds since the Unix epoch, `t0 < t1`.
+    Time { t0: i64, t1: i64 },
+}
+
 /// A checked `/api/lod` query.
 struct LodQuery {
     name: String,
-    start: Option<u64>,
-    stop: Option<u64>,
+    window: Window,
     bins: usize,
     column: Option<u64>,
 }
@@ -37,6 +48,8 @@ struct LodQuery {
         NameParam,
         ("start" = Option<u64>, Query, description = "First sample of the window (default 0)"),
         ("stop" = Option<u64>, Query, description = "One past the last sample (default: the array's length)"),
+        ("t0" = Option<i64>, Query, description = "Instead of start/stop, with t1: the window [t0, t1) in ns since the Unix epoch, for a series with timestamps; bins are equal intervals of time"),
+        ("t1" = Option<i64>, Query, description = "The end of a time window, ns since the Unix epoch (t0 < t1)"),
         ("bins" = Option<u32>, Query, minimum = 1, maximum = 20000,
             description = "Number of bins (default 1000)"),
         ("column" = Option<u64>, Query, description = "One column of an (N, C) array (default: all)"),
@@ -50,10 +63,10 @@ struct LodQuery {
             content((inline(Binary) = "application/x-downlink-bundle")),
             headers(("Content-Range" = String, description = "bytes FIRST-LAST/TOTAL"))),
         (status = 304, description = "If-None-Match matched the ETag"),
-        (status = 400, description = "A bad name, bins out of 1..=20000, start > stop, stop past the end, or a bad column", body = ErrorBody),
+        (status = 400, description = "A bad name, bins out of 1..=20000, start > stop, stop past the end, a bad column, t0 >= t1, or a time and an index window together", body = ErrorBody),
         (status = 404, description = "No such array", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
-        (status = 422, description = "The dtype cannot be charted, or the array has 3+ dimensions", body = ErrorBody),
+        (status = 422, description = "The dtype cannot be charted, the array has 3+ dimensions, or (time windows) it has no usable timestamps", body = ErrorBody),
     )
 )]
 pub(crate) async fn get_lod(
@@ -64,17 +77,39 @@ pub(crate) async fn get_lod(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     validate_name(&name)?;
-    let params = Params::parse(query.as_deref(), &["start", "stop", "bins", "column"])?;
+    let params = Params::parse(
+        query.as_deref(),
+        &["start", "stop", "t0", "t1", "bins", "column"],
+    )?;
     let bins = params.integer("bins")?.unwrap_or(DEFAULT_BINS);
     if bins == 0 || bins > MAX_BINS as u64 {
         return Err(ApiError::BadParam(format!(
             "bins={bins} is out of range: 1 to {MAX_BINS}"
         )));
     }
+    let (start, stop) = (params.integer("start")?, params.integer("stop")?);
+    let window = match (params.signed("t0")?, params.signed("t1")?) {
+        (None, None) => Window::Samples { start, stop },
+        (Some(_), Some(_)) if start.is_some() || stop.is_some() => {
+            return Err(ApiError::BadParam(
+                "a window is start= and stop= (samples) or t0= and t1= (time), not both".into(),
+            ))
+        }
+        (Some(t0), Some(t1)) if t0 < t1 => Window::Time { t0, t1 },
+        (Some(t0), Some(t1)) => {
+            return Err(ApiError::BadParam(format!(
+                "the time window t0={t0} t1={t1} is empty: t0 must be below t1"
+            )))
+        }
+        _ => {
+            return Err(ApiError::BadParam(
+                "a time window needs both t0= and t1=".into(),
+            ))
+        }
+    };
     let query = LodQuery {
         name,
-        start: params.integer("start")?,
-        stop: params.integer("stop")?,
+        window,
         bins: bins as usize,
         column: params.integer("column")?,
     };
@@ -89,14 +124,8 @@ fn lod_representation(
     query: &LodQuery,
 ) -> Result<Representation, ApiError> {
     let array = store.get(&query.name)?;
-    let levels = levels.get(&array)?;
-    let len = levels.len;
-    let (start, stop) = (query.start.unwrap_or(0), query.stop.unwrap_or(len));
-    if start > stop || stop > len {
-        return Err(ApiError::BadParam(format!(
-            "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
-        )));
-    }
+    let cache = levels;
+    let levels = cache.get(&array)?;
     let columns: Vec<usize> = match query.column {
         None => (0..levels.columns.len()).collect(),
         Some(c) if (c as usize) < levels.columns.len() => vec![c as usize],
@@ -107,27 +136,56 @@ fn lod_representation(
             )))
         }
     };
-    let bins = columns
-        .iter()
-        .map(|&c| levels.columns[c].m4(start, stop, query.bins))
-        .collect::<Result<Vec<_>, _>>()?;
+    let times = timestamps_of(store, &array);
+    let (start, stop, bins, key) = match query.window {
+        Window::Samples { start, stop } => {
+            let len = levels.len;
+            let (start, stop) = (start.unwrap_or(0), stop.unwrap_or(len));
+            if start > stop || stop > len {
+                return Err(ApiError::BadParam(format!(
+                    "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
+                )));
+            }
+            let bins = columns
+                .iter()
+                .map(|&c| levels.columns[c].m4(start, stop, query.bins))
+                .collect::<Result<Vec<_>, _>>()?;
+            (start, stop, bins, format!("lod:{start}:{stop}"))
+        }
+        Window::Time { t0, t1 } => {
+            let times = times.as_ref().ok_or_else(|| {
+                ApiError::Unchartable(format!(
+                    "'{}' has no timestamps (a datetime64 array named t, time or timestamp of the same length beside it), so it has no time window; ask by start= and stop=",
+                    query.name
+                ))
+            })?;
+            let ranges = cache
+                .timestamps(times)?
+                .interval_ranges((t0, t1), query.bins)
+                .map_err(|err| ApiError::Unchartable(err.to_string()))?;
+            let start = ranges.first().map_or(0, |r| r.0);
+            let stop = ranges.last().map_or(start, |r| r.1);
+            let bins = columns
+                .iter()
+                .map(|&c| levels.columns[c].m4_ranges(&ranges))
+                .collect::<Result<Vec<_>, _>>()?;
+            (start as u64, stop as u64, bins, format!("lodt:{t0}:{t1}"))
+        }
+    };
     let mut answer = LodAnswer {
         start,
         stop,
         columns: bins,
         time: None,
     };
-    if let Some(times) = timestamps_of(store, &array) {
-        answer.time = point_times(&answer, &times);
+    if let Some(times) = &times {
+        answer.time = point_times(&answer, times);
     }
     Ok(Representation {
         content_type: "application/x-downlink-bundle",
         headers: Vec::new(),
         parts: vec![bytes::Bytes::from(answer.encode()?)],
-        etag: repr::etag_for(
-            &array.etag,
-            &format!("lod:{start}:{stop}:{}:{columns:?}", query.bins),
-        ),
+        etag: repr::etag_for(&array.etag, &format!("{key}:{}:{columns:?}", query.bins)),
     })
 }
 

@@ -56,6 +56,19 @@ impl Params {
             .transpose()
     }
 
+    /// The value of `key` as an integer of either sign.
+    pub(super) fn signed(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.one(key)?
+            .map(|text| {
+                text.parse::<i64>().map_err(|_| {
+                    ApiError::BadParam(format!(
+                        "{key}={text:?} is not an integer (ns since the Unix epoch)"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
     /// `slice=` and `dtype=`, which every array read takes.
     pub(super) fn selection(&self) -> Result<Selection, ApiError> {
         let slice = self.one("slice")?.map(SliceSpec::parse).transpose()?;

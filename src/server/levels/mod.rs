@@ -15,9 +15,15 @@
 //!   bytes (see `crate::lod`).
 //! - Entries are keyed by array name; a new file version (new ETag) replaces the old entry.
 //!
+//! - **Time axes.** A series' timestamps are checked and indexed once per version
+//!   ([`Timestamps`]), in the background from the first time they are needed; a time window
+//!   then costs O(bins × log N).
+//!
 //! - `column`: one typed column and its pyramid.
+//! - `time`: timestamps as a time axis.
 
 mod column;
+mod time;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use column::{ColumnLod, Layout};
+pub use time::Timestamps;
 
 use crate::lod::LodError;
 use crate::server::describe::chartable;
@@ -138,6 +145,7 @@ const INDEX_FROM: u64 = 1 << 16;
 pub struct LevelsCache {
     dir: PathBuf,
     entries: Arc<Mutex<HashMap<String, Arc<Levels>>>>,
+    times: Arc<Mutex<HashMap<String, Arc<Timestamps>>>>,
     builds: Arc<BuildCounts>,
 }
 
@@ -155,8 +163,33 @@ impl LevelsCache {
         LevelsCache {
             dir,
             entries: Arc::default(),
+            times: Arc::default(),
             builds: Arc::default(),
         }
+    }
+
+    /// The time axis of the timestamps array `times`, its check and index started in the
+    /// background on first use of this version (a query that needs them waits for them).
+    ///
+    /// # Errors
+    /// As [`Timestamps::new`].
+    pub fn timestamps(&self, times: &StoredArray) -> Result<Arc<Timestamps>, LevelsError> {
+        let mut entries = self.times.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = entries.get(&times.name) {
+            if found.etag == times.etag {
+                return Ok(Arc::clone(found));
+            }
+        }
+        let fresh = Arc::new(Timestamps::new(times)?);
+        entries.insert(times.name.clone(), Arc::clone(&fresh));
+        drop(entries);
+        let background = Arc::clone(&fresh);
+        std::thread::spawn(move || {
+            if let Err(err) = background.index() {
+                tracing::info!("{err}");
+            }
+        });
+        Ok(fresh)
     }
 
     /// Background index builds started so far (loading a persisted pyramid counts too).
@@ -251,5 +284,9 @@ impl LevelsCache {
     /// Drop the levels of a deleted array.
     pub fn forget(&self, name: &str) {
         self.lock().remove(name);
+        self.times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
     }
 }
