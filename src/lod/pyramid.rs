@@ -177,16 +177,48 @@ impl<T: Sample> Pieces<T> {
 impl<T: Sample> Pyramid<T> {
     /// Builds the pyramid over `samples`: one pass over the data, O(N).
     pub fn build<S: Series<T> + ?Sized>(samples: &S) -> Pyramid<T> {
-        let mut pyramid = Pyramid {
-            len: 0,
-            levels: level_counts(samples.len() as u64)
-                .into_iter()
-                // Counts are bounded by the slice length, so they fit in usize.
-                .map(|count| Level::with_capacity(count as usize))
-                .collect(),
-        };
+        let mut pyramid = Pyramid::with_levels_for(samples.len());
         // Never recursive: the new pyramid covers nothing and has a level 0.
         pyramid.extend(samples);
+        pyramid
+    }
+
+    /// An empty pyramid with room for the levels of `len` samples.
+    fn with_levels_for(len: usize) -> Pyramid<T> {
+        Pyramid {
+            len: 0,
+            levels: level_counts(len as u64)
+                .into_iter()
+                // Counts are bounded by the series' length, so they fit in usize.
+                .map(|count| Level::with_capacity(count as usize))
+                .collect(),
+        }
+    }
+
+    /// The level-0 nodes (`[min, max]` of each block of [`BLOCK`] samples) of the blocks
+    /// `[from, to)` of `samples`: the bulk of a build, which callers may split across
+    /// threads and hand to [`Pyramid::from_blocks`].
+    pub fn block_nodes<S: Series<T> + ?Sized>(samples: &S, from: usize, to: usize) -> Vec<[T; 2]> {
+        let mut nodes = Vec::with_capacity(to.saturating_sub(from));
+        // RUN is a whole number of blocks, so runs from a block edge hold whole blocks.
+        for_runs(samples, from * BLOCK, to * BLOCK, |_, run| {
+            let (whole, _) = run.as_chunks::<BLOCK>();
+            nodes.extend(whole.iter().map(|block| {
+                let (lo, hi) = kernels::min_max_values(block);
+                kernels::summary(lo, hi)
+            }));
+        });
+        nodes
+    }
+
+    /// The pyramid of a series of `len` samples whose level-0 nodes are `blocks` (all
+    /// `len / BLOCK` of them, in order, as [`Pyramid::block_nodes`] gives them): the same
+    /// pyramid [`Pyramid::build`] makes.
+    pub fn from_blocks(len: usize, blocks: Vec<[T; 2]>) -> Pyramid<T> {
+        let mut pyramid = Pyramid::with_levels_for(len);
+        pyramid.levels[0].nodes = blocks;
+        pyramid.summarize_levels();
+        pyramid.len = len as u64;
         pyramid
     }
 
@@ -200,16 +232,15 @@ impl<T: Sample> Pyramid<T> {
             return;
         }
         let blocks = samples.len() / BLOCK;
-        let base = &mut self.levels[0].nodes;
-        base.reserve(blocks.saturating_sub(base.len()));
-        // RUN is a whole number of blocks, so runs from a block edge hold whole blocks.
-        for_runs(samples, base.len() * BLOCK, blocks * BLOCK, |_, run| {
-            let (whole, _) = run.as_chunks::<BLOCK>();
-            base.extend(whole.iter().map(|block| {
-                let (lo, hi) = kernels::min_max_values(block);
-                kernels::summary(lo, hi)
-            }));
-        });
+        let done = self.levels[0].nodes.len();
+        let fresh = Self::block_nodes(samples, done, blocks);
+        self.levels[0].nodes.extend(fresh);
+        self.summarize_levels();
+        self.len = samples.len() as u64;
+    }
+
+    /// Fills every level above 0 from the one below, where complete groups are new.
+    fn summarize_levels(&mut self) {
         let mut level = 1;
         loop {
             let count = self.levels[level - 1].nodes.len() / FANOUT;
@@ -229,7 +260,6 @@ impl<T: Sample> Pyramid<T> {
             );
             level += 1;
         }
-        self.len = samples.len() as u64;
     }
 
     /// Number of samples covered.

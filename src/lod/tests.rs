@@ -294,6 +294,24 @@ fn check_series<T: Sample>(samples: &[T], seed: u64) -> Result<(), TestCaseError
     Ok(())
 }
 
+proptest! {
+    /// A build split into parts (as the server splits it across threads) makes the same
+    /// pyramid, byte for byte.
+    #[test]
+    fn a_build_in_parts_is_the_build(len in lengths(), seed in any::<u64>(), parts in 1usize..5) {
+        let samples: Vec<f32> = make_series(len, seed, 2).into_iter().map(|x| x as f32).collect();
+        let blocks = len / BLOCK;
+        let per = blocks.div_ceil(parts).max(1);
+        let nodes: Vec<[f32; 2]> = (0..parts)
+            .flat_map(|p| Pyramid::block_nodes(&samples, (p * per).min(blocks), ((p + 1) * per).min(blocks)))
+            .collect();
+        prop_assert_eq!(
+            Pyramid::from_blocks(len, nodes).to_bytes(),
+            Pyramid::build(&samples).to_bytes()
+        );
+    }
+}
+
 /// `samples` as column 1 of a (N, 3) array stored in the other byte order and one byte off
 /// alignment: the worst case a view reads in place.
 fn strided_copy<T: Sample>(samples: &[T]) -> Vec<u8> {

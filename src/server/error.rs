@@ -80,8 +80,11 @@ pub enum ApiError {
 impl From<LevelsError> for ApiError {
     fn from(err: LevelsError) -> Self {
         match err {
-            LevelsError::Unsupported(reason) => ApiError::Unchartable(reason),
+            LevelsError::Unsupported(reason) | LevelsError::NoTime(reason) => {
+                ApiError::Unchartable(reason)
+            }
             LevelsError::Query(err) => ApiError::Lod(err),
+            LevelsError::Window(reason) => ApiError::BadParam(reason),
         }
     }
 }

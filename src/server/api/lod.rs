@@ -5,31 +5,17 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::params::Params;
-use crate::lod::{LodAnswer, PointTimes, MAX_BINS};
+use crate::lod::MAX_BINS;
 use crate::names::validate_name;
-use crate::server::describe::{time_count, timestamps_of};
 use crate::server::error::ApiError;
-use crate::server::levels::LevelsCache;
+use crate::server::levels::{LevelsCache, Window};
 use crate::server::openapi::{Binary, ErrorBody, NameParam, RangeHeaders};
 use crate::server::repr::{self, Representation};
-use crate::server::store::{Store, StoredArray};
+use crate::server::store::Store;
 use crate::server::task::blocking;
-use crate::wire::dtype::ByteOrder;
 
 /// Bins of an answer when the query names none.
 pub const DEFAULT_BINS: u64 = 1000;
-
-/// The window of a query: samples by index, or an interval of time.
-#[derive(Debug, Clone, Copy)]
-enum Window {
-    /// `start=` and `stop=`: sample indices, each defaulting to the whole array.
-    Samples {
-        start: Option<u64>,
-        stop: Option<u64>,
-    },
-    /// `t0=` and `t1=`: nanoseconds since the Unix epoch, `t0 < t1`.
-    Time { t0: i64, t1: i64 },
-}
 
 /// A checked `/api/lod` query.
 struct LodQuery {
@@ -124,83 +110,12 @@ fn lod_representation(
     query: &LodQuery,
 ) -> Result<Representation, ApiError> {
     let array = store.get(&query.name)?;
-    let cache = levels;
-    let levels = cache.get(&array)?;
-    let columns: Vec<usize> = match query.column {
-        None => (0..levels.columns.len()).collect(),
-        Some(c) if (c as usize) < levels.columns.len() => vec![c as usize],
-        Some(c) => {
-            return Err(ApiError::BadParam(format!(
-                "column={c} is out of range: the array has {} columns",
-                levels.columns.len()
-            )))
-        }
-    };
-    let times = timestamps_of(store, &array);
-    let (start, stop, bins, key) = match query.window {
-        Window::Samples { start, stop } => {
-            let len = levels.len;
-            let (start, stop) = (start.unwrap_or(0), stop.unwrap_or(len));
-            if start > stop || stop > len {
-                return Err(ApiError::BadParam(format!(
-                    "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
-                )));
-            }
-            let bins = columns
-                .iter()
-                .map(|&c| levels.columns[c].m4(start, stop, query.bins))
-                .collect::<Result<Vec<_>, _>>()?;
-            (start, stop, bins, format!("lod:{start}:{stop}"))
-        }
-        Window::Time { t0, t1 } => {
-            let times = times.as_ref().ok_or_else(|| {
-                ApiError::Unchartable(format!(
-                    "'{}' has no timestamps (a datetime64 array named t, time or timestamp of the same length beside it), so it has no time window; ask by start= and stop=",
-                    query.name
-                ))
-            })?;
-            let ranges = cache
-                .timestamps(times)?
-                .interval_ranges((t0, t1), query.bins)
-                .map_err(|err| ApiError::Unchartable(err.to_string()))?;
-            let start = ranges.first().map_or(0, |r| r.0);
-            let stop = ranges.last().map_or(start, |r| r.1);
-            let bins = columns
-                .iter()
-                .map(|&c| levels.columns[c].m4_ranges(&ranges))
-                .collect::<Result<Vec<_>, _>>()?;
-            (start as u64, stop as u64, bins, format!("lodt:{t0}:{t1}"))
-        }
-    };
-    let mut answer = LodAnswer {
-        start,
-        stop,
-        columns: bins,
-        time: None,
-    };
-    if let Some(times) = &times {
-        answer.time = point_times(&answer, times);
-    }
+    let answer = levels.answer(store, &array, query.window, query.bins, query.column)?;
+    let key = format!("{}:{}:{:?}", query.window.key(), query.bins, query.column);
     Ok(Representation {
         content_type: "application/x-downlink-bundle",
         headers: Vec::new(),
         parts: vec![bytes::Bytes::from(answer.encode()?)],
-        etag: repr::etag_for(&array.etag, &format!("{key}:{}:{columns:?}", query.bins)),
+        etag: repr::etag_for(&array.etag, &key),
     })
-}
-
-/// The timestamp of every point of `answer`, read one by one from `times` (never the whole
-/// array): O(points).
-fn point_times(answer: &LodAnswer, times: &StoredArray) -> Option<PointTimes> {
-    let dtype = times
-        .header
-        .dtype
-        .as_scalar()?
-        .clone()
-        .with_order(ByteOrder::Little);
-    let counts = answer
-        .indices()
-        .map(|index| time_count(times, index))
-        .collect::<Option<Vec<i64>>>()?;
-    Some(PointTimes { dtype, counts })
 }

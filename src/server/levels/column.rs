@@ -3,14 +3,22 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use half::f16;
 
-use crate::lod::{m4_scan, Count, LodError, M4Bin, Pyramid, Sample, Truth, View};
+use crate::lod::{m4_scan, Count, LodError, M4Bin, Pyramid, Sample, Series, Truth, View, BLOCK};
 use crate::wire::dtype::{ScalarKind, ScalarType};
+
+/// Windows wider than this many samples wait for a pyramid being built rather than scan
+/// (a scan of them would cost more than the rest of the build, ~10 ms and up).
+const SCAN_LIMIT: u64 = 1 << 24;
+/// The longest a query waits for a pyramid being built before it scans after all.
+const BUILD_WAIT: Duration = Duration::from_secs(5);
+/// Most threads one build splits its pass over the samples across.
+const MAX_BUILD_THREADS: usize = 4;
 
 /// Where a column's samples lie in the array's data bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +82,9 @@ pub trait ColumnLod: Send + Sync + fmt::Debug {
     /// # Errors
     /// As [`Pyramid::m4_ranges`].
     fn m4_ranges(&self, ranges: &[(usize, usize)]) -> Result<Vec<M4Bin>, LodError>;
+    /// Say that [`ColumnLod::index`] is about to run: from now on, wide queries wait for it
+    /// rather than scan.
+    fn will_index(&self);
     /// Build the pyramid, or load it from `cache` (blocking, O(N)), if not done yet.
     fn index(&self, cache: Option<&Path>);
     /// The same column grown by an append, now at `layout` in `data`, its pyramid (if any)
@@ -90,6 +101,9 @@ struct Typed<T: Sample> {
     data: Bytes,
     layout: Layout,
     pyramid: OnceLock<Pyramid<T>>,
+    /// Whether a build is under way (true from `will_index` until the pyramid is set).
+    building: Mutex<bool>,
+    built: Condvar,
 }
 
 impl<T: Sample> fmt::Debug for Typed<T> {
@@ -109,6 +123,8 @@ impl<T: Sample> Typed<T> {
             data,
             layout,
             pyramid: OnceLock::new(),
+            building: Mutex::new(false),
+            built: Condvar::new(),
         };
         column.try_view()?;
         Some(column)
@@ -128,6 +144,30 @@ impl<T: Sample> Typed<T> {
     fn view(&self) -> View<'_, T> {
         self.try_view().unwrap_or(View::Slice(&[]))
     }
+
+    /// The pyramid to answer a window of `width` samples with: the built one, or for a wide
+    /// window the one being built, waited for (at most [`BUILD_WAIT`]); `None`: scan.
+    fn pyramid_for(&self, width: u64) -> Option<&Pyramid<T>> {
+        if let Some(pyramid) = self.pyramid.get() {
+            return Some(pyramid);
+        }
+        if width <= SCAN_LIMIT {
+            return None;
+        }
+        let building = self.building.lock().unwrap_or_else(|p| p.into_inner());
+        let _done = self
+            .built
+            .wait_timeout_while(building, BUILD_WAIT, |building| *building)
+            .unwrap_or_else(|p| p.into_inner());
+        self.pyramid.get()
+    }
+
+    fn set_building(&self, on: bool) {
+        *self.building.lock().unwrap_or_else(|p| p.into_inner()) = on;
+        if !on {
+            self.built.notify_all();
+        }
+    }
 }
 
 impl<T: Sample> ColumnLod for Typed<T> {
@@ -141,7 +181,7 @@ impl<T: Sample> ColumnLod for Typed<T> {
 
     fn m4(&self, start: u64, stop: u64, bins: usize) -> Result<Vec<M4Bin>, LodError> {
         let view = self.view();
-        match self.pyramid.get() {
+        match self.pyramid_for(stop.saturating_sub(start)) {
             Some(pyramid) => pyramid.m4(&view, start, stop, bins),
             None => m4_scan(&view, start, stop, bins),
         }
@@ -149,17 +189,27 @@ impl<T: Sample> ColumnLod for Typed<T> {
 
     fn m4_ranges(&self, ranges: &[(usize, usize)]) -> Result<Vec<M4Bin>, LodError> {
         let view = self.view();
-        match self.pyramid.get() {
+        let width = match (ranges.first(), ranges.last()) {
+            (Some(first), Some(last)) => last.1.saturating_sub(first.0) as u64,
+            _ => 0,
+        };
+        match self.pyramid_for(width) {
             Some(pyramid) => pyramid.m4_ranges(&view, ranges),
             None => crate::lod::m4_scan_ranges(&view, ranges),
         }
     }
 
-    fn index(&self, cache: Option<&Path>) {
-        if self.is_indexed() {
-            return;
+    fn will_index(&self) {
+        if !self.is_indexed() {
+            self.set_building(true);
         }
-        let _ = self.pyramid.set(load_or_build(&self.view(), cache));
+    }
+
+    fn index(&self, cache: Option<&Path>) {
+        if !self.is_indexed() {
+            let _ = self.pyramid.set(load_or_build(&self.view(), cache));
+        }
+        self.set_building(false);
     }
 
     fn grown(self: Box<Self>, data: Bytes, layout: Layout) -> Option<Box<dyn ColumnLod>> {
@@ -184,7 +234,6 @@ impl<T: Sample> ColumnLod for Typed<T> {
 /// The pyramid of `samples`: loaded from `cache` if it holds a valid one, else built (and
 /// written there, through a temporary file and a rename).
 fn load_or_build<T: Sample>(samples: &View<'_, T>, cache: Option<&Path>) -> Pyramid<T> {
-    use crate::lod::Series;
     if let Some(path) = cache {
         if let Ok(bytes) = std::fs::read(path) {
             match Pyramid::from_bytes(&bytes, samples.len() as u64) {
@@ -194,7 +243,7 @@ fn load_or_build<T: Sample>(samples: &View<'_, T>, cache: Option<&Path>) -> Pyra
         }
     }
     let started = Instant::now();
-    let pyramid = Pyramid::build(samples);
+    let pyramid = build_in_parallel(samples);
     let seconds = started.elapsed().as_secs_f64();
     let bytes = (samples.len() * T::SIZE) as f64;
     tracing::info!(
@@ -210,6 +259,34 @@ fn load_or_build<T: Sample>(samples: &View<'_, T>, cache: Option<&Path>) -> Pyra
         }
     }
     pyramid
+}
+
+/// [`Pyramid::build`], with the pass over the samples split across the machine's cores.
+fn build_in_parallel<T: Sample>(samples: &View<'_, T>) -> Pyramid<T> {
+    let blocks = samples.len() / BLOCK;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_BUILD_THREADS)
+        .min(blocks.max(1));
+    let per_thread = blocks.div_ceil(threads);
+    let parts: Vec<Vec<[T; 2]>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (from, to) = (t * per_thread, ((t + 1) * per_thread).min(blocks));
+                scope.spawn(move || Pyramid::block_nodes(samples, from, to))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let nodes: Vec<[T; 2]> = parts.into_iter().flatten().collect();
+    if nodes.len() != blocks {
+        // A part failed (it cannot, short of a bug): the plain build is always right.
+        return Pyramid::build(samples);
+    }
+    Pyramid::from_blocks(samples.len(), nodes)
 }
 
 /// Write through a temporary file and rename, so a crash never leaves a torn cache.

@@ -19,9 +19,11 @@
 //!   ([`Timestamps`]), in the background from the first time they are needed; a time window
 //!   then costs O(bins × log N).
 //!
+//! - `answer`: the bins of a window, by index or by time.
 //! - `column`: one typed column and its pyramid.
 //! - `time`: timestamps as a time axis.
 
+mod answer;
 mod column;
 mod time;
 
@@ -30,6 +32,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use answer::Window;
 pub use column::{ColumnLod, Layout};
 pub use time::Timestamps;
 
@@ -47,6 +50,12 @@ pub enum LevelsError {
     /// The query is out of bounds.
     #[error("{0}")]
     Query(#[from] LodError),
+    /// The window or column asked for is not within the array.
+    #[error("{0}")]
+    Window(String),
+    /// A time window of a series without usable timestamps.
+    #[error("{0}")]
+    NoTime(String),
 }
 
 /// The level-of-detail state of one array version.
@@ -250,6 +259,9 @@ impl LevelsCache {
         let builds = Arc::clone(&self.builds);
         let name = name.to_string();
         builds.started.fetch_add(1, Ordering::SeqCst);
+        for column in &levels.columns {
+            column.will_index();
+        }
         std::thread::spawn(move || {
             for (c, column) in levels.columns.iter().enumerate() {
                 let path = dir.join(format!("{}-{c}.pyr", levels.etag));

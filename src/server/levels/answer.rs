@@ -1,0 +1,129 @@
+//! Answering a level-of-detail query: the bins of a window of an array's columns, by index
+//! or by time, with the exact timestamp of every point. `/api/lod` and the page's first
+//! frame both answer through here.
+
+use super::{LevelsCache, LevelsError};
+use crate::lod::{LodAnswer, PointTimes};
+use crate::server::describe::{time_count, timestamps_of};
+use crate::server::store::{Store, StoredArray};
+use crate::wire::dtype::ByteOrder;
+
+/// The window of a query: samples by index, or an interval of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Samples `[start, stop)` along axis 0, each defaulting to the whole array.
+    Samples {
+        /// First sample (default 0).
+        start: Option<u64>,
+        /// One past the last sample (default: the array's length).
+        stop: Option<u64>,
+    },
+    /// Instants `[t0, t1)`, ns since the Unix epoch, `t0 < t1`.
+    Time {
+        /// The first instant.
+        t0: i64,
+        /// One past the last instant.
+        t1: i64,
+    },
+}
+
+impl Window {
+    /// A canonical text of the window, for ETags.
+    pub fn key(&self) -> String {
+        match self {
+            Window::Samples { start, stop } => format!("lod:{start:?}:{stop:?}"),
+            Window::Time { t0, t1 } => format!("lodt:{t0}:{t1}"),
+        }
+    }
+}
+
+impl LevelsCache {
+    /// The M4 bins of `window` of `array` (every column, or `column` alone) in `bins` bins,
+    /// with the timestamps of every point when the array has a timestamps sibling.
+    ///
+    /// # Errors
+    /// [`LevelsError::Window`] for a window or column out of range, [`LevelsError::NoTime`]
+    /// for a time window of a series without usable timestamps, and as [`LevelsCache::get`].
+    pub fn answer(
+        &self,
+        store: &Store,
+        array: &StoredArray,
+        window: Window,
+        bins: usize,
+        column: Option<u64>,
+    ) -> Result<LodAnswer, LevelsError> {
+        let levels = self.get(array)?;
+        let width = levels.columns.len();
+        let columns: Vec<usize> = match column {
+            None => (0..width).collect(),
+            Some(c) if (c as usize) < width => vec![c as usize],
+            Some(c) => {
+                return Err(LevelsError::Window(format!(
+                    "column={c} is out of range: the array has {width} columns"
+                )))
+            }
+        };
+        let times = timestamps_of(store, array);
+        let (start, stop, bins) = match window {
+            Window::Samples { start, stop } => {
+                let len = levels.len;
+                let (start, stop) = (start.unwrap_or(0), stop.unwrap_or(len));
+                if start > stop || stop > len {
+                    return Err(LevelsError::Window(format!(
+                        "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
+                    )));
+                }
+                let bins = columns
+                    .iter()
+                    .map(|&c| levels.columns[c].m4(start, stop, bins))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (start, stop, bins)
+            }
+            Window::Time { t0, t1 } => {
+                let times = times.as_ref().ok_or_else(|| {
+                    LevelsError::NoTime(format!(
+                        "'{}' has no timestamps (a datetime64 array named t, time or timestamp of the same length beside it), so it has no time window; ask by start= and stop=",
+                        array.name
+                    ))
+                })?;
+                let ranges = self
+                    .timestamps(times)?
+                    .interval_ranges((t0, t1), bins)
+                    .map_err(|err| LevelsError::NoTime(err.to_string()))?;
+                let start = ranges.first().map_or(0, |r| r.0);
+                let stop = ranges.last().map_or(start, |r| r.1);
+                let bins = columns
+                    .iter()
+                    .map(|&c| levels.columns[c].m4_ranges(&ranges))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (start as u64, stop as u64, bins)
+            }
+        };
+        let mut answer = LodAnswer {
+            start,
+            stop,
+            columns: bins,
+            time: None,
+        };
+        if let Some(times) = &times {
+            answer.time = point_times(&answer, times);
+        }
+        Ok(answer)
+    }
+}
+
+/// The timestamp of every point of `answer`, read one by one from `times` (never the whole
+/// array): O(points).
+fn point_times(answer: &LodAnswer, times: &StoredArray) -> Option<PointTimes> {
+    let dtype = times
+        .header
+        .dtype
+        .as_scalar()?
+        .clone()
+        .with_order(ByteOrder::Little);
+    let counts = answer
+        .indices()
+        .map(|index| time_count(times, index))
+        .collect::<Option<Vec<i64>>>()?;
+    Some(PointTimes { dtype, counts })
+}
