@@ -254,7 +254,7 @@ def main() -> None:
         print(f"| {name} | {r['first_ms']:.0f} ms | {r['index'][0]:.2f} / {r['index'][1]:.2f} ms | {t} | {r['concurrent_p50']:.2f} ms |")
     print()
     if pyramid_rates:
-        print(f"pyramid builds: {len(pyramid_rates)}, {min(pyramid_rates):.2f} to {max(pyramid_rates):.2f} GB/s of samples (one core each)")
+        print(f"pyramid builds: {len(pyramid_rates)}, {min(pyramid_rates):.2f} to {max(pyramid_rates):.2f} GB/s of samples (split across the cores)")
     if time_rates:
         print(f"timestamp checks: {len(time_rates)}, {min(time_rates):.2f} to {max(time_rates):.2f} GB/s")
     print(f"server RssAnon: {rss_before:.0f} MB at start, {rss_after:.0f} MB with every array charted")

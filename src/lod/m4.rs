@@ -109,7 +109,7 @@ pub(super) fn make_bin<T: Sample, S: Series<T> + ?Sized>(
 ) -> M4Bin {
     let (min_index, max_index) = extremes.unwrap_or((a, a));
     let extreme = |i: usize| {
-        let x = samples.get(i);
+        let x = samples.sample(i);
         if x.is_nan() {
             f64::NAN
         } else {
@@ -118,13 +118,13 @@ pub(super) fn make_bin<T: Sample, S: Series<T> + ?Sized>(
     };
     M4Bin {
         first_index: a as u64,
-        first: samples.get(a).to_f64(),
+        first: samples.sample(a).to_f64(),
         min_index: min_index as u64,
         min: extreme(min_index),
         max_index: max_index as u64,
         max: extreme(max_index),
         last_index: (b - 1) as u64,
-        last: samples.get(b - 1).to_f64(),
+        last: samples.sample(b - 1).to_f64(),
     }
 }
 

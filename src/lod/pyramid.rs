@@ -348,7 +348,10 @@ impl<T: Sample> Pyramid<T> {
         }
         let found = self.first_min_max(samples, &[(start, stop)], RAW_SCAN_MAX);
         Ok(Some(match found.first().copied().flatten() {
-            Some((lo, hi)) => ((lo as u64, samples.get(lo)), (hi as u64, samples.get(hi))),
+            Some((lo, hi)) => (
+                (lo as u64, samples.sample(lo)),
+                (hi as u64, samples.sample(hi)),
+            ),
             None => ((start as u64, T::NAN), (start as u64, T::NAN)),
         }))
     }
@@ -521,7 +524,7 @@ impl<T: Sample> Pyramid<T> {
             }
         } else {
             let first = index * BLOCK;
-            let mut buf = buffer::<T>();
+            let mut buf = buffer::<T, BLOCK>();
             let sample = (first + BLOCK <= samples.len())
                 .then(|| samples.run(first, first + BLOCK, &mut buf))
                 .and_then(|block| kernels::first_equal(block, candidate.value));

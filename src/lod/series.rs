@@ -24,11 +24,11 @@ pub trait Series<T: Sample>: Sync {
     }
 
     /// Sample `i` (which must be below [`Series::len`]).
-    fn get(&self, i: usize) -> T;
+    fn sample(&self, i: usize) -> T;
 
-    /// The samples `[a, b)`, with `b - a` at most [`RUN`]: borrowed when they lie in memory
-    /// as native values, else copied into `buf`.
-    fn run<'s>(&'s self, a: usize, b: usize, buf: &'s mut [T; RUN]) -> &'s [T];
+    /// The samples `[a, b)`: borrowed when they lie in memory as native values, else
+    /// copied into `buf`, which must hold at least `b - a` (callers keep runs to [`RUN`]).
+    fn run<'s>(&'s self, a: usize, b: usize, buf: &'s mut [T]) -> &'s [T];
 
     /// The bytes holding the samples `[a, b)`, to touch them ahead of their reads.
     fn bytes(&self, a: usize, b: usize) -> &[u8];
@@ -38,10 +38,10 @@ impl<T: Sample> Series<T> for [T] {
     fn len(&self) -> usize {
         <[T]>::len(self)
     }
-    fn get(&self, i: usize) -> T {
+    fn sample(&self, i: usize) -> T {
         self[i]
     }
-    fn run<'s>(&'s self, a: usize, b: usize, _: &'s mut [T; RUN]) -> &'s [T] {
+    fn run<'s>(&'s self, a: usize, b: usize, _: &'s mut [T]) -> &'s [T] {
         &self[a..b]
     }
     fn bytes(&self, a: usize, b: usize) -> &[u8] {
@@ -54,10 +54,10 @@ impl<T: Sample, const N: usize> Series<T> for [T; N] {
     fn len(&self) -> usize {
         N
     }
-    fn get(&self, i: usize) -> T {
+    fn sample(&self, i: usize) -> T {
         self[i]
     }
-    fn run<'s>(&'s self, a: usize, b: usize, _: &'s mut [T; RUN]) -> &'s [T] {
+    fn run<'s>(&'s self, a: usize, b: usize, _: &'s mut [T]) -> &'s [T] {
         &self[a..b]
     }
     fn bytes(&self, a: usize, b: usize) -> &[u8] {
@@ -69,10 +69,10 @@ impl<T: Sample> Series<T> for Vec<T> {
     fn len(&self) -> usize {
         self.as_slice().len()
     }
-    fn get(&self, i: usize) -> T {
+    fn sample(&self, i: usize) -> T {
         self[i]
     }
-    fn run<'s>(&'s self, a: usize, b: usize, _: &'s mut [T; RUN]) -> &'s [T] {
+    fn run<'s>(&'s self, a: usize, b: usize, _: &'s mut [T]) -> &'s [T] {
         &self[a..b]
     }
     fn bytes(&self, a: usize, b: usize) -> &[u8] {
@@ -116,7 +116,7 @@ impl<T: Sample> Series<T> for Strided<'_, T> {
         self.len
     }
 
-    fn get(&self, i: usize) -> T {
+    fn sample(&self, i: usize) -> T {
         let at = i * self.stride;
         let value: T = bytemuck::pod_read_unaligned(&self.bytes[at..at + T::SIZE]);
         if self.swap {
@@ -126,7 +126,7 @@ impl<T: Sample> Series<T> for Strided<'_, T> {
         }
     }
 
-    fn run<'s>(&'s self, a: usize, b: usize, buf: &'s mut [T; RUN]) -> &'s [T] {
+    fn run<'s>(&'s self, a: usize, b: usize, buf: &'s mut [T]) -> &'s [T] {
         let out = &mut buf[..b - a];
         let (size, stride) = (T::SIZE, self.stride);
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(out);
@@ -186,13 +186,13 @@ impl<T: Sample> Series<T> for View<'_, T> {
             View::Strided(s) => s.len,
         }
     }
-    fn get(&self, i: usize) -> T {
+    fn sample(&self, i: usize) -> T {
         match self {
             View::Slice(s) => s[i],
-            View::Strided(s) => s.get(i),
+            View::Strided(s) => s.sample(i),
         }
     }
-    fn run<'s>(&'s self, a: usize, b: usize, buf: &'s mut [T; RUN]) -> &'s [T] {
+    fn run<'s>(&'s self, a: usize, b: usize, buf: &'s mut [T]) -> &'s [T] {
         match self {
             View::Slice(s) => &s[a..b],
             View::Strided(s) => s.run(a, b, buf),
@@ -206,9 +206,9 @@ impl<T: Sample> Series<T> for View<'_, T> {
     }
 }
 
-/// A stack buffer for [`Series::run`].
-pub(super) fn buffer<T: Sample>() -> [T; RUN] {
-    [<T as bytemuck::Zeroable>::zeroed(); RUN]
+/// A stack buffer for [`Series::run`] of `N` samples.
+pub(super) fn buffer<T: Sample, const N: usize>() -> [T; N] {
+    [<T as bytemuck::Zeroable>::zeroed(); N]
 }
 
 /// Calls `each` with consecutive runs of `[a, b)` (each at most [`RUN`] samples) and the
@@ -219,7 +219,7 @@ pub(super) fn for_runs<T: Sample, S: Series<T> + ?Sized>(
     b: usize,
     mut each: impl FnMut(usize, &[T]),
 ) {
-    let mut buf = buffer::<T>();
+    let mut buf = buffer::<T, RUN>();
     let mut at = a;
     while at < b {
         let end = (at + RUN).min(b);
@@ -240,10 +240,10 @@ mod tests {
         let column = View::<i16>::new(&bytes[2..], 4, 6, cfg!(target_endian = "little")).unwrap();
         assert!(matches!(column, View::Strided(_)));
         assert_eq!(
-            (0..4).map(|i| column.get(i)).collect::<Vec<_>>(),
+            (0..4).map(|i| column.sample(i)).collect::<Vec<_>>(),
             [10, 11, 12, 13]
         );
-        let mut buf = buffer::<i16>();
+        let mut buf = buffer::<i16, 4>();
         assert_eq!(column.run(1, 4, &mut buf), [11, 12, 13]);
         assert_eq!(column.bytes(0, 2).len(), 6 + 2);
         // Too short for the samples asked for.

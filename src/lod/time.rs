@@ -64,24 +64,39 @@ impl TimeIndex {
     /// # Errors
     /// [`TimeOrderError`] at the first NaT or the first timestamp that goes backwards.
     pub fn build<S: Series<Count> + ?Sized>(times: &S) -> Result<TimeIndex, TimeOrderError> {
-        let len = times.len();
-        let mut sparse = Vec::with_capacity(len.div_ceil(SPARSE));
-        let mut previous = i64::MIN;
-        // One pass, run by run, stopping at the first fault.
-        let mut fault = None;
-        let mut at = 0;
-        let mut buf = buffer::<Count>();
-        'runs: while at < len {
-            let end = (at + RUN).min(len);
+        let sparse = Self::check_part(times, 0, times.len())?;
+        Ok(Self::from_sparse(times, sparse))
+    }
+
+    /// The check of samples `[from, to)` (and of the step into `from` from the sample
+    /// before it), and their sparse entries: the bulk of [`TimeIndex::build`], which callers
+    /// may split across threads at multiples of [`SPARSE`] and hand to
+    /// [`TimeIndex::from_sparse`].
+    ///
+    /// # Errors
+    /// As [`TimeIndex::build`], for the first fault of the part.
+    pub fn check_part<S: Series<Count> + ?Sized>(
+        times: &S,
+        from: usize,
+        to: usize,
+    ) -> Result<Vec<i64>, TimeOrderError> {
+        let mut sparse = Vec::with_capacity((to - from).div_ceil(SPARSE));
+        let mut previous = if from > 0 {
+            times.sample(from - 1).0
+        } else {
+            i64::MIN
+        };
+        let mut buf = buffer::<Count, RUN>();
+        let mut at = from;
+        while at < to {
+            let end = (at + RUN).min(to);
             for (k, count) in times.run(at, end, &mut buf).iter().enumerate() {
                 let i = at + k;
                 if count.is_nan() {
-                    fault = Some(TimeOrderError::NotATime { at: i });
-                    break 'runs;
+                    return Err(TimeOrderError::NotATime { at: i });
                 }
                 if i > 0 && count.0 < previous {
-                    fault = Some(TimeOrderError::Backwards { at: i });
-                    break 'runs;
+                    return Err(TimeOrderError::Backwards { at: i });
                 }
                 if i.is_multiple_of(SPARSE) {
                     sparse.push(count.0);
@@ -90,16 +105,20 @@ impl TimeIndex {
             }
             at = end;
         }
-        if let Some(fault) = fault {
-            return Err(fault);
-        }
-        Ok(TimeIndex {
+        Ok(sparse)
+    }
+
+    /// The index of checked `times` whose sparse entries are `sparse` (every part's, in
+    /// order).
+    pub fn from_sparse<S: Series<Count> + ?Sized>(times: &S, sparse: Vec<i64>) -> TimeIndex {
+        let len = times.len();
+        TimeIndex {
             len,
             sparse,
-            first: (len > 0).then(|| times.get(0).0),
-            last: (len > 0).then(|| times.get(len - 1).0),
+            first: (len > 0).then(|| times.sample(0).0),
+            last: (len > 0).then(|| times.sample(len - 1).0),
             spacing: median_spacing(times),
-        })
+        }
     }
 
     /// Number of timestamps.
@@ -124,13 +143,37 @@ impl TimeIndex {
 
     /// The first sample whose timestamp is at least `count` (`len` if none is).
     pub fn first_at_or_after<S: Series<Count> + ?Sized>(&self, times: &S, count: i64) -> usize {
-        // The last sparse entry below `count` starts the run that holds the answer.
-        let block = first_at_least(0, self.sparse.len(), count, |i| self.sparse[i]);
-        if block == 0 {
-            return 0;
+        self.search_from(times, count, 0).0
+    }
+
+    /// [`TimeIndex::first_at_or_after`] for a `count` no earlier than the one whose search
+    /// found `from_block`: the search steps forward from there (edges come in order, so each
+    /// starts near the last). Also returns the sparse block to start the next search from.
+    fn search_from<S: Series<Count> + ?Sized>(
+        &self,
+        times: &S,
+        count: i64,
+        from_block: usize,
+    ) -> (usize, usize) {
+        // Gallop to bracket the first sparse entry at or after `count`, then bisect.
+        let sparse = &self.sparse;
+        let (mut lo, mut step) = (from_block.min(sparse.len()), 1);
+        while lo + step <= sparse.len() && sparse[lo + step - 1] < count {
+            lo += step;
+            step *= 2;
         }
-        let (lo, hi) = ((block - 1) * SPARSE, (block * SPARSE).min(self.len));
-        first_at_least(lo, hi, count, |i| times.get(i).0)
+        let hi = (lo + step).min(sparse.len());
+        let block = lo + sparse[lo..hi].partition_point(|&t| t < count);
+        if block == 0 {
+            return (0, 0);
+        }
+        // In place, between two sparse entries whose values are known: the run holds it.
+        let (a, run_end) = ((block - 1) * SPARSE, (block * SPARSE).min(self.len));
+        let above = sparse.get(block).copied();
+        let at = first_at_least(a + 1, run_end, count, (sparse[block - 1], above), |i| {
+            times.sample(i).0
+        });
+        (at, block - 1)
     }
 
     /// The sample ranges `[a, b)` of the `bins` intervals of the window `[t0_ns, t1_ns)`
@@ -145,16 +188,18 @@ impl TimeIndex {
     ) -> Vec<(usize, usize)> {
         let span = i128::from(t1_ns) - i128::from(t0_ns);
         let unit = i128::from(unit_ns.max(1));
+        // The least count at or after the instant of edge `k`: ceil(ns / unit).
         let edge = |k: usize| {
             let ns = i128::from(t0_ns) + span * k as i128 / bins as i128;
-            // The first count at or after `ns`: ceil(ns / unit).
             let count = ns.div_euclid(unit) + i128::from(ns.rem_euclid(unit) != 0);
-            let count = count.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-            self.first_at_or_after(times, count)
+            count.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
         };
         let mut edges = Vec::with_capacity(bins + 1);
+        let mut block = 0;
         for k in 0..=bins {
-            edges.push(edge(k));
+            let (at, next) = self.search_from(times, edge(k), block);
+            edges.push(at);
+            block = next;
         }
         edges.windows(2).map(|w| (w[0], w[1])).collect()
     }
@@ -166,31 +211,35 @@ impl TimeIndex {
 const INTERPOLATION_STEPS: usize = 3;
 
 /// The first position in `[lo, hi)` whose value (`at`, non-decreasing) is at least
-/// `target`, else `hi`. Each step keeps every position before `lo` below `target` and every
-/// one from `hi` on at or above it; the first steps guess where `target` lies from the
-/// values at the ends (timestamps are nearly regular), the rest bisect.
-fn first_at_least(mut lo: usize, mut hi: usize, target: i64, at: impl Fn(usize) -> i64) -> usize {
+/// `target`, else `hi`, given `below`, the value just before `lo` (less than `target`), and
+/// `above`, the value at `hi` if there is one (at least `target`). Each probe keeps every
+/// position before `lo` below `target` and every one from `hi` on at or above it. The first
+/// probes guess where `target` lies between the values known at the ends (timestamps are
+/// nearly regular, so one or two find it); the rest bisect.
+fn first_at_least(
+    mut lo: usize,
+    mut hi: usize,
+    target: i64,
+    (mut below, mut above): (i64, Option<i64>),
+    at: impl Fn(usize) -> i64,
+) -> usize {
     let mut steps = 0;
     while lo < hi {
-        let mid = if steps < INTERPOLATION_STEPS && hi - lo > 8 {
-            let (a, b) = (i128::from(at(lo)), i128::from(at(hi - 1)));
-            let target = i128::from(target);
-            if target <= a {
-                return lo;
+        let mid = match above {
+            Some(top) if steps < INTERPOLATION_STEPS && top > below => {
+                // below < target <= top: a guess within [lo, hi).
+                let (low, top, goal) = (i128::from(below), i128::from(top), i128::from(target));
+                let width = (hi - lo) as i128;
+                lo + ((goal - low) * width / (top - low)).clamp(0, width - 1) as usize
             }
-            if target > b {
-                return hi;
-            }
-            // a < target <= b, so b > a: a guess within [lo, hi - 1].
-            lo + ((target - a) * (hi - 1 - lo) as i128 / (b - a)) as usize
-        } else {
-            lo + (hi - lo) / 2
+            _ => lo + (hi - lo) / 2,
         };
         steps += 1;
-        if at(mid) < target {
-            lo = mid + 1;
+        let value = at(mid);
+        if value < target {
+            (lo, below) = (mid + 1, value);
         } else {
-            hi = mid;
+            (hi, above) = (mid, Some(value));
         }
     }
     lo
@@ -203,7 +252,7 @@ fn median_spacing<S: Series<Count> + ?Sized>(times: &S) -> Option<i64> {
     let step = pairs.div_ceil(SPACING_SAMPLES).max(1);
     let mut spacings: Vec<i64> = (0..pairs)
         .step_by(step)
-        .map(|i| times.get(i + 1).0.saturating_sub(times.get(i).0))
+        .map(|i| times.sample(i + 1).0.saturating_sub(times.sample(i).0))
         .collect();
     let middle = spacings.len() / 2;
     let (_, median, _) = spacings.select_nth_unstable(middle);
@@ -304,10 +353,15 @@ mod tests {
     proptest! {
         /// The guessing search finds what a bisection finds, on any non-decreasing values.
         #[test]
-        fn searches_find_the_first_at_least(mut values in prop::collection::vec(-1000i64..1000, 0..300), target in -1100i64..1100) {
+        fn searches_find_the_first_at_least(mut values in prop::collection::vec(-1000i64..1000, 1..300), target in -1100i64..1100) {
             values.sort_unstable();
+            // As the index calls it: the value before the range known to be below target.
+            values.insert(0, i64::MIN);
             let want = values.partition_point(|&v| v < target);
-            prop_assert_eq!(first_at_least(0, values.len(), target, |i| values[i]), want);
+            let n = values.len();
+            prop_assert_eq!(first_at_least(1, n, target, (i64::MIN, None), |i| values[i]), want);
+            let found = first_at_least(1, n - 1, target, (i64::MIN, Some(values[n - 1])), |i| values[i]);
+            prop_assert_eq!(found, want.min(n - 1));
         }
     }
 
