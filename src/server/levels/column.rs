@@ -207,7 +207,15 @@ impl<T: Sample> ColumnLod for Typed<T> {
 
     fn index(&self, cache: Option<&Path>) {
         if !self.is_indexed() {
-            let _ = self.pyramid.set(load_or_build(&self.view(), cache));
+            let (pyramid, built) = load_or_build(&self.view(), cache);
+            let _ = self.pyramid.set(pyramid);
+            // Queries go on with the pyramid while it is written to the disk cache.
+            self.set_building(false);
+            if let (true, Some(path), Some(pyramid)) = (built, cache, self.pyramid.get()) {
+                if let Err(err) = write_cache(path, &pyramid.to_bytes()) {
+                    tracing::warn!(path = %path.display(), "cannot write LOD cache: {err}");
+                }
+            }
         }
         self.set_building(false);
     }
@@ -231,13 +239,13 @@ impl<T: Sample> ColumnLod for Typed<T> {
     }
 }
 
-/// The pyramid of `samples`: loaded from `cache` if it holds a valid one, else built (and
-/// written there, through a temporary file and a rename).
-fn load_or_build<T: Sample>(samples: &View<'_, T>, cache: Option<&Path>) -> Pyramid<T> {
+/// The pyramid of `samples`: loaded from `cache` if it holds a valid one (then `false`),
+/// else built (then `true`: the caller writes it there).
+fn load_or_build<T: Sample>(samples: &View<'_, T>, cache: Option<&Path>) -> (Pyramid<T>, bool) {
     if let Some(path) = cache {
         if let Ok(bytes) = std::fs::read(path) {
             match Pyramid::from_bytes(&bytes, samples.len() as u64) {
-                Ok(pyramid) => return pyramid,
+                Ok(pyramid) => return (pyramid, false),
                 Err(err) => tracing::warn!(path = %path.display(), "rebuilding LOD cache: {err}"),
             }
         }
@@ -253,12 +261,7 @@ fn load_or_build<T: Sample>(samples: &View<'_, T>, cache: Option<&Path>) -> Pyra
         gb_per_s = format!("{:.2}", bytes / seconds.max(1e-9) / 1e9),
         "built a LOD pyramid"
     );
-    if let Some(path) = cache {
-        if let Err(err) = write_cache(path, &pyramid.to_bytes()) {
-            tracing::warn!(path = %path.display(), "cannot write LOD cache: {err}");
-        }
-    }
-    pyramid
+    (pyramid, true)
 }
 
 /// [`Pyramid::build`], with the pass over the samples split across the machine's cores.
