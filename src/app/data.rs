@@ -110,7 +110,8 @@ pub async fn list_arrays() -> Result<Vec<ArrayInfo>, PageError> {
 }
 
 /// The view of an array or group: metadata, first values, and the chart of the window
-/// `[start, stop)` with the series in `hide` (comma-separated keys) toggled off.
+/// (`[start, stop)` by index, or `[t0, t1)` in ns on a time axis) with the series in `hide`
+/// (comma-separated keys) toggled off.
 ///
 /// # Errors
 /// [`PageError::BadName`], [`PageError::NotFound`] or [`PageError::Unreadable`] (the page
@@ -120,6 +121,8 @@ pub async fn get_view(
     name: String,
     start: Option<u64>,
     stop: Option<u64>,
+    t0: Option<i64>,
+    t1: Option<i64>,
     hide: String,
 ) -> Result<ViewData, PageError> {
     use crate::server::error::ApiError;
@@ -133,6 +136,8 @@ pub async fn get_view(
     let query = ViewQuery {
         start,
         stop,
+        t0,
+        t1,
         hidden: hide
             .split(',')
             .filter(|k| !k.is_empty())

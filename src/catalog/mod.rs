@@ -1,13 +1,16 @@
 //! What the API and the pages say about an array, shared by server and browser: the
 //! listing entry, the page data, and the live events.
 //!
+//! - [`chart`]: what a chart starts from: its series, window and time axis.
 //! - [`live`]: the events of `/api/events`, one enum and its codec.
 //! - `schema` (server only): the OpenAPI schema of a listed dtype.
 
+pub mod chart;
 pub mod live;
 #[cfg(feature = "ssr")]
 pub mod schema;
 
+pub use chart::{ChartInit, SeriesInfo, TimeAxis, GAP_FACTOR};
 pub use live::{ArrayChange, LiveEvent};
 
 use serde::{Deserialize, Serialize};
@@ -141,58 +144,6 @@ mod tests {
         assert_eq!(human_bytes(1500), "1.5 kB");
         assert_eq!(human_bytes(200_000_000), "200.0 MB");
     }
-}
-
-/// One charted series: a 1-D array, or one column of an (N, C) array.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SeriesInfo {
-    /// Stable key for the URL: the array's name within the view (`rssi`, `attitude.2`).
-    pub key: String,
-    /// The array it reads.
-    pub array: String,
-    /// The column of the array (0 for 1-D arrays).
-    pub column: u32,
-    /// Columns the array has (one LOD request serves them all).
-    pub columns: u32,
-    /// Label on the chart.
-    pub label: String,
-    /// The array's dtype, as listed.
-    pub dtype: String,
-}
-
-/// A series' timestamps: a datetime64 array in the same group.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct TimeInfo {
-    /// Nanoseconds per count of the datetime64 unit (1 for `ns`, 1000 for `us`, ...).
-    pub unit_ns: i64,
-    /// The first timestamp, ns since the epoch.
-    pub first_ns: i64,
-    /// The last timestamp, ns since the epoch.
-    pub last_ns: i64,
-}
-
-/// Everything the chart needs to start: the series, the window and the time axis. The
-/// first frame's SVG is rendered on the server and never sent twice (it is not serialized
-/// into the hydration data: the browser keeps the server's markup until its canvas draws).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChartInit {
-    /// Samples along the shared x axis.
-    pub len: u64,
-    /// First sample of the visible window.
-    pub start: u64,
-    /// One past the last sample of the visible window.
-    pub stop: u64,
-    /// The series, top to bottom.
-    pub series: Vec<SeriesInfo>,
-    /// Keys of series toggled off.
-    pub hidden: Vec<String>,
-    /// The name of the timestamps array, if the series have one.
-    pub time_array: Option<String>,
-    /// The time axis, if the series have one.
-    pub time: Option<TimeInfo>,
-    /// The server-rendered first frame (server only).
-    #[serde(skip)]
-    pub svg: String,
 }
 
 /// What `/view/{name}` shows: one array or a group of arrays.

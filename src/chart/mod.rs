@@ -10,11 +10,13 @@
 //!   the line leaves the plot where it really goes.
 //! - **Line.** Each bin contributes its first, minimum and maximum (in index order) and last
 //!   points, which draws the pixels a full-resolution line draws at that width. A NaN point
-//!   ends the line and the next finite one starts a new one; an isolated finite point gets
-//!   a dot. Once a sample is 6 CSS px wide or more, every sample gets a dot. Vertices in the
-//!   middle of a straight stroke are dropped: the same pixels, fewer vertices to stroke.
+//!   ends the line and the next finite one starts a new one, and so does a gap: two points
+//!   further apart than the series' [`Series::gap`]. An isolated finite point gets a dot.
+//!   Once samples are 6 CSS px apart or more ([`Series::spacing`]), every sample gets a dot.
+//!   Vertices in the middle of a straight stroke are dropped: the same pixels, fewer
+//!   vertices to stroke.
 //! - **Band.** Each bin's min..max range, filled at 25% alpha under the line, one polygon
-//!   per run of bins with finite extremes. Skipped when every bin is a single sample, and
+//!   per run of bins with finite extremes and no gap between them. Skipped when every bin is a single sample, and
 //!   when bins average under 3 CSS px wide, where the line's strokes already cover it.
 //! - **Scales.** The y range of a panel is the finite min/max of the bins overlapping the
 //!   window plus 5% on each side ([`ChartSpec::layout`]); the x mapping is linear over the
@@ -57,8 +59,16 @@ pub struct Series {
     pub unit: String,
     /// Index into the theme's palette (taken modulo its length).
     pub color: usize,
-    /// M4 bins over (at least) the visible window, sorted by index.
+    /// M4 bins over (at least) the visible window, sorted by position. Their `*_index`
+    /// fields are positions on the x axis: sample indices, or on a time axis nanoseconds
+    /// after its start.
     pub bins: Vec<M4Bin>,
+    /// Neighbouring points further apart than this on the x axis are not joined: a gap in
+    /// the data. `None` joins every point.
+    pub gap: Option<f64>,
+    /// The usual distance between neighbouring samples on the x axis (1 by index): where
+    /// samples are drawn as dots.
+    pub spacing: f64,
 }
 
 /// What the x axis labels: raw sample indices or the times they stand for.

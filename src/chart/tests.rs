@@ -124,6 +124,8 @@ fn series(name: &str, color: usize, bins: Vec<M4Bin>) -> Series {
         unit: String::new(),
         color,
         bins,
+        gap: None,
+        spacing: 1.0,
     }
 }
 
@@ -1119,4 +1121,54 @@ fn scale_two_doubles_everything() {
     for (a, b) in sizes(&one).iter().zip(&sizes(&two)) {
         assert!((size(a) * 2.0 - size(b)).abs() < 1e-9, "font {a} then {b}");
     }
+}
+
+/// On a time axis, x is time: two passes 95 minutes apart sit where their times say, the
+/// pixels between them are as far apart as the gap is long, and the line breaks across the
+/// gap instead of joining the passes.
+#[test]
+fn a_time_axis_is_linear_in_time_and_shows_gaps() {
+    const MINUTE: u64 = 60_000_000_000;
+    // Two passes of 1,000 samples a second apart, the second 95 minutes after the first.
+    let times: Vec<u64> = (0..2000u64)
+        .map(|i| i * 1_000_000_000 + if i >= 1000 { 95 * MINUTE } else { 0 })
+        .collect();
+    let values: Vec<f64> = (0..2000).map(|i| (i as f64 / 50.0).sin()).collect();
+    let bins: Vec<M4Bin> = m4_scan(&values, 0, 2000, 2000)
+        .expect("bins")
+        .into_iter()
+        .map(|b| M4Bin {
+            first_index: times[b.first_index as usize],
+            min_index: times[b.min_index as usize],
+            max_index: times[b.max_index as usize],
+            last_index: times[b.last_index as usize],
+            ..b
+        })
+        .collect();
+    let end = (times[1999] + 1) as f64;
+    let axis = XAxis::Time {
+        t0_ns: 1_767_225_600_000_000_000,
+        ns_per_sample: 1.0,
+    };
+    let joined = spec(
+        1200.0,
+        (0.0, end),
+        axis,
+        vec![series("passes", 0, bins.clone())],
+    );
+    let mut gapped = joined.clone();
+    gapped.panels[0].gap = Some(5e9);
+    gapped.panels[0].spacing = 1e9;
+    // Linear in time across the gap.
+    let px = |x: u64| joined.px_from_x(x as f64);
+    let per_ns = (px(times[1999]) - px(times[0])) / (times[1999] - times[0]) as f64;
+    let across = px(times[1000]) - px(times[999]);
+    assert!((across - per_ns * (times[1000] - times[999]) as f64).abs() < 1e-6);
+    assert!(
+        across > 500.0,
+        "the gap takes most of the width: {across} px"
+    );
+    // One line without the rule, a line per pass with it.
+    assert_eq!(polylines(&render_svg(&joined).expect("renders")).len(), 1);
+    assert_eq!(polylines(&render_svg(&gapped).expect("renders")).len(), 2);
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::catalog::{ArrayInfo, TimeInfo};
+use crate::catalog::ArrayInfo;
 use crate::server::repr::etag_for;
 use crate::server::store::{Store, StoredArray};
 use crate::wire::dtype::{ByteOrder, DType, ScalarKind, TimeUnit};
@@ -108,24 +108,6 @@ pub fn unit_ns(unit: TimeUnit, multiplier: u32) -> Option<i64> {
     base.checked_mul(i64::from(multiplier))
 }
 
-/// The time axis a timestamps array gives: its unit and its first and last instants, exact
-/// to the nanosecond; `None` when either end is NaT or the unit is not fixed.
-pub fn time_info(times: &StoredArray) -> Option<TimeInfo> {
-    let (unit, multiplier) = times.header.dtype.as_scalar()?.unit?;
-    let unit_ns = unit_ns(unit, multiplier)?;
-    let len = *times.header.shape.first()?;
-    let first = time_count(times, 0)?;
-    let last = time_count(times, len.checked_sub(1)?)?;
-    if first == i64::MIN || last == i64::MIN {
-        return None;
-    }
-    Some(TimeInfo {
-        unit_ns,
-        first_ns: first.saturating_mul(unit_ns),
-        last_ns: last.saturating_mul(unit_ns),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,11 +163,9 @@ mod tests {
                 etag: String::new(),
                 source: crate::server::store::Source::Npy("g/t.npy".into()),
             };
+            // Exact to the nanosecond, which an f64 round trip is not at this magnitude.
             assert_eq!(time_count(&array, 0), Some(value), "{descr}");
             assert_eq!(time_count(&array, 1), None, "{descr}");
-            // Exact to the nanosecond, which an f64 round trip is not at this magnitude.
-            let info = time_info(&array).unwrap();
-            assert_eq!((info.first_ns, info.last_ns), (value, value), "{descr}");
         }
     }
 }

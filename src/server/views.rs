@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::catalog::{ArrayDetail, ChartInit, SeriesInfo, TimeInfo, ViewData};
+use crate::catalog::{ArrayDetail, ChartInit, SeriesInfo, TimeAxis, ViewData};
 use crate::chart::{chart_height, render_svg, ChartSpec, Series, Theme, XAxis};
-use crate::server::describe::{chartable, info_of, is_timestamps, time_info, timestamps_of};
+use crate::server::describe::{chartable, info_of, is_timestamps, timestamps_of};
 use crate::server::error::ApiError;
+use crate::server::levels::Window;
 use crate::server::repr::{self, Selection, SliceSpec};
 use crate::server::store::{StoreError, StoredArray};
 use crate::server::AppState;
@@ -18,10 +19,14 @@ pub const SVG_WIDTH: f64 = 1084.0;
 /// What the URL asks of a view: the window and the series toggled off.
 #[derive(Debug, Clone, Default)]
 pub struct ViewQuery {
-    /// First sample of the window (default 0).
+    /// First sample of the window (default 0), for a chart by index.
     pub start: Option<u64>,
     /// One past its last sample (default: the series' length).
     pub stop: Option<u64>,
+    /// First instant of the window, ns since the Unix epoch, for a chart in time.
+    pub t0: Option<i64>,
+    /// One past its last instant.
+    pub t1: Option<i64>,
     /// Keys of the series toggled off.
     pub hidden: Vec<String>,
 }
@@ -49,8 +54,7 @@ pub fn view(
                 origin: String::new(),
             };
             let series = series_of(&array, array.name.rsplit('/').next().unwrap_or(name));
-            let time = timestamps_of(&state.store, &array)
-                .and_then(|t| Some((t.name.clone(), time_info(&t)?)));
+            let time = timestamps_of(&state.store, &array);
             Ok(ViewData {
                 name: name.to_string(),
                 array: Some(detail),
@@ -91,7 +95,6 @@ fn group_view(state: &AppState, name: &str, query: &ViewQuery) -> Result<ViewDat
         .collect::<Vec<_>>();
     // Plain series first, then the columns of (N, C) arrays.
     series.sort_by_key(|s| s.columns > 1);
-    let time = time.and_then(|t| Some((t.name.clone(), time_info(&t)?)));
     Ok(ViewData {
         name: name.to_string(),
         array: None,
@@ -160,11 +163,26 @@ fn preview(array: &StoredArray, limit: usize) -> (u64, Vec<String>) {
     }
 }
 
-/// The chart of `series`, or why there is none.
+/// The time axis `times` give, or why they give none.
+fn time_axis(state: &AppState, times: &StoredArray) -> Result<TimeAxis, String> {
+    let stamps = state.levels.timestamps(times).map_err(|e| e.to_string())?;
+    let index = stamps.index().map_err(|e| e.to_string())?;
+    let (first, last) = index.span().ok_or("the timestamps are empty")?;
+    let unit = stamps.unit_ns;
+    Ok(TimeAxis {
+        unit_ns: unit,
+        first_ns: first.saturating_mul(unit),
+        last_ns: last.saturating_mul(unit),
+        spacing_ns: index.spacing().map(|s| s.saturating_mul(unit)),
+    })
+}
+
+/// The chart of `series` (on the time axis of `times`, if they give one), or why there is
+/// none.
 fn chart(
     state: &AppState,
     series: Vec<SeriesInfo>,
-    time: Option<(String, TimeInfo)>,
+    times: Option<Arc<StoredArray>>,
     query: &ViewQuery,
 ) -> Result<ChartInit, String> {
     let Some(first) = series.first() else {
@@ -172,16 +190,38 @@ fn chart(
     };
     let first = state.store.get(&first.array).map_err(|e| e.to_string())?;
     let len = first.header.shape[0];
-    let stop = query.stop.unwrap_or(len).min(len);
-    let start = query.start.unwrap_or(0).min(stop.saturating_sub(1));
+    let (time, notice) = match &times {
+        None => (None, None),
+        Some(t) => match time_axis(state, t) {
+            Ok(axis) => (Some(axis), None),
+            Err(why) => (None, Some(format!("Charted by sample index: {why}."))),
+        },
+    };
+    let window = match time {
+        Some(axis) => {
+            let end = axis.x_end();
+            let x0 = query.t0.map_or(0.0, |t| axis.x_of_ns(t)).clamp(0.0, end);
+            let x1 = query.t1.map_or(end, |t| axis.x_of_ns(t)).clamp(0.0, end);
+            if x1 > x0 {
+                (x0, x1)
+            } else {
+                (0.0, end)
+            }
+        }
+        None => {
+            let stop = query.stop.unwrap_or(len).min(len);
+            let start = query.start.unwrap_or(0).min(stop.saturating_sub(1));
+            (start as f64, stop as f64)
+        }
+    };
     let mut init = ChartInit {
         len,
-        start,
-        stop,
+        window,
         series,
         hidden: query.hidden.clone(),
-        time_array: time.as_ref().map(|(name, _)| name.clone()),
-        time: time.map(|(_, info)| info),
+        time_array: time.and(times.as_ref()).map(|t| t.name.clone()),
+        time,
+        notice,
         svg: String::new(),
     };
     init.svg = first_frame(state, &init).unwrap_or_else(|err| {
@@ -199,27 +239,56 @@ fn first_frame(state: &AppState, init: &ChartInit) -> Result<String, ApiError> {
         .enumerate()
         .filter(|(_, s)| !init.hidden.contains(&s.key))
         .collect();
+    let x_axis = match init.time {
+        Some(axis) => XAxis::Time {
+            t0_ns: axis.first_ns,
+            ns_per_sample: 1.0,
+        },
+        None => XAxis::Index,
+    };
     let mut spec = ChartSpec {
         width: SVG_WIDTH,
         height: chart_height(visible.len()),
-        x_range: (init.start as f64, init.stop as f64),
-        x_axis: XAxis::over_samples(init.len, init.time.map(|t| (t.first_ns, t.last_ns))),
+        x_range: init.window,
+        x_axis,
         panels: Vec::new(),
         theme: Theme::Light,
     };
     let bins = spec.plot_width_px() as usize;
+    let (x0, x1) = init.window;
+    let window = match init.time {
+        Some(axis) => {
+            let t0 = axis.ns_of_x(x0.floor());
+            Window::Time {
+                t0,
+                t1: axis.ns_of_x(x1.ceil()).max(t0.saturating_add(1)),
+            }
+        }
+        None => Window::Samples {
+            start: Some(x0.floor() as u64),
+            stop: Some((x1.ceil() as u64).min(init.len)),
+        },
+    };
     for (color, series) in visible {
         let array = state.store.get(&series.array)?;
-        let levels = state.levels.get(&array)?;
-        let column = levels
-            .columns
-            .get(series.column as usize)
-            .ok_or_else(|| ApiError::Internal(format!("{} has no such column", series.key)))?;
+        let answer = state.levels.answer(
+            &state.store,
+            &array,
+            window,
+            bins,
+            Some(u64::from(series.column)),
+        )?;
+        let bins = match init.time {
+            Some(axis) => axis.place(&answer).unwrap_or_default(),
+            None => answer.columns,
+        };
         spec.panels.push(Series {
             name: series.label.clone(),
             unit: String::new(),
             color,
-            bins: column.m4(init.start, init.stop, bins)?,
+            bins: bins.into_iter().next().unwrap_or_default(),
+            gap: init.time.and_then(|t| t.gap()),
+            spacing: init.time.map_or(1.0, |t| t.spacing()),
         });
     }
     render_svg(&spec).map_err(|e| ApiError::Internal(e.to_string()))

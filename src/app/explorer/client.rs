@@ -90,3 +90,14 @@ pub async fn fetch_lod(array: &str, start: u64, stop: u64, bins: u64) -> Result<
     let (body, _) = fetch_bytes(&url).await?;
     LodAnswer::decode(&body).map_err(|e| e.to_string())
 }
+
+/// The M4 bins of every column of `array` over the instants `[t0, t1)` (ns since the Unix
+/// epoch), in `bins` equal intervals of time.
+///
+/// # Errors
+/// Network errors, the server's error messages and an answer that does not decode.
+pub async fn fetch_lod_time(array: &str, t0: i64, t1: i64, bins: u64) -> Result<LodAnswer, String> {
+    let url = format!("/api/lod/{array}?t0={t0}&t1={t1}&bins={bins}");
+    let (body, _) = fetch_bytes(&url).await?;
+    LodAnswer::decode(&body).map_err(|e| e.to_string())
+}

@@ -5,12 +5,14 @@
 use leptos::prelude::*;
 
 use super::browser::{perf_mark, perf_measure, replace_query, sleep_ms};
-use super::client::{fetch_lod, fetch_shape};
+use super::client::{fetch_lod, fetch_lod_time, fetch_shape};
+use super::held::Fetched;
 use super::readout::{read_exact, READOUT_DEBOUNCE_MS};
-use super::view::{self, bins_for, PlotBox};
+use super::view::{self, bins_for, PlotBox, Window};
 use super::Chart;
-use crate::catalog::{ArrayChange, LiveEvent};
-use crate::chart::{ChartSpec, Layout, Series};
+use crate::catalog::{ArrayChange, LiveEvent, TimeAxis};
+use crate::chart::{format_time_ns, ChartSpec, Layout, Series};
+use crate::lod::LodAnswer;
 
 /// Delay between the last change of view and the refining fetch, ms.
 const FETCH_DEBOUNCE_MS: i32 = 20;
@@ -27,17 +29,27 @@ pub(super) fn start(chart: Chart) {
     follow_changes(chart);
 }
 
+/// The whole x positions a window covers: `[floor(start), ceil(stop))` within `[0, end]`.
+fn positions((start, stop): Window, end: f64) -> (u64, u64) {
+    (
+        start.floor().max(0.0) as u64,
+        stop.ceil().clamp(0.0, end) as u64,
+    )
+}
+
 /// Redraw on the next animation frame whenever anything drawn changes: the frame and each
 /// visible panel's bins over the window, merged from the bins held once per change of
 /// window, size, data or series. The crosshair and the box-zoom band are page elements over
 /// the canvas, so moving the mouse does not redraw it.
 fn redraw(chart: Chart) {
     let scene = Memo::new(move |_| {
-        let len = chart.len.get();
+        let end = chart.end.get();
         chart.version.track();
         let mut frame = chart.frame();
         let bins = bins_for(frame.width);
-        let (lo, hi) = view::samples(frame.x_range, len);
+        let (lo, hi) = positions(frame.x_range, end);
+        let gap = chart.time.and_then(|t| t.gap());
+        let spacing = chart.time.map_or(1.0, |t| t.spacing());
         frame.panels = chart.held.with_value(|held| {
             chart
                 .visible()
@@ -50,6 +62,8 @@ fn redraw(chart: Chart) {
                     name: series.label,
                     unit: String::new(),
                     color,
+                    gap,
+                    spacing,
                 })
                 .collect::<Vec<_>>()
         });
@@ -103,6 +117,48 @@ fn measure(chart: Chart) {
     });
 }
 
+/// One fetch the refine effect makes: an array's overview, or its window.
+#[derive(Clone)]
+struct Wanted {
+    array: String,
+    overview: bool,
+}
+
+/// Fetch what `wanted` names: the whole series (by index, so the times of its newest
+/// samples come with it), or the window (in time on a time axis); placed on the axis.
+async fn fetch(
+    wanted: &Wanted,
+    time: Option<TimeAxis>,
+    window: Window,
+    len: u64,
+    end: f64,
+    bins: u64,
+) -> Result<Fetched, String> {
+    let (answer, covers): (LodAnswer, (f64, f64)) = match (wanted.overview, time) {
+        (true, Some(_)) => (
+            fetch_lod(&wanted.array, 0, len, bins).await?,
+            (0.0, f64::MAX),
+        ),
+        (true, None) => (
+            fetch_lod(&wanted.array, 0, len, bins).await?,
+            (0.0, len as f64),
+        ),
+        (false, Some(axis)) => {
+            let (t0, t1) = view::instants(window, &axis);
+            let covers = (axis.x_of_ns(t0), axis.x_of_ns(t1));
+            (fetch_lod_time(&wanted.array, t0, t1, bins).await?, covers)
+        }
+        (false, None) => {
+            let (lo, hi) = positions(window, end);
+            (
+                fetch_lod(&wanted.array, lo, hi, bins).await?,
+                (lo as f64, hi as f64),
+            )
+        }
+    };
+    Fetched::new(answer, covers, time.as_ref()).ok_or_else(|| "the answer has no times".into())
+}
+
 /// Fetch the LOD of the window for each visible array, debounced (the first time at once),
 /// all at once; drop the answers of superseded views (but keep overviews).
 fn refine(chart: Chart) {
@@ -114,13 +170,13 @@ fn refine(chart: Chart) {
         if px <= 0.0 {
             return;
         }
+        let end = chart.end.get_untracked();
         let first_run = previous.is_none();
         chart.generation.update_value(|g| *g += 1);
         let mine = chart.generation.get_value();
         // A hidden series is fetched when shown again.
         let arrays = chart.visible_arrays();
         let bins = bins_for(px) as u64;
-        let (lo, hi) = view::samples(window, len);
         leptos::task::spawn_local(async move {
             if !first_run {
                 sleep_ms(FETCH_DEBOUNCE_MS).await;
@@ -130,37 +186,32 @@ fn refine(chart: Chart) {
             }
             chart.pending.update(|p| *p += 1);
             // All requests at once: the answer takes as long as the slowest, not the sum.
-            let requests = arrays.iter().flat_map(|array| {
+            let wanted = arrays.iter().flat_map(|array| {
                 let overview_missing = chart
                     .held
                     .with_value(|h| h.get(array).is_none_or(|h| h.overview.is_none()));
-                let overview = overview_missing.then(|| (array.clone(), true, 0, len));
-                overview.into_iter().chain([(array.clone(), false, lo, hi)])
+                let overview = overview_missing.then(|| Wanted {
+                    array: array.clone(),
+                    overview: true,
+                });
+                overview.into_iter().chain([Wanted {
+                    array: array.clone(),
+                    overview: false,
+                }])
             });
-            let mut results = futures_util::future::join_all(requests.map(
-                |(array, overview, from, to)| async move {
-                    let result = fetch_lod(&array, from, to, bins).await;
-                    (array, overview, result)
-                },
-            ))
+            let mut results = futures_util::future::join_all(wanted.map(|w| async move {
+                let result = fetch(&w, chart.time, window, len, end, bins).await;
+                (w, result)
+            }))
             .await;
             chart.pending.update(|p| *p = p.saturating_sub(1));
             if chart.generation.get_value() != mine {
-                results.retain(|(_, overview, _)| *overview);
+                results.retain(|(w, _)| w.overview);
             }
-            let refined = results
-                .iter()
-                .any(|(_, overview, r)| !overview && r.is_ok());
-            for (array, overview, result) in results {
+            let refined = results.iter().any(|(w, r)| !w.overview && r.is_ok());
+            for (wanted, result) in results {
                 match result {
-                    Ok(answer) => chart.held.update_value(|h| {
-                        let entry = h.entry(array).or_default();
-                        if overview {
-                            entry.overview = Some(answer);
-                        } else {
-                            entry.detail = Some(answer);
-                        }
-                    }),
+                    Ok(fetched) => accept(chart, wanted, fetched),
                     Err(err) => chart.error.set(Some(err)),
                 }
             }
@@ -172,12 +223,51 @@ fn refine(chart: Chart) {
     });
 }
 
+/// Hold a fetched answer. On a time axis an overview also says where the axis ends now (its
+/// last point is the newest sample), and a window which samples it shows.
+fn accept(chart: Chart, wanted: Wanted, fetched: Fetched) {
+    if let Some(axis) = chart.time {
+        if wanted.overview {
+            let newest = fetched
+                .answer
+                .time
+                .as_ref()
+                .and_then(|t| t.counts.last().copied());
+            if let Some(count) = newest {
+                let end = axis.x_of_ns(count.saturating_mul(axis.unit_ns)) + 1.0;
+                if end != chart.end.get_untracked() {
+                    chart.end.set(end);
+                    if chart.follow.get_untracked() {
+                        let extent = chart.extent();
+                        chart
+                            .window
+                            .set(view::following(chart.window.get_untracked(), extent));
+                    }
+                }
+            }
+        } else {
+            chart.shown.set((fetched.answer.start, fetched.answer.stop));
+        }
+    }
+    chart.held.update_value(|h| {
+        let entry = h.entry(wanted.array).or_default();
+        if wanted.overview {
+            entry.overview = Some(fetched);
+        } else {
+            entry.detail = Some(fetched);
+        }
+    });
+}
+
 /// Keep the view in the URL (window and hidden series), so reload and links restore it;
 /// once the view rests, not on every frame of a zoom.
 fn keep_url(chart: Chart) {
     let url_generation = StoredValue::new(0u64);
     Effect::new(move |_| {
-        let query = view::url_query(chart.window.get(), chart.len.get(), &chart.hidden.get());
+        let (window, hidden) = (chart.window.get(), chart.hidden.get());
+        chart.end.track();
+        chart.len.track();
+        let query = view::url_query(window, chart.extent(), chart.time.as_ref(), &hidden);
         url_generation.update_value(|g| *g += 1);
         let mine = url_generation.get_value();
         leptos::task::spawn_local(async move {
@@ -189,6 +279,19 @@ fn keep_url(chart: Chart) {
     });
 }
 
+/// The sample under the cursor at `x`, and its time as text on a time axis: by index, the
+/// nearest index; in time, the nearest sample of those held.
+fn sample_under(chart: Chart, x: f64) -> Option<(u64, Option<String>)> {
+    let Some(axis) = chart.time else {
+        return Some((view::sample_at(x, chart.len.get_untracked()), None));
+    };
+    let first = chart.visible().into_iter().next()?.1.array;
+    let (index, at) = chart
+        .held
+        .with_value(|h| h.get(&first).and_then(|held| held.nearest(x)))?;
+    Some((index, Some(format_time_ns(axis.ns_of_x(at)))))
+}
+
 /// Read the exact samples under the cursor once it rests on one.
 fn read_under_cursor(chart: Chart) {
     Effect::new(move |_| {
@@ -196,21 +299,20 @@ fn read_under_cursor(chart: Chart) {
             chart.readout.set(None);
             return;
         };
-        let len = chart.len.get_untracked();
-        let index = view::sample_at(x, len);
+        let Some((index, time)) = sample_under(chart, x) else {
+            return;
+        };
         let series = chart.visible();
-        let (time_array, time) = chart.init.with_value(|i| (i.time_array.clone(), i.time));
         leptos::task::spawn_local(async move {
             sleep_ms(READOUT_DEBOUNCE_MS).await;
-            if chart
+            let still = chart
                 .cursor
                 .get_untracked()
-                .map(|c| view::sample_at(c, len))
-                != Some(index)
-            {
+                .and_then(|c| sample_under(chart, c));
+            if still.map(|(i, _)| i) != Some(index) {
                 return;
             }
-            match read_exact(index, &series, time_array.as_deref(), time).await {
+            match read_exact(index, &series, time).await {
                 Ok(found) => chart.readout.set(Some(found)),
                 Err(err) => chart.error.set(Some(err)),
             }
@@ -257,8 +359,8 @@ fn is_charted(chart: Chart, array: &str) -> bool {
         .with_value(|i| i.series.iter().any(|s| s.array == array))
 }
 
-/// The charted array `name` now has `shape`: refetch its overview, and follow its new end if
-/// asked to.
+/// The charted array `name` now has `shape`: refetch its overview, and by index follow its
+/// new end if asked to (on a time axis the overview tells the new end; see [`accept`]).
 fn changed(chart: Chart, name: &str, shape: &[u64]) {
     chart.held.update_value(|h| {
         if let Some(entry) = h.get_mut(name) {
@@ -268,10 +370,14 @@ fn changed(chart: Chart, name: &str, shape: &[u64]) {
     let grown = shape.first().copied().unwrap_or(0);
     if grown != chart.len.get_untracked() {
         chart.len.set(grown);
-        if chart.follow.get_untracked() {
-            chart
-                .window
-                .set(view::following(chart.window.get_untracked(), grown as f64));
+        if chart.time.is_none() {
+            chart.end.set(grown as f64);
+            if chart.follow.get_untracked() {
+                let extent = chart.extent();
+                chart
+                    .window
+                    .set(view::following(chart.window.get_untracked(), extent));
+            }
         }
     }
     chart.data_generation.update(|g| *g += 1);

@@ -6,7 +6,6 @@ use leptos::prelude::*;
 
 use super::browser::{download, download_text};
 use super::client::fetch_raw;
-use super::view::{samples, Window};
 use crate::wire::dtype::DType;
 use crate::wire::format::format_elements;
 use crate::wire::npy::{NpyHeader, Version};
@@ -14,17 +13,17 @@ use crate::wire::npy::{NpyHeader, Version};
 /// Most rows a CSV export writes; wider windows are cut (the .npy export has no limit).
 pub const CSV_MAX_ROWS: usize = 1_000_000;
 
-/// The export buttons of the array `name` (the first charted array) over `window`.
+/// The export buttons of the array `name` (the first charted array) over the samples
+/// `shown`.
 #[component]
 pub fn ExportMenu(
-    window: RwSignal<Window>,
-    len: RwSignal<u64>,
+    shown: Signal<(u64, u64)>,
     name: String,
     canvas_ref: NodeRef<html::Canvas>,
 ) -> impl IntoView {
     let name = StoredValue::new(name);
     let slice = move || {
-        let (lo, hi) = samples(window.get(), len.get());
+        let (lo, hi) = shown.get();
         format!("{lo}:{hi}")
     };
     let leaf = move || name.with_value(|n| n.replace('/', "_"));
@@ -37,7 +36,7 @@ pub fn ExportMenu(
         }
     };
     let csv = move |_| {
-        let (first, _) = samples(window.get_untracked(), len.get_untracked());
+        let (first, _) = shown.get_untracked();
         let url = format!(
             "/api/arrays/{}?slice={}&format=raw",
             name.get_value(),
@@ -60,18 +59,17 @@ pub fn ExportMenu(
     }
 }
 
-/// The "Save window" button: stores the visible rows of `array` as a new array, named at a
-/// prompt; `saved` gets the name, or why it failed.
+/// The "Save window" button: stores the samples `shown` of `array` as a new array, named
+/// at a prompt; `saved` gets the name, or why it failed.
 #[component]
 pub fn SaveWindow(
-    window: RwSignal<Window>,
-    len: RwSignal<u64>,
+    shown: Signal<(u64, u64)>,
     array: String,
     saved: RwSignal<Option<Result<String, String>>>,
 ) -> impl IntoView {
     let array = StoredValue::new(array);
     let save = move |_| {
-        let (lo, hi) = samples(window.get_untracked(), len.get_untracked());
+        let (lo, hi) = shown.get_untracked();
         let array = array.get_value();
         let suggested = format!("saved/{}_{lo}_{hi}", array.replace('/', "_"));
         let Some(target) = web_sys::window().and_then(|w| {

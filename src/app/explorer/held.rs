@@ -1,27 +1,76 @@
 //! The bins the chart holds for one array: the whole range once, and the latest refined
-//! window. A change of view redraws at once from these (re-binned by
-//! [`merge_bins`](crate::lod::merge_bins)) while a fetch refines it.
+//! window, each placed on the x axis (sample indices, or times). A change of view redraws
+//! at once from these (re-binned by [`merge_bins`](crate::lod::merge_bins)) while a fetch
+//! refines it.
 
+use crate::catalog::TimeAxis;
 use crate::lod::{merge_bins, LodAnswer, M4Bin};
+
+/// One LOD answer as the chart holds it.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The x range `[x0, x1)` the answer covers.
+    pub covers: (f64, f64),
+    /// Bins per column, at their x positions.
+    pub columns: Vec<Vec<M4Bin>>,
+    /// The answer as it came: sample indices and exact times, for the readout and exports.
+    pub answer: LodAnswer,
+}
+
+impl Fetched {
+    /// `answer`, covering `covers`, placed on `time` (or by index without one); `None` when
+    /// a time axis has no times in the answer.
+    pub fn new(answer: LodAnswer, covers: (f64, f64), time: Option<&TimeAxis>) -> Option<Fetched> {
+        let columns = match time {
+            Some(axis) => axis.place(&answer)?,
+            None => answer.columns.clone(),
+        };
+        Some(Fetched {
+            covers,
+            columns,
+            answer,
+        })
+    }
+
+    /// The point of column 0 nearest to `x`: its sample index and its x.
+    pub fn nearest(&self, x: f64) -> Option<(u64, f64)> {
+        let placed = self.columns.first()?.iter();
+        let indexed = self.answer.columns.first()?.iter();
+        placed
+            .zip(indexed)
+            .flat_map(|(p, i)| {
+                [
+                    (i.first_index, p.first_index),
+                    (i.min_index, p.min_index),
+                    (i.max_index, p.max_index),
+                    (i.last_index, p.last_index),
+                ]
+            })
+            .map(|(index, at)| (index, at as f64))
+            .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()))
+    }
+}
 
 /// Bins held for one array.
 #[derive(Debug, Clone, Default)]
 pub struct Held {
     /// The whole series, fetched once (and again after it changes).
-    pub overview: Option<LodAnswer>,
+    pub overview: Option<Fetched>,
     /// The latest refined window.
-    pub detail: Option<LodAnswer>,
+    pub detail: Option<Fetched>,
 }
 
 impl Held {
-    /// The bins of `column` covering `[start, stop)` at about `bins` bins: the detail where
-    /// it covers, the overview elsewhere.
+    /// The bins of `column` covering `[start, stop)` (x) at about `bins` bins: the detail
+    /// where it covers, the overview elsewhere.
     pub fn bins(&self, column: usize, start: u64, stop: u64, bins: usize) -> Vec<M4Bin> {
         let mut merged: Vec<M4Bin> = Vec::new();
         let detail = self.detail.as_ref();
         if let Some(col) = self.overview.as_ref().and_then(|o| o.columns.get(column)) {
             merged.extend(col.iter().filter(|b| {
-                detail.is_none_or(|d| b.last_index < d.start || b.first_index >= d.stop)
+                detail.is_none_or(|d| {
+                    (b.last_index as f64) < d.covers.0 || b.first_index as f64 >= d.covers.1
+                })
             }));
         }
         if let Some(col) = detail.and_then(|d| d.columns.get(column)) {
@@ -30,12 +79,22 @@ impl Held {
         merged.sort_by_key(|b| b.first_index);
         merge_bins(&merged, start, stop, bins.max(1))
     }
+
+    /// The sample nearest to `x` among what is held (the detail where it covers `x`).
+    pub fn nearest(&self, x: f64) -> Option<(u64, f64)> {
+        let detail = self
+            .detail
+            .as_ref()
+            .filter(|d| (d.covers.0..d.covers.1).contains(&x));
+        detail.or(self.overview.as_ref())?.nearest(x)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lod::m4_scan;
+    use crate::lod::{m4_scan, PointTimes};
+    use crate::wire::dtype::{ScalarType, TimeUnit};
 
     fn answer(samples: &[f64], start: u64, stop: u64, bins: usize) -> LodAnswer {
         LodAnswer {
@@ -46,12 +105,17 @@ mod tests {
         }
     }
 
+    fn fetched(samples: &[f64], start: u64, stop: u64, bins: usize) -> Fetched {
+        let covers = (start as f64, stop as f64);
+        Fetched::new(answer(samples, start, stop, bins), covers, None).unwrap()
+    }
+
     #[test]
     fn detail_wins_where_it_covers_and_the_overview_fills_the_rest() {
         let samples: Vec<f64> = (0..10_000).map(|i| ((i * 7919) % 1000) as f64).collect();
         let held = Held {
-            overview: Some(answer(&samples, 0, 10_000, 100)),
-            detail: Some(answer(&samples, 4_000, 6_000, 2_000)),
+            overview: Some(fetched(&samples, 0, 10_000, 100)),
+            detail: Some(fetched(&samples, 4_000, 6_000, 2_000)),
         };
         // Inside the detail the bins are exact at any bin count that falls on its edges.
         assert_eq!(
@@ -66,5 +130,33 @@ mod tests {
         // Nothing held: nothing drawn.
         assert!(Held::default().bins(0, 0, 10, 5).is_empty());
         assert!(held.bins(3, 0, 10, 5).is_empty(), "no such column");
+        // The nearest sample: exact inside the detail (one bin per sample there).
+        assert_eq!(held.nearest(4321.4), Some((4321, 4321.0)));
+    }
+
+    #[test]
+    fn on_a_time_axis_points_sit_at_their_times() {
+        let samples: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+        let axis = TimeAxis {
+            unit_ns: 1,
+            first_ns: 5_000,
+            last_ns: 5_000 + 999 * 10 + 100_000,
+            spacing_ns: Some(10),
+        };
+        let mut timed = answer(&samples, 0, 1000, 1000);
+        // Ten ns apart, and a gap of 100 µs before sample 500.
+        let counts = timed
+            .indices()
+            .map(|i| 5_000 + i as i64 * 10 + if i >= 500 { 100_000 } else { 0 })
+            .collect();
+        timed.time = Some(PointTimes {
+            dtype: ScalarType::datetime_le(TimeUnit::Nano),
+            counts,
+        });
+        let fetched = Fetched::new(timed, (0.0, axis.x_end()), Some(&axis)).unwrap();
+        assert_eq!(fetched.columns[0][500].first_index, 105_000);
+        // The cursor in the gap reads the nearer side's sample.
+        assert_eq!(fetched.nearest(5_100.0), Some((499, 4_990.0)));
+        assert_eq!(fetched.nearest(104_000.0), Some((500, 105_000.0)));
     }
 }

@@ -26,21 +26,29 @@ use std::collections::HashMap;
 use leptos::html;
 use leptos::prelude::*;
 
-use crate::catalog::{ChartInit, SeriesInfo};
+use crate::catalog::{ChartInit, SeriesInfo, TimeAxis};
 use crate::chart::{chart_height, ChartSpec, Theme, XAxis, PALETTE_LEN};
 use browser::perf_mark;
 use export::{ExportMenu, SaveWindow};
 use held::Held;
 use readout::{Readout, ReadoutBar};
-use view::{Drag, PlotBox, Window, KEY_PAN, MIN_WIDTH_PX, STEP_ZOOM};
+use view::{Drag, Extent, PlotBox, Window, KEY_PAN, MIN_WIDTH_PX, STEP_ZOOM};
 
 /// Every piece of the chart's state; all of it `Copy`, so handlers and effects share it.
 #[derive(Clone, Copy)]
 struct Chart {
     init: StoredValue<ChartInit>,
-    /// Samples along x now (the series grow when data is appended).
+    /// The time axis, if the series are charted in time (x is then ns after its start).
+    time: Option<TimeAxis>,
+    /// Samples now (the series grow when data is appended).
     len: RwSignal<u64>,
+    /// The end of the x axis now: `len`, or one ns after the last sample.
+    end: RwSignal<f64>,
+    /// The window, in x units.
     window: RwSignal<Window>,
+    /// The samples the window shows, `[first, last + 1)` (on a time axis, as the latest
+    /// refined answer found them).
+    shown: RwSignal<(u64, u64)>,
     hidden: RwSignal<Vec<String>>,
     /// Width of the chart's container, CSS px (0 until measured).
     width: RwSignal<f64>,
@@ -72,9 +80,16 @@ struct Chart {
 
 impl Chart {
     fn new(init: ChartInit) -> Chart {
+        let shown = match init.time {
+            Some(_) => (0, init.len),
+            None => view::samples(init.window, init.len),
+        };
         Chart {
+            time: init.time,
             len: RwSignal::new(init.len),
-            window: RwSignal::new((init.start as f64, init.stop as f64)),
+            end: RwSignal::new(init.x_end()),
+            window: RwSignal::new(init.window),
+            shown: RwSignal::new(shown),
             hidden: RwSignal::new(init.hidden.clone()),
             width: RwSignal::new(0.0),
             follow: RwSignal::new(false),
@@ -117,8 +132,29 @@ impl Chart {
     }
 
     fn x_axis(&self) -> XAxis {
-        self.init
-            .with_value(|i| XAxis::over_samples(i.len, i.time.map(|t| (t.first_ns, t.last_ns))))
+        match self.time {
+            Some(axis) => XAxis::Time {
+                t0_ns: axis.first_ns,
+                ns_per_sample: 1.0,
+            },
+            None => XAxis::Index,
+        }
+    }
+
+    /// How far the x axis goes now, and how narrow a window may get.
+    fn extent(&self) -> Extent {
+        match &self.time {
+            Some(axis) => Extent::time(axis, self.end.get_untracked()),
+            None => Extent::samples(self.len.get_untracked()),
+        }
+    }
+
+    /// The samples the window shows (by index: those it covers; in time: as last refined).
+    fn shown_samples(&self) -> (u64, u64) {
+        match self.time {
+            Some(_) => self.shown.get(),
+            None => view::samples(self.window.get(), self.len.get()),
+        }
     }
 
     /// The frame of the chart now, without its data: size, window and axis.
@@ -134,18 +170,17 @@ impl Chart {
     }
 
     fn set_window(&self, window: Window) {
-        self.window
-            .set(view::clamp_window(window, self.len.get_untracked() as f64));
+        self.window.set(view::clamp_window(window, self.extent()));
     }
 
     fn reset(&self) {
-        self.set_window((0.0, self.len.get_untracked() as f64));
+        self.set_window((0.0, self.end.get_untracked()));
     }
 
     fn zoom_about(&self, x: f64, factor: f64) {
-        let len = self.len.get_untracked() as f64;
+        let extent = self.extent();
         self.window
-            .set(view::zoomed(self.window.get_untracked(), x, factor, len));
+            .set(view::zoomed(self.window.get_untracked(), x, factor, extent));
     }
 
     fn zoom_center(&self, factor: f64) {
@@ -154,9 +189,9 @@ impl Chart {
     }
 
     fn pan_by(&self, fraction: f64) {
-        let len = self.len.get_untracked() as f64;
+        let extent = self.extent();
         self.window
-            .set(view::panned(self.window.get_untracked(), fraction, len));
+            .set(view::panned(self.window.get_untracked(), fraction, extent));
     }
 
     /// The plot as last drawn (before the first frame, where a frame without data puts it).
@@ -197,9 +232,9 @@ impl Chart {
         let on = !self.follow.get_untracked();
         self.follow.set(on);
         if on {
-            let len = self.len.get_untracked() as f64;
+            let extent = self.extent();
             self.window
-                .set(view::following(self.window.get_untracked(), len));
+                .set(view::following(self.window.get_untracked(), extent));
         }
     }
 
@@ -235,21 +270,20 @@ impl Chart {
         self.cursor.set(Some(x));
         match self.drag.get_value() {
             Some(d) if d.boxed => self.selection.set(Some(d.selection(x))),
-            Some(d) => {
-                let len = self.len.get_untracked() as f64;
-                self.window.set(d.panned_to(px, &self.placed(), len));
-            }
+            Some(d) => self
+                .window
+                .set(d.panned_to(px, &self.placed(), self.extent())),
             None => {}
         }
     }
 
     fn on_up(&self) {
         if self.drag.get_value().is_some_and(|d| d.boxed) {
-            let len = self.len.get_untracked() as f64;
+            let extent = self.extent();
             if let Some(window) = self
                 .selection
                 .get_untracked()
-                .and_then(|s| view::boxed_window(s, len))
+                .and_then(|s| view::boxed_window(s, extent))
             {
                 self.window.set(window);
             }
@@ -314,13 +348,16 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
     // The x-axis labels, also as text for screen readers (and tests).
     let x_ticks = move || view::x_tick_labels(chart.window.get(), chart.x_axis());
     let window_text = move || {
-        let (lo, hi) = view::samples(chart.window.get(), chart.len.get());
+        let (lo, hi) = chart.shown_samples();
         format!("samples {lo} – {hi}")
     };
+    let shown = Signal::derive(move || chart.shown_samples());
+    let notice = chart.init.with_value(|i| i.notice.clone());
     let saved = RwSignal::new(None::<Result<String, String>>);
 
     view! {
         <div class="explorer">
+            {notice.map(|text| view! { <p class="notice" role="status" data-testid="chart-notice">{text}</p> })}
             <div class="toolbar">
                 <div class="legend" role="group" aria-label="Series">
                     {series_list.into_iter().enumerate().map(|(n, s)| {
@@ -353,8 +390,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                     >
                         "Follow"
                     </button>
-                    <SaveWindow window=chart.window len=chart.len array=first_array.clone() saved/>
-                    <ExportMenu window=chart.window len=chart.len name=first_array canvas_ref=chart.canvas_ref/>
+                    <SaveWindow shown array=first_array.clone() saved/>
+                    <ExportMenu shown name=first_array canvas_ref=chart.canvas_ref/>
                 </div>
             </div>
             <div

@@ -5,9 +5,8 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use super::client::{fetch_bytes, fetch_raw};
-use crate::catalog::{SeriesInfo, TimeInfo};
-use crate::chart::format_time_ns;
+use super::client::fetch_raw;
+use crate::catalog::SeriesInfo;
 use crate::wire::format::format_elements;
 
 /// How long the cursor rests on a sample before its values are read, ms.
@@ -24,31 +23,17 @@ pub struct Readout {
     pub values: Vec<(String, String)>,
 }
 
-/// The exact time and values at sample `index` of `series`.
+/// The exact values at sample `index` of `series`; `time` is its time, as text, if the
+/// chart is in time.
 ///
 /// # Errors
 /// Network errors and the server's error messages.
 pub async fn read_exact(
     index: u64,
     series: &[(usize, SeriesInfo)],
-    time_array: Option<&str>,
-    time: Option<TimeInfo>,
+    time: Option<String>,
 ) -> Result<Readout, String> {
     let slice = format!("{index}:{}", index + 1);
-    let time = match (time_array, time) {
-        (Some(array), Some(info)) => {
-            let url = format!("/api/arrays/{array}?slice={slice}&format=raw&dtype=%3Ci8");
-            let (bytes, _) = fetch_bytes(&url).await?;
-            let count = i64::from_le_bytes(
-                bytes
-                    .get(..8)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or("short read")?,
-            );
-            Some(format_time_ns(count.saturating_mul(info.unit_ns)))
-        }
-        _ => None,
-    };
     let mut values = Vec::new();
     let mut rows: HashMap<String, Vec<String>> = HashMap::new();
     for (_, s) in series {

@@ -1,11 +1,42 @@
 //! The chart's view state as plain logic: the visible window and its limits, zoom and pan,
 //! drags, where the plot sits on screen, and what the address bar says. The island wires
 //! these to events; the tests here run natively.
+//!
+//! Positions are x units: sample indices, or on a time axis nanoseconds after its first
+//! timestamp ([`crate::catalog::TimeAxis`]).
 
+use crate::catalog::TimeAxis;
 use crate::chart::{nice_ticks, time_ticks, ChartSpec, Layout, Theme, XAxis, XMap};
 
-/// A window `[start, stop)` in sample-index space (fractional while zooming).
+/// A window `[start, stop)` in x units (fractional while zooming).
 pub type Window = (f64, f64);
+
+/// How far the x axis goes, and how narrow a window may get.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extent {
+    /// The end of the axis: the series' length, or one nanosecond after its last sample.
+    pub end: f64,
+    /// The narrowest window a zoom may reach.
+    pub min_width: f64,
+}
+
+impl Extent {
+    /// The extent of a chart by index over `len` samples.
+    pub fn samples(len: u64) -> Extent {
+        Extent {
+            end: len as f64,
+            min_width: MIN_WINDOW,
+        }
+    }
+
+    /// The extent of a chart on `axis` ending at `end`.
+    pub fn time(axis: &TimeAxis, end: f64) -> Extent {
+        Extent {
+            end,
+            min_width: MIN_WINDOW * axis.spacing(),
+        }
+    }
+}
 
 /// Narrowest window, in samples, a zoom may reach.
 pub const MIN_WINDOW: f64 = 8.0;
@@ -19,34 +50,36 @@ pub const STEP_ZOOM: f64 = 2.0;
 /// The arrow keys pan by this fraction of the window.
 pub const KEY_PAN: f64 = 0.2;
 
-/// `window` kept inside `[0, len)`, at least [`MIN_WINDOW`] samples wide (or all of a
-/// shorter series), and no wider than the series.
-pub fn clamp_window((start, stop): Window, len: f64) -> Window {
-    let width = (stop - start).clamp(MIN_WINDOW.min(len), len.max(1.0));
-    let start = start.clamp(0.0, (len - width).max(0.0));
+/// `window` kept inside `[0, end)`, at least `min_width` wide (or all of a shorter axis),
+/// and no wider than the axis.
+pub fn clamp_window((start, stop): Window, extent: Extent) -> Window {
+    let end = extent.end;
+    let width = (stop - start).clamp(extent.min_width.min(end), end.max(1.0));
+    let start = start.clamp(0.0, (end - width).max(0.0));
     (start, start + width)
 }
 
-/// `window` scaled by `factor` about the sample `about` (which stays where it is on screen).
-pub fn zoomed((start, stop): Window, about: f64, factor: f64, len: f64) -> Window {
+/// `window` scaled by `factor` about the position `about` (which stays where it is on
+/// screen).
+pub fn zoomed((start, stop): Window, about: f64, factor: f64, extent: Extent) -> Window {
     clamp_window(
         (
             about - (about - start) * factor,
             about + (stop - about) * factor,
         ),
-        len,
+        extent,
     )
 }
 
 /// `window` moved by `fraction` of its width (negative: to the left).
-pub fn panned((start, stop): Window, fraction: f64, len: f64) -> Window {
+pub fn panned((start, stop): Window, fraction: f64, extent: Extent) -> Window {
     let shift = (stop - start) * fraction;
-    clamp_window((start + shift, stop + shift), len)
+    clamp_window((start + shift, stop + shift), extent)
 }
 
 /// `window` moved to end at the newest sample, keeping its width.
-pub fn following((start, stop): Window, len: f64) -> Window {
-    clamp_window((len - (stop - start), len), len)
+pub fn following((start, stop): Window, extent: Extent) -> Window {
+    clamp_window((extent.end - (stop - start), extent.end), extent)
 }
 
 /// The zoom factor of a wheel event.
@@ -67,14 +100,34 @@ pub fn sample_at(x: f64, len: u64) -> u64 {
     (x.round().max(0.0) as u64).min(len.saturating_sub(1))
 }
 
-/// The address bar's query for a view: the window unless it is the whole series, and the
-/// series toggled off.
-pub fn url_query(window: Window, len: u64, hidden: &[String]) -> String {
-    let (lo, hi) = samples(window, len);
+/// The instants `[t0, t1)` of a window on `axis`, whole nanoseconds, never empty.
+pub fn instants((start, stop): Window, axis: &TimeAxis) -> (i64, i64) {
+    let t0 = axis.ns_of_x(start.floor());
+    (t0, axis.ns_of_x(stop.ceil()).max(t0.saturating_add(1)))
+}
+
+/// The address bar's query for a view: the window unless it is all of `extent` (samples
+/// by index, instants on a time axis), and the series toggled off.
+pub fn url_query(
+    window: Window,
+    extent: Extent,
+    time: Option<&TimeAxis>,
+    hidden: &[String],
+) -> String {
     let mut query = Vec::new();
-    if (lo, hi) != (0, len) {
-        query.push(format!("start={lo}"));
-        query.push(format!("stop={hi}"));
+    let whole = window.0 <= 0.0 && window.1 >= extent.end;
+    match time {
+        _ if whole => {}
+        Some(axis) => {
+            let (t0, t1) = instants(window, axis);
+            query.push(format!("t0={t0}"));
+            query.push(format!("t1={t1}"));
+        }
+        None => {
+            let (lo, hi) = samples(window, extent.end as u64);
+            query.push(format!("start={lo}"));
+            query.push(format!("stop={hi}"));
+        }
     }
     if !hidden.is_empty() {
         query.push(format!("hide={}", hidden.join(",")));
@@ -189,11 +242,11 @@ pub struct Drag {
 impl Drag {
     /// The window of a pan whose pointer is now at `px` over `plot`: the samples follow
     /// the pointer.
-    pub fn panned_to(&self, px: f64, plot: &PlotBox, len: f64) -> Window {
+    pub fn panned_to(&self, px: f64, plot: &PlotBox, extent: Extent) -> Window {
         let (start, stop) = self.window;
         let per_px = (stop - start) / (plot.right - plot.left).max(1.0);
         let shift = (self.from_px - px) * per_px;
-        clamp_window((start + shift, stop + shift), len)
+        clamp_window((start + shift, stop + shift), extent)
     }
 
     /// The samples a box zoom whose pointer is now at sample `x` selects.
@@ -202,9 +255,9 @@ impl Drag {
     }
 }
 
-/// The window a box selection zooms to, if it spans at least one sample.
-pub fn boxed_window((from, to): (f64, f64), len: f64) -> Option<Window> {
-    (to - from >= 1.0).then(|| clamp_window((from, to), len))
+/// The window a box selection zooms to, if it spans at least one x unit.
+pub fn boxed_window((from, to): (f64, f64), extent: Extent) -> Option<Window> {
+    (to - from >= 1.0).then(|| clamp_window((from, to), extent))
 }
 
 #[cfg(test)]
@@ -218,9 +271,17 @@ mod tests {
         bottom: 300.0,
     };
 
+    /// A time axis of a million nanoseconds, a sample every microsecond.
+    const AXIS: TimeAxis = TimeAxis {
+        unit_ns: 1,
+        first_ns: 1_700_000_000_000_000_000,
+        last_ns: 1_700_000_000_000_999_999,
+        spacing_ns: Some(1000),
+    };
+
     #[test]
     fn windows_stay_inside_the_series() {
-        let len = 1000.0;
+        let len = Extent::samples(1000);
         // (window, clamped)
         for (window, want) in [
             ((100.0, 200.0), (100.0, 200.0)),
@@ -232,27 +293,35 @@ mod tests {
             assert_eq!(clamp_window(window, len), want, "{window:?}");
         }
         // A series shorter than the narrowest window shows whole.
-        assert_eq!(clamp_window((0.0, 1.0), 3.0), (0.0, 3.0));
+        assert_eq!(clamp_window((0.0, 1.0), Extent::samples(3)), (0.0, 3.0));
+        // On a time axis the narrowest window is a few samples' time.
+        let time = Extent::time(&AXIS, AXIS.x_end());
+        assert_eq!(clamp_window((5000.0, 5001.0), time), (5000.0, 13_000.0));
     }
 
     #[test]
     fn zoom_keeps_the_sample_under_the_pointer() {
         let window = (200.0, 400.0);
-        let zoomed_in = zoomed(window, 250.0, 0.5, 1000.0);
+        let len = Extent::samples(1000);
+        let zoomed_in = zoomed(window, 250.0, 0.5, len);
         assert_eq!(zoomed_in, (225.0, 325.0));
         let map = |w: Window| PLOT.x_map(w);
         let before = map(window).px_from_x(250.0);
         let after = map(zoomed_in).px_from_x(250.0);
         assert!((before - after).abs() < 1e-9, "{before} {after}");
         assert!(wheel_factor(100.0) > 1.0 && wheel_factor(-100.0) < 1.0);
-        assert_eq!(zoomed(window, 300.0, 1e6, 1000.0), (0.0, 1000.0));
+        assert_eq!(zoomed(window, 300.0, 1e6, len), (0.0, 1000.0));
     }
 
     #[test]
     fn pans_and_follow() {
-        assert_eq!(panned((100.0, 200.0), KEY_PAN, 1000.0), (120.0, 220.0));
-        assert_eq!(panned((100.0, 200.0), -1.0, 1000.0), (0.0, 100.0));
-        assert_eq!(following((100.0, 200.0), 5000.0), (4900.0, 5000.0));
+        let len = Extent::samples(1000);
+        assert_eq!(panned((100.0, 200.0), KEY_PAN, len), (120.0, 220.0));
+        assert_eq!(panned((100.0, 200.0), -1.0, len), (0.0, 100.0));
+        assert_eq!(
+            following((100.0, 200.0), Extent::samples(5000)),
+            (4900.0, 5000.0)
+        );
         let drag = Drag {
             from_px: 560.0,
             from_x: 150.0,
@@ -260,10 +329,10 @@ mod tests {
             boxed: false,
         };
         // 1000 px show 100 samples: dragging 100 px left shows 10 samples further right.
-        assert_eq!(drag.panned_to(460.0, &PLOT, 1000.0), (110.0, 210.0));
+        assert_eq!(drag.panned_to(460.0, &PLOT, len), (110.0, 210.0));
         assert_eq!(drag.selection(120.0), (120.0, 150.0));
-        assert_eq!(boxed_window((120.0, 150.0), 1000.0), Some((120.0, 150.0)));
-        assert_eq!(boxed_window((120.0, 120.5), 1000.0), None);
+        assert_eq!(boxed_window((120.0, 150.0), len), Some((120.0, 150.0)));
+        assert_eq!(boxed_window((120.0, 120.5), len), None);
     }
 
     #[test]
@@ -273,6 +342,14 @@ mod tests {
         assert_eq!(sample_at(9.6, 100), 10);
         assert_eq!(sample_at(-2.0, 100), 0);
         assert_eq!(sample_at(1e9, 100), 99);
+        assert_eq!(
+            instants((2000.5, 5000.0), &AXIS),
+            (AXIS.first_ns + 2000, AXIS.first_ns + 5000)
+        );
+        assert_eq!(
+            instants((7.0, 7.0), &AXIS),
+            (AXIS.first_ns + 7, AXIS.first_ns + 8)
+        );
     }
 
     #[test]
@@ -290,13 +367,21 @@ mod tests {
 
     #[test]
     fn the_url_holds_the_view() {
-        assert_eq!(url_query((0.0, 100.0), 100, &[]), "");
-        assert_eq!(url_query((10.0, 20.5), 100, &[]), "start=10&stop=21");
+        let len = Extent::samples(100);
+        assert_eq!(url_query((0.0, 100.0), len, None, &[]), "");
+        assert_eq!(url_query((10.0, 20.5), len, None, &[]), "start=10&stop=21");
         let hidden = ["rssi".to_string(), "attitude.2".to_string()];
         assert_eq!(
-            url_query((0.0, 100.0), 100, &hidden),
+            url_query((0.0, 100.0), len, None, &hidden),
             "hide=rssi,attitude.2"
         );
+        // On a time axis the URL holds instants.
+        let time = Extent::time(&AXIS, AXIS.x_end());
+        assert_eq!(
+            url_query((2000.5, 5000.0), time, Some(&AXIS), &[]),
+            "t0=1700000000000002000&t1=1700000000000005000"
+        );
+        assert_eq!(url_query((0.0, time.end), time, Some(&AXIS), &[]), "");
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
             && bins.iter().any(|b| b.first_index != b.last_index)
         {
             let band = color.mix(size::BAND_ALPHA).filled();
-            for polygon in band_polygons(bins, at) {
+            for polygon in band_polygons(bins, series.gap, at) {
                 let polygon = self.device_path(clip.polygon(polygon));
                 if polygon.len() >= 3 {
                     self.area
@@ -43,8 +43,13 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
         }
 
         let mut tracer = Tracer::new(clip, self.scale);
+        let mut previous: Option<u64> = None;
         for bin in bins {
             for (index, value) in m4_points(bin) {
+                if previous.is_some_and(|p| is_gap(series.gap, p, index)) {
+                    tracer.lift();
+                }
+                previous = Some(index);
                 if value.is_nan() {
                     tracer.lift();
                 } else {
@@ -64,7 +69,7 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
         };
         let radius = self.device_width(size::DOT);
         // Once samples are this far apart, every sample gets a dot (drawn below).
-        let dot_every_sample = self.x_map.px_per_x() >= size::DOT_SPACING;
+        let dot_every_sample = self.x_map.px_per_x() * series.spacing >= size::DOT_SPACING;
         for run in tracer.finish() {
             match run.as_slice() {
                 [_] if dot_every_sample => {}
@@ -136,7 +141,16 @@ fn m4_points(bin: &M4Bin) -> impl Iterator<Item = (u64, f64)> {
 /// The min..max band of `bins` as one polygon per run of bins with finite extremes: the
 /// maxima left to right, then the minima right to left, each bin a flat step over its
 /// samples.
-fn band_polygons(bins: &[M4Bin], at: impl Fn(u64, f64) -> CssPoint) -> Vec<Vec<CssPoint>> {
+/// Whether the x positions `a` then `b` lie across a gap: further apart than `gap`.
+fn is_gap(gap: Option<f64>, a: u64, b: u64) -> bool {
+    gap.is_some_and(|gap| b.saturating_sub(a) as f64 > gap)
+}
+
+fn band_polygons(
+    bins: &[M4Bin],
+    gap: Option<f64>,
+    at: impl Fn(u64, f64) -> CssPoint,
+) -> Vec<Vec<CssPoint>> {
     let polygon = |run: &[M4Bin]| {
         let mut polygon = Vec::with_capacity(run.len() * 4);
         for bin in run {
@@ -152,6 +166,13 @@ fn band_polygons(bins: &[M4Bin], at: impl Fn(u64, f64) -> CssPoint) -> Vec<Vec<C
     let mut polygons = Vec::new();
     let mut run_start = None;
     for (i, bin) in bins.iter().enumerate() {
+        // A gap ends a run like a bin without extremes does.
+        if let Some(start) =
+            run_start.filter(|_| i > 0 && is_gap(gap, bins[i - 1].last_index, bin.first_index))
+        {
+            polygons.push(polygon(&bins[start..i]));
+            run_start = None;
+        }
         let finite = !(bin.min.is_nan() || bin.max.is_nan());
         match (finite, run_start) {
             (true, None) => run_start = Some(i),
