@@ -24,8 +24,10 @@ class ChartPage {
     await expect(this.svg).toHaveClass(/hidden/);
   }
 
-  /** The visible window [start, stop) as the toolbar states it. */
+  /** The visible window [start, stop) of samples as the toolbar states it, once the view's
+   * bins have arrived (on a time axis the server says which samples a window holds). */
   async window(): Promise<[number, number]> {
+    await expect(this.host).toHaveAttribute('data-settled', 'true');
     const text = (await this.windowText.textContent()) ?? '';
     const [a, b] = text.replace('samples', '').split('–').map((s) => Number(s.trim()));
     return [a, b];
@@ -152,7 +154,8 @@ test('a reload restores the view from the URL', async ({ page }) => {
   await page.keyboard.press('ArrowRight');
   const before = await chart.window();
   await page.getByTestId('series-toggle').filter({ hasText: 'rssi' }).click();
-  await expect(page).toHaveURL(/start=\d+&stop=\d+.*hide=rssi/);
+  // A group with timestamps is charted in time: the URL holds instants.
+  await expect(page).toHaveURL(/t0=\d+&t1=\d+.*hide=rssi/);
   await page.reload();
   await waitForHydration(page);
   expect(await chart.window()).toEqual(before);
@@ -209,4 +212,56 @@ np.testing.assert_array_equal(table[:, 0], np.arange(${a}, ${b}))
 np.testing.assert_array_equal(table[:, 1].astype(rssi.dtype), rssi[${a}:${b}])
 print(len(table))`]).toString().trim();
   expect(Number(rows)).toBe(b - a);
+});
+
+test('a gappy group shows its gap where the time is, and the readout at a tick reads that time', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/fixtures/gappy');
+  await expect(chart.host).toHaveAttribute('data-settled', 'true');
+  // Two five-minute passes an hour apart: on a true time axis the gap is 60 of 70 minutes.
+  const columns = await page.getByTestId('chart-canvas').evaluate((canvas: HTMLCanvasElement) => {
+    const ctx = canvas.getContext('2d')!;
+    const ratio = canvas.width / canvas.getBoundingClientRect().width;
+    // Rows through the middle of the single panel.
+    const { data, width } = ctx.getImageData(0, Math.round(60 * ratio), canvas.width, Math.round(80 * ratio));
+    const rows = data.length / 4 / width;
+    const inked: number[] = [];
+    for (let x = 0; x < width; x++) {
+      for (let y = 0; y < rows; y++) {
+        const i = (y * width + x) * 4;
+        if (data[i + 3] > 0 && data[i] < 120 && data[i + 1] > 120) {
+          inked.push(x / ratio);
+          break;
+        }
+      }
+    }
+    return inked;
+  });
+  expect(columns.length).toBeGreaterThan(20);
+  const [left, right] = [columns[0], columns[columns.length - 1]];
+  let gap = [0, 0];
+  for (let k = 1; k < columns.length; k++) {
+    if (columns[k] - columns[k - 1] > gap[1] - gap[0]) gap = [columns[k - 1], columns[k]];
+  }
+  const span = 70 * 60; // seconds from the first sample to the last, about
+  expect((gap[0] - left) / (right - left)).toBeCloseTo(300 / span, 1);
+  expect((gap[1] - left) / (right - left)).toBeCloseTo(3900 / span, 1);
+
+  // Hover a tick that falls inside the first pass: the readout's time is the tick's, to
+  // within the time one pixel spans.
+  const ticks = chart.xTicks.locator('li');
+  const positions = await ticks.evaluateAll((items) =>
+    items.map((li) => ({ px: Number(li.getAttribute('data-px')), ns: BigInt(li.getAttribute('data-ns') ?? '0') })));
+  const box = (await chart.host.boundingBox())!;
+  const inside = positions.find((t) => t.px > left + 2 && t.px < gap[0] - 2);
+  expect(inside).toBeDefined();
+  await page.mouse.move(box.x + inside!.px, box.y + 70);
+  const at = page.getByTestId('readout-at');
+  await expect(at).toContainText('sample');
+  const iso = /(\d{4}-\d\d-\d\dT[\d:.]+)Z/.exec((await at.textContent()) ?? '')![1];
+  const [whole, fraction = ''] = iso.split('.');
+  const readNs = BigInt(Date.parse(whole + 'Z')) * 1_000_000n + BigInt((fraction + '000000000').slice(0, 9));
+  const nsPerPx = (70n * 60n * 1_000_000_000n) / BigInt(Math.round(right - left));
+  const off = readNs > inside!.ns ? readNs - inside!.ns : inside!.ns - readNs;
+  expect(off <= 2n * nsPerPx).toBe(true);
 });

@@ -66,6 +66,7 @@ test('"save window" stores the visible window, and NumPy confirms its values', a
   await page.getByTestId('chart').focus();
   await page.keyboard.press('+');
   await page.keyboard.press('+');
+  await expect(page.getByTestId('chart')).toHaveAttribute('data-settled', 'true');
   const text = (await page.getByTestId('window').textContent()) ?? '';
   const [lo, hi] = text.replace('samples', '').split('–').map((s) => Number(s.trim()));
   page.once('dialog', (dialog) => dialog.accept('saved/rssi_window'));

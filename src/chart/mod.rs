@@ -10,8 +10,9 @@
 //!   the line leaves the plot where it really goes.
 //! - **Line.** Each bin contributes its first, minimum and maximum (in index order) and last
 //!   points, which draws the pixels a full-resolution line draws at that width. A NaN point
-//!   ends the line and the next finite one starts a new one, and so does a gap: two points
-//!   further apart than the series' [`Series::gap`]. An isolated finite point gets a dot.
+//!   ends the line and the next finite one starts a new one, and so does a gap: the last
+//!   sample of a bin and the first of the next further apart than the series'
+//!   [`Series::gap`]. An isolated finite point gets a dot.
 //!   Once samples are 6 CSS px apart or more ([`Series::spacing`]), every sample gets a dot.
 //!   Vertices in the middle of a straight stroke are dropped: the same pixels, fewer
 //!   vertices to stroke.
@@ -63,8 +64,8 @@ pub struct Series {
     /// fields are positions on the x axis: sample indices, or on a time axis nanoseconds
     /// after its start.
     pub bins: Vec<M4Bin>,
-    /// Neighbouring points further apart than this on the x axis are not joined: a gap in
-    /// the data. `None` joins every point.
+    /// Neighbouring samples (the last of a bin and the first of the next) further apart
+    /// than this on the x axis are not joined: a gap in the data. `None` joins every bin.
     pub gap: Option<f64>,
     /// The usual distance between neighbouring samples on the x axis (1 by index): where
     /// samples are drawn as dots.

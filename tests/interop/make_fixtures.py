@@ -41,6 +41,19 @@ def group():
     return {"a": np.arange(10, dtype="<f4"), "b": np.eye(3, dtype="<f8")}
 
 
+GAPPY_START_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+GAPPY_RATE_HZ = 10
+GAPPY_PASS = 3000  # samples per pass: five minutes
+GAPPY_GAP_NS = 60 * 60 * 1_000_000_000  # an hour of loss of signal between passes
+
+
+def gappy():
+    """A group of two passes at 10 Hz with an hour's gap between them: `t` and `x`."""
+    i = np.arange(2 * GAPPY_PASS, dtype=np.int64)
+    t = GAPPY_START_NS + i * (1_000_000_000 // GAPPY_RATE_HZ) + (i >= GAPPY_PASS) * GAPPY_GAP_NS
+    return {"t": t.view("<M8[ns]"), "x": np.sin(i / 40.0).astype("<f4")}
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, array in fixtures().items():
@@ -48,6 +61,9 @@ def main(out: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, array)
     np.savez(out / "run.npz", **group())
+    (out / "gappy").mkdir(exist_ok=True)
+    for name, array in gappy().items():
+        np.save(out / "gappy" / f"{name}.npy", array)
     np.savez_compressed(out / "packed.npz", **group())
     # NumPy's other header versions.
     with open(out / "v2.npy", "wb") as f:

@@ -174,6 +174,9 @@ fn refine(chart: Chart) {
         let first_run = previous.is_none();
         chart.generation.update_value(|g| *g += 1);
         let mine = chart.generation.get_value();
+        if chart.settled.get_untracked() {
+            chart.settled.set(false);
+        }
         // A hidden series is fetched when shown again.
         let arrays = chart.visible_arrays();
         let bins = bins_for(px) as u64;
@@ -216,6 +219,9 @@ fn refine(chart: Chart) {
                 }
             }
             chart.version.update(|v| *v += 1);
+            if chart.generation.get_value() == mine {
+                chart.settled.set(true);
+            }
             if refined {
                 perf_measure("dl-wheel-to-refined", "dl-wheel");
             }

@@ -61,6 +61,9 @@ struct Chart {
     readout: RwSignal<Option<Readout>>,
     /// Fetches in flight.
     pending: RwSignal<u32>,
+    /// Whether the bins of the current view have arrived (for people: the progress bar;
+    /// for tests: `data-settled`).
+    settled: RwSignal<bool>,
     error: RwSignal<Option<String>>,
     /// Whether the canvas has drawn data (then the server's SVG is hidden).
     drawn: RwSignal<bool>,
@@ -97,6 +100,7 @@ impl Chart {
             selection: RwSignal::new(None),
             readout: RwSignal::new(None),
             pending: RwSignal::new(0),
+            settled: RwSignal::new(false),
             error: RwSignal::new(None),
             drawn: RwSignal::new(false),
             version: RwSignal::new(0),
@@ -346,7 +350,18 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
         style.unwrap_or_else(|| HIDDEN.into())
     };
     // The x-axis labels, also as text for screen readers (and tests).
-    let x_ticks = move || view::x_tick_labels(chart.window.get(), chart.x_axis());
+    // Each tick with where it is drawn and, on a time axis, its instant.
+    let x_ticks = move || {
+        let (window, plot) = (chart.window.get(), chart.plot.get());
+        view::x_ticks(window, chart.x_axis())
+            .into_iter()
+            .map(|(x, label)| {
+                let px = plot.map(|p| format!("{:.1}", p.x_map(window).px_from_x(x)));
+                let ns = chart.time.map(|t| t.ns_of_x(x).to_string());
+                (label, px, ns)
+            })
+            .collect::<Vec<_>>()
+    };
     let window_text = move || {
         let (lo, hi) = chart.shown_samples();
         format!("samples {lo} – {hi}")
@@ -399,6 +414,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 class:panning=move || chart.drag.with_value(|d| d.is_some_and(|d| !d.boxed))
                 tabindex="0"
                 data-testid="chart"
+                data-settled=move || chart.settled.get().to_string()
                 aria-label="Chart: scroll to zoom, drag to pan, shift-drag to zoom to a box, double-click to reset"
                 node_ref=chart.host_ref
                 style:height=move || format!("{}px", chart_height(chart.visible().len()))
@@ -417,7 +433,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 <div class="progress" class:active=move || { chart.pending.get() > 0 } role="progressbar" aria-label="Loading"></div>
             </div>
             <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
-                {move || x_ticks().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
+                {move || x_ticks().into_iter().map(|(label, px, ns)| view! { <li data-px=px data-ns=ns>{label}</li> }).collect_view()}
             </ul>
             {move || saved.get().map(|outcome| match outcome {
                 Ok(name) => view! {

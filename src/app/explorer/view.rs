@@ -152,19 +152,22 @@ pub fn bins_for(width: f64) -> usize {
     frame.plot_width_px() as usize
 }
 
-/// The x-axis labels of `window`, as text.
-pub fn x_tick_labels((start, stop): Window, axis: XAxis) -> Vec<String> {
-    let ticks = match axis {
+/// The x-axis ticks of `window`: their positions (x units) and labels.
+pub fn x_ticks((start, stop): Window, axis: XAxis) -> Vec<(f64, String)> {
+    match axis {
         XAxis::Time {
             t0_ns,
             ns_per_sample,
         } => {
             let at = |x: f64| t0_ns as f64 + x * ns_per_sample;
-            time_ticks(at(start), at(stop), MAX_TICK_LABELS).0
+            time_ticks(at(start), at(stop), MAX_TICK_LABELS)
+                .0
+                .into_iter()
+                .map(|(t, label)| ((t - t0_ns as f64) / ns_per_sample, label))
+                .collect()
         }
         XAxis::Index => nice_ticks(start, stop, MAX_TICK_LABELS),
-    };
-    ticks.into_iter().map(|(_, label)| label).collect()
+    }
 }
 
 /// Where the last frame put its plots, CSS px from the chart's top-left corner.
@@ -358,10 +361,22 @@ mod tests {
         assert!(wide > 1800 && wide < 2000, "{wide}");
         assert_eq!(bins_for(0.0), bins_for(MIN_WIDTH_PX));
         assert_eq!(
-            x_tick_labels((0.0, 100.0), XAxis::Index)
+            x_ticks((0.0, 100.0), XAxis::Index)
                 .first()
-                .map(String::as_str),
-            Some("0")
+                .map(|(x, label)| (*x, label.as_str())),
+            Some((0.0, "0"))
+        );
+        // Time ticks sit at their instants, counted from the axis' start.
+        let axis = XAxis::Time {
+            t0_ns: 1_767_225_600_000_000_000,
+            ns_per_sample: 1.0,
+        };
+        let ticks = x_ticks((0.0, 3.6e12), axis);
+        assert!(
+            ticks
+                .iter()
+                .any(|(x, label)| *x == 6e11 && label == "00:10"),
+            "{ticks:?}"
         );
     }
 

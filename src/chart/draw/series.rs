@@ -43,13 +43,15 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
         }
 
         let mut tracer = Tracer::new(clip, self.scale);
-        let mut previous: Option<u64> = None;
+        // A bin's points are not neighbouring samples, but the last of one bin and the first
+        // of the next are: a gap can only be between bins.
+        let mut previous: Option<&M4Bin> = None;
         for bin in bins {
+            if previous.is_some_and(|p| is_gap(series.gap, p.last_index, bin.first_index)) {
+                tracer.lift();
+            }
+            previous = Some(bin);
             for (index, value) in m4_points(bin) {
-                if previous.is_some_and(|p| is_gap(series.gap, p, index)) {
-                    tracer.lift();
-                }
-                previous = Some(index);
                 if value.is_nan() {
                     tracer.lift();
                 } else {
