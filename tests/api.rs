@@ -778,3 +778,48 @@ async fn time_windows_bin_by_time_and_leave_gaps_empty() {
         assert!(json(&body)["error"].is_string(), "{uri}");
     }
 }
+
+/// Any series can be charted by any timestamps array as long as it: `time=` names it.
+#[tokio::test]
+async fn time_names_the_timestamps_of_any_series() {
+    let (dir, app) = app();
+    let t: Vec<i64> = (0..500i64).map(|i| 1_000_000_000 * i + 7).collect();
+    let le: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+    save(dir.path(), "clock/stamps", "<M8[ns]", &[500], false, &le);
+    save(
+        dir.path(),
+        "elsewhere/y",
+        "<f8",
+        &[500],
+        false,
+        &f64s((0..500).map(f64::from)),
+    );
+    // Without time= the series has no timestamps; with it, it has these.
+    let window = "t0=100000000000&t1=200000000000&bins=10";
+    let (status, _, _) = get(&app, &format!("/api/lod/elsewhere/y?{window}")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _, body) = get(
+        &app,
+        &format!("/api/lod/elsewhere/y?{window}&time=clock/stamps"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = LodAnswer::decode(&body).unwrap();
+    assert_eq!(
+        (answer.start, answer.stop),
+        (100, 200),
+        "samples 100 to 199 lie in [100 s, 200 s)"
+    );
+    assert_eq!(answer.time.unwrap().counts[0], t[100]);
+    for (time, want) in [
+        ("ramp", StatusCode::UNPROCESSABLE_ENTITY), // not datetime64
+        ("group/be", StatusCode::UNPROCESSABLE_ENTITY), // 2-D
+        ("missing", StatusCode::NOT_FOUND),
+        (".hidden", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, _, body) =
+            get(&app, &format!("/api/lod/elsewhere/y?{window}&time={time}")).await;
+        assert_eq!(status, want, "time={time}");
+        assert!(json(&body)["error"].is_string());
+    }
+}

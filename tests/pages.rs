@@ -51,6 +51,11 @@ fn fixture() -> (tempfile::TempDir, AppState) {
         &f64s([1.0, 2.0, 3.0]),
     );
     std::fs::write(dir.path().join("broken.npy"), b"\x93NUMPY\x01\x00garbage").unwrap();
+    // Timestamps in another folder, a minute apart from 2026-01-01.
+    let stamps: Vec<u8> = (0..100i64)
+        .flat_map(|i| (1_767_225_600_000_000_000 + i * 60_000_000_000).to_le_bytes())
+        .collect();
+    save(dir.path(), "clock/t", "<M8[ns]", &[100], false, &stamps);
     let state = AppState::new(
         LeptosOptions::builder().output_name("downlink").build(),
         dir.path(),
@@ -89,6 +94,12 @@ fn pages_render_alone_concurrently_and_beside_new_routers() {
             render(&app, "/view/.hidden").await.0,
             StatusCode::BAD_REQUEST
         );
+        // By index, or in time by the timestamps `time=` names.
+        let (_, by_index) = render(&app, "/view/ramp").await;
+        assert!(!by_index.contains("2026-01-01 UTC"));
+        let (status, in_time) = render(&app, "/view/ramp?time=clock/t").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(in_time.contains("2026-01-01 UTC"), "the axis is in time");
         let (status, html) = render(&app, "/view/broken").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html.contains("cannot be read"), "{html}");

@@ -25,17 +25,18 @@ pub fn ArrayPage() -> impl IntoView {
     let view_data = Resource::new(
         move || source.clone(),
         move |name| {
-            let (start, stop, t0, t1, hide) = untrack(|| {
+            let (start, stop, t0, t1, time, hide) = untrack(|| {
                 let q = query.read();
                 (
                     q.get("start").and_then(|v| v.parse().ok()),
                     q.get("stop").and_then(|v| v.parse().ok()),
                     q.get("t0").and_then(|v| v.parse().ok()),
                     q.get("t1").and_then(|v| v.parse().ok()),
+                    q.get("time"),
                     q.get("hide").unwrap_or_default(),
                 )
             });
-            get_view(name, start, stop, t0, t1, hide)
+            get_view(name, start, stop, t0, t1, time, hide)
         },
     );
     view! {

@@ -111,7 +111,7 @@ pub async fn list_arrays() -> Result<Vec<ArrayInfo>, PageError> {
 
 /// The view of an array or group: metadata, first values, and the chart of the window
 /// (`[start, stop)` by index, or `[t0, t1)` in ns on a time axis) with the series in `hide`
-/// (comma-separated keys) toggled off.
+/// (comma-separated keys) toggled off, charted by the timestamps `time` if given.
 ///
 /// # Errors
 /// [`PageError::BadName`], [`PageError::NotFound`] or [`PageError::Unreadable`] (the page
@@ -123,6 +123,7 @@ pub async fn get_view(
     stop: Option<u64>,
     t0: Option<i64>,
     t1: Option<i64>,
+    time: Option<String>,
     hide: String,
 ) -> Result<ViewData, PageError> {
     use crate::server::error::ApiError;
@@ -138,6 +139,7 @@ pub async fn get_view(
         stop,
         t0,
         t1,
+        time,
         hidden: hide
             .split(',')
             .filter(|k| !k.is_empty())

@@ -119,6 +119,8 @@ pub struct ChartInit {
     pub hidden: Vec<String>,
     /// The name of the timestamps array, if the series have one.
     pub time_array: Option<String>,
+    /// Whether the page asked for those timestamps (`?time=`), rather than the group's.
+    pub time_asked: bool,
     /// The time axis, if the series have usable timestamps.
     pub time: Option<TimeAxis>,
     /// Why the series chart by sample index although they have timestamps.

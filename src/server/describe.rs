@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::catalog::ArrayInfo;
+use crate::server::error::ApiError;
 use crate::server::repr::etag_for;
 use crate::server::store::{Store, StoredArray};
 use crate::wire::dtype::{ByteOrder, DType, ScalarKind, TimeUnit};
@@ -74,6 +75,37 @@ pub fn timestamps_of(store: &Store, array: &StoredArray) -> Option<Arc<StoredArr
         .filter(|t| **t != leaf)
         .filter_map(|t| store.get(&format!("{group}/{t}")).ok())
         .find(|t| is_timestamps(t) && t.header.shape == [len])
+}
+
+/// The timestamps of `array`: the array `named` (which must be a 1-D datetime64 array as
+/// long as `array`), else its group's timestamps ([`timestamps_of`]), if any.
+///
+/// # Errors
+/// [`StoreError`] when `named` cannot be read, and a sentence (a 422) when it cannot be
+/// `array`'s timestamps.
+pub fn timestamps_for(
+    store: &Store,
+    array: &StoredArray,
+    named: Option<&str>,
+) -> Result<Option<Arc<StoredArray>>, ApiError> {
+    let Some(name) = named else {
+        return Ok(timestamps_of(store, array));
+    };
+    crate::names::validate_name(name)?;
+    let times = store.get(name)?;
+    let len = array.header.shape.first().copied();
+    let datetime = times
+        .header
+        .dtype
+        .as_scalar()
+        .is_some_and(|s| s.kind == ScalarKind::DateTime);
+    if !datetime || times.header.shape.len() != 1 || times.header.shape.first().copied() != len {
+        return Err(ApiError::Unchartable(format!(
+            "'{name}' cannot be the timestamps of '{}': timestamps are a 1-D datetime64 array as long as the series",
+            array.name
+        )));
+    }
+    Ok(Some(times))
 }
 
 /// The count of element `index` of a 1-D datetime64 array, read in its byte order (NaT is

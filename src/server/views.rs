@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::catalog::{ArrayDetail, ChartInit, SeriesInfo, TimeAxis, ViewData};
 use crate::chart::{chart_height, render_svg, ChartSpec, Series, Theme, XAxis};
-use crate::server::describe::{chartable, info_of, is_timestamps, timestamps_of};
+use crate::server::describe::{chartable, info_of, is_timestamps, timestamps_for};
 use crate::server::error::ApiError;
 use crate::server::levels::Window;
 use crate::server::repr::{self, Selection, SliceSpec};
@@ -27,6 +27,8 @@ pub struct ViewQuery {
     pub t0: Option<i64>,
     /// One past its last instant.
     pub t1: Option<i64>,
+    /// The timestamps to chart by, instead of the group's (`?time=`).
+    pub time: Option<String>,
     /// Keys of the series toggled off.
     pub hidden: Vec<String>,
 }
@@ -54,7 +56,7 @@ pub fn view(
                 origin: String::new(),
             };
             let series = series_of(&array, array.name.rsplit('/').next().unwrap_or(name));
-            let time = timestamps_of(&state.store, &array);
+            let time = timestamps_for(&state.store, &array, query.time.as_deref())?;
             Ok(ViewData {
                 name: name.to_string(),
                 array: Some(detail),
@@ -79,7 +81,10 @@ fn group_view(state: &AppState, name: &str, query: &ViewQuery) -> Result<ViewDat
     if members.is_empty() {
         return Err(StoreError::NotFound(name.to_string()).into());
     }
-    let time = members.iter().find(|a| is_timestamps(a)).map(Arc::clone);
+    let time = match &query.time {
+        Some(named) => Some(state.store.get(named)?),
+        None => members.iter().find(|a| is_timestamps(a)).map(Arc::clone),
+    };
     // The shared x axis: the timestamps' length, else the first chartable member's.
     let len = time.as_ref().map(|t| t.header.shape[0]).or_else(|| {
         members
@@ -220,6 +225,7 @@ fn chart(
         series,
         hidden: query.hidden.clone(),
         time_array: time.and(times.as_ref()).map(|t| t.name.clone()),
+        time_asked: query.time.is_some(),
         time,
         notice,
         svg: String::new(),
@@ -269,11 +275,15 @@ fn first_frame(state: &AppState, init: &ChartInit) -> Result<String, ApiError> {
             stop: Some((x1.ceil() as u64).min(init.len)),
         },
     };
+    let times = match &init.time_array {
+        Some(name) => Some(state.store.get(name)?),
+        None => None,
+    };
     for (color, series) in visible {
         let array = state.store.get(&series.array)?;
         let answer = state.levels.answer(
-            &state.store,
             &array,
+            times.as_deref(),
             window,
             bins,
             Some(u64::from(series.column)),

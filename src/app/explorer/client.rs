@@ -81,23 +81,42 @@ pub async fn fetch_shape(array: &str) -> Result<Vec<u64>, String> {
     Ok(parse_shape_header(&shape))
 }
 
-/// The M4 bins of `[start, stop)` of every column of `array`.
+/// `&time=NAME`, to answer with the times of the timestamps `time`.
+fn time_param(time: Option<&str>) -> String {
+    time.map_or_else(String::new, |name| format!("&time={name}"))
+}
+
+/// The M4 bins of `[start, stop)` of every column of `array` (with the times of the
+/// timestamps `time`, if given).
 ///
 /// # Errors
 /// Network errors, the server's error messages and an answer that does not decode.
-pub async fn fetch_lod(array: &str, start: u64, stop: u64, bins: u64) -> Result<LodAnswer, String> {
-    let url = format!("/api/lod/{array}?start={start}&stop={stop}&bins={bins}");
+pub async fn fetch_lod(
+    array: &str,
+    time: Option<&str>,
+    start: u64,
+    stop: u64,
+    bins: u64,
+) -> Result<LodAnswer, String> {
+    let time = time_param(time);
+    let url = format!("/api/lod/{array}?start={start}&stop={stop}&bins={bins}{time}");
     let (body, _) = fetch_bytes(&url).await?;
     LodAnswer::decode(&body).map_err(|e| e.to_string())
 }
 
 /// The M4 bins of every column of `array` over the instants `[t0, t1)` (ns since the Unix
-/// epoch), in `bins` equal intervals of time.
+/// epoch) of the timestamps `time`, in `bins` equal intervals of time.
 ///
 /// # Errors
 /// Network errors, the server's error messages and an answer that does not decode.
-pub async fn fetch_lod_time(array: &str, t0: i64, t1: i64, bins: u64) -> Result<LodAnswer, String> {
-    let url = format!("/api/lod/{array}?t0={t0}&t1={t1}&bins={bins}");
+pub async fn fetch_lod_time(
+    array: &str,
+    time: &str,
+    t0: i64,
+    t1: i64,
+    bins: u64,
+) -> Result<LodAnswer, String> {
+    let url = format!("/api/lod/{array}?t0={t0}&t1={t1}&bins={bins}&time={time}");
     let (body, _) = fetch_bytes(&url).await?;
     LodAnswer::decode(&body).map_err(|e| e.to_string())
 }

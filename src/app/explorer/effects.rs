@@ -128,35 +128,37 @@ struct Wanted {
 /// samples come with it), or the window (in time on a time axis); placed on the axis.
 async fn fetch(
     wanted: &Wanted,
-    time: Option<TimeAxis>,
+    time: Option<(TimeAxis, &str)>,
     window: Window,
     len: u64,
     end: f64,
     bins: u64,
 ) -> Result<Fetched, String> {
+    let array = wanted.array.as_str();
     let (answer, covers): (LodAnswer, (f64, f64)) = match (wanted.overview, time) {
-        (true, Some(_)) => (
-            fetch_lod(&wanted.array, 0, len, bins).await?,
+        (true, Some((_, times))) => (
+            fetch_lod(array, Some(times), 0, len, bins).await?,
             (0.0, f64::MAX),
         ),
         (true, None) => (
-            fetch_lod(&wanted.array, 0, len, bins).await?,
+            fetch_lod(array, None, 0, len, bins).await?,
             (0.0, len as f64),
         ),
-        (false, Some(axis)) => {
+        (false, Some((axis, times))) => {
             let (t0, t1) = view::instants(window, &axis);
             let covers = (axis.x_of_ns(t0), axis.x_of_ns(t1));
-            (fetch_lod_time(&wanted.array, t0, t1, bins).await?, covers)
+            (fetch_lod_time(array, times, t0, t1, bins).await?, covers)
         }
         (false, None) => {
             let (lo, hi) = positions(window, end);
             (
-                fetch_lod(&wanted.array, lo, hi, bins).await?,
+                fetch_lod(array, None, lo, hi, bins).await?,
                 (lo as f64, hi as f64),
             )
         }
     };
-    Fetched::new(answer, covers, time.as_ref()).ok_or_else(|| "the answer has no times".into())
+    let axis = time.map(|(axis, _)| axis);
+    Fetched::new(answer, covers, axis.as_ref()).ok_or_else(|| "the answer has no times".into())
 }
 
 /// Fetch the LOD of the window for each visible array, debounced (the first time at once),
@@ -202,8 +204,10 @@ fn refine(chart: Chart) {
                     overview: false,
                 }])
             });
+            let time_array = chart.init.with_value(|i| i.time_array.clone());
+            let time = chart.time.zip(time_array.as_deref());
             let mut results = futures_util::future::join_all(wanted.map(|w| async move {
-                let result = fetch(&w, chart.time, window, len, end, bins).await;
+                let result = fetch(&w, time, window, len, end, bins).await;
                 (w, result)
             }))
             .await;
@@ -273,7 +277,16 @@ fn keep_url(chart: Chart) {
         let (window, hidden) = (chart.window.get(), chart.hidden.get());
         chart.end.track();
         chart.len.track();
-        let query = view::url_query(window, chart.extent(), chart.time.as_ref(), &hidden);
+        let asked = chart
+            .init
+            .with_value(|i| i.time_asked.then(|| i.time_array.clone()).flatten());
+        let query = view::url_query_with(
+            window,
+            chart.extent(),
+            chart.time.as_ref(),
+            asked.as_deref(),
+            &hidden,
+        );
         url_generation.update_value(|g| *g += 1);
         let mine = url_generation.get_value();
         leptos::task::spawn_local(async move {

@@ -114,7 +114,21 @@ pub fn url_query(
     time: Option<&TimeAxis>,
     hidden: &[String],
 ) -> String {
+    url_query_with(window, extent, time, None, hidden)
+}
+
+/// [`url_query`], keeping the timestamps the page was asked to chart by (`?time=`).
+pub fn url_query_with(
+    window: Window,
+    extent: Extent,
+    time: Option<&TimeAxis>,
+    time_asked: Option<&str>,
+    hidden: &[String],
+) -> String {
     let mut query = Vec::new();
+    if let Some(name) = time_asked {
+        query.push(format!("time={name}"));
+    }
     let whole = window.0 <= 0.0 && window.1 >= extent.end;
     match time {
         _ if whole => {}

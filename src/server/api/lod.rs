@@ -7,6 +7,7 @@ use axum::response::Response;
 use super::params::Params;
 use crate::lod::MAX_BINS;
 use crate::names::validate_name;
+use crate::server::describe::timestamps_for;
 use crate::server::error::ApiError;
 use crate::server::levels::{LevelsCache, Window};
 use crate::server::openapi::{Binary, ErrorBody, NameParam, RangeHeaders};
@@ -20,6 +21,8 @@ pub const DEFAULT_BINS: u64 = 1000;
 /// A checked `/api/lod` query.
 struct LodQuery {
     name: String,
+    /// `time=`: the timestamps to chart by, instead of the group's.
+    time: Option<String>,
     window: Window,
     bins: usize,
     column: Option<u64>,
@@ -36,6 +39,7 @@ struct LodQuery {
         ("stop" = Option<u64>, Query, description = "One past the last sample (default: the array's length)"),
         ("t0" = Option<i64>, Query, description = "Instead of start/stop, with t1: the window [t0, t1) in ns since the Unix epoch, for a series with timestamps; bins are equal intervals of time"),
         ("t1" = Option<i64>, Query, description = "The end of a time window, ns since the Unix epoch (t0 < t1)"),
+        ("time" = Option<String>, Query, description = "The series' timestamps: any 1-D datetime64 array as long as it (default: its group's t, time or timestamp)"),
         ("bins" = Option<u32>, Query, minimum = 1, maximum = 20000,
             description = "Number of bins (default 1000)"),
         ("column" = Option<u64>, Query, description = "One column of an (N, C) array (default: all)"),
@@ -65,7 +69,7 @@ pub(crate) async fn get_lod(
     validate_name(&name)?;
     let params = Params::parse(
         query.as_deref(),
-        &["start", "stop", "t0", "t1", "bins", "column"],
+        &["start", "stop", "t0", "t1", "bins", "column", "time"],
     )?;
     let bins = params.integer("bins")?.unwrap_or(DEFAULT_BINS);
     if bins == 0 || bins > MAX_BINS as u64 {
@@ -95,6 +99,7 @@ pub(crate) async fn get_lod(
     };
     let query = LodQuery {
         name,
+        time: params.one("time")?.map(str::to_string),
         window,
         bins: bins as usize,
         column: params.integer("column")?,
@@ -110,8 +115,22 @@ fn lod_representation(
     query: &LodQuery,
 ) -> Result<Representation, ApiError> {
     let array = store.get(&query.name)?;
-    let answer = levels.answer(store, &array, query.window, query.bins, query.column)?;
-    let key = format!("{}:{}:{:?}", query.window.key(), query.bins, query.column);
+    let times = timestamps_for(store, &array, query.time.as_deref())?;
+    let answer = levels.answer(
+        &array,
+        times.as_deref(),
+        query.window,
+        query.bins,
+        query.column,
+    )?;
+    let key = format!(
+        "{}:{}:{:?}:{:?}:{}",
+        query.window.key(),
+        query.bins,
+        query.column,
+        query.time,
+        times.as_ref().map_or("", |t| t.etag.as_str())
+    );
     Ok(Representation {
         content_type: "application/x-downlink-bundle",
         headers: Vec::new(),

@@ -4,8 +4,8 @@
 
 use super::{LevelsCache, LevelsError};
 use crate::lod::{LodAnswer, PointTimes};
-use crate::server::describe::{time_count, timestamps_of};
-use crate::server::store::{Store, StoredArray};
+use crate::server::describe::time_count;
+use crate::server::store::StoredArray;
 use crate::wire::dtype::ByteOrder;
 
 /// The window of a query: samples by index, or an interval of time.
@@ -39,15 +39,16 @@ impl Window {
 
 impl LevelsCache {
     /// The M4 bins of `window` of `array` (every column, or `column` alone) in `bins` bins,
-    /// with the timestamps of every point when the array has a timestamps sibling.
+    /// with the timestamps of every point when it has timestamps (`times`, a 1-D datetime64
+    /// array as long as it: see [`crate::server::describe::timestamps_for`]).
     ///
     /// # Errors
     /// [`LevelsError::Window`] for a window or column out of range, [`LevelsError::NoTime`]
     /// for a time window of a series without usable timestamps, and as [`LevelsCache::get`].
     pub fn answer(
         &self,
-        store: &Store,
         array: &StoredArray,
+        times: Option<&StoredArray>,
         window: Window,
         bins: usize,
         column: Option<u64>,
@@ -63,7 +64,6 @@ impl LevelsCache {
                 )))
             }
         };
-        let times = timestamps_of(store, array);
         let (start, stop, bins) = match window {
             Window::Samples { start, stop } => {
                 let len = levels.len;
@@ -80,9 +80,9 @@ impl LevelsCache {
                 (start, stop, bins)
             }
             Window::Time { t0, t1 } => {
-                let times = times.as_ref().ok_or_else(|| {
+                let times = times.ok_or_else(|| {
                     LevelsError::NoTime(format!(
-                        "'{}' has no timestamps (a datetime64 array named t, time or timestamp of the same length beside it), so it has no time window; ask by start= and stop=",
+                        "'{}' has no timestamps (a datetime64 array named t, time or timestamp of the same length beside it, or one named by time=), so it has no time window; ask by start= and stop=",
                         array.name
                     ))
                 })?;
@@ -105,7 +105,7 @@ impl LevelsCache {
             columns: bins,
             time: None,
         };
-        if let Some(times) = &times {
+        if let Some(times) = times {
             answer.time = point_times(&answer, times);
         }
         Ok(answer)
