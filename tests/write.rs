@@ -603,3 +603,37 @@ fn readers_never_see_a_header_half_rewritten() {
     );
     assert!(rewrites > 1000, "the writer barely ran");
 }
+
+/// Appenders racing to create an array: the first creates it, every other appends, and no
+/// batch is lost (each used to find no array, and create it over the others).
+#[tokio::test]
+async fn concurrent_first_appends_all_land() {
+    let (_dir, app) = app();
+    let appends: Vec<_> = (0..8u32)
+        .map(|c| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let rows = f4((0..5).map(|i| (c * 10 + i) as f32));
+                send(&app, write("POST", "racing", npy("<f4", &[5], &rows)))
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for append in appends {
+        match append.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            status => assert_eq!(status, StatusCode::OK),
+        }
+    }
+    assert_eq!(created, 1);
+    let (shape, mut got) = values(&read(&app, "racing").await.1);
+    assert_eq!(shape, [40]);
+    got.sort_by(f32::total_cmp);
+    let mut want: Vec<f32> = (0..8u32)
+        .flat_map(|c| (0..5).map(move |i| (c * 10 + i) as f32))
+        .collect();
+    want.sort_by(f32::total_cmp);
+    assert_eq!(got, want);
+}

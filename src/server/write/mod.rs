@@ -208,6 +208,17 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     refuse_npz(store, name).await?;
     let _guard = writer.lock(name).await;
+    put_locked(store, writer, name, headers, body).await
+}
+
+/// [`put`], with the array's write lock already held.
+async fn put_locked(
+    store: &Store,
+    writer: &Writer,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let upload = upload::receive(writer, headers, body, true).await?;
     let temp = upload.file.keep();
     let (store, owned) = (store.clone(), name.to_string());
@@ -246,7 +257,7 @@ pub async fn append(
     body: Body,
 ) -> Result<Response, ApiError> {
     refuse_npz(store, name).await?;
-    let guard = writer.lock(name).await;
+    let _guard = writer.lock(name).await;
     let (reader, owned) = (store.clone(), name.to_string());
     let old = blocking(move || match reader.get(&owned) {
         Ok(old) => Ok(Some(old)),
@@ -257,8 +268,8 @@ pub async fn append(
     })
     .await?;
     let Some(old) = old else {
-        drop(guard);
-        return put(store, writer, name, headers, body).await;
+        // Created under the same lock, so concurrent first appends never replace each other.
+        return put_locked(store, writer, name, headers, body).await;
     };
     let upload = upload::receive(writer, headers, body, false).await?;
     append::check_appendable(&old.header, &upload.header)?;
