@@ -1,6 +1,7 @@
 //! The demo data set, written to a missing or empty data directory on first start.
 //!
-//! - `demo/pass.npz`: fifteen minutes of a satellite pass at 50 Hz — `t` (datetime64[ns] at a
+//! - `demo/pass.npz`: three five-minute ground-station passes at 50 Hz, 90 minutes of loss of
+//!   signal apart (one orbit) — `t` (datetime64[ns] at a
 //!   fixed rate), `bus_voltage`, four temperatures, `rssi` and an (N, 4) attitude quaternion,
 //!   with plausible physics (sunlight heating, transmitter load steps, elevation-driven
 //!   signal strength) and sensor noise.
@@ -26,8 +27,14 @@ use crate::wire::npy::{NpyHeader, Version};
 pub const VIBRATION_SAMPLES: usize = 50_000_000;
 /// Its sample rate, Hz.
 pub const VIBRATION_RATE: f64 = 25_600.0;
-/// Samples of the pass telemetry (15 minutes at 50 Hz).
+/// Samples of the pass telemetry (three passes of 5 minutes at 50 Hz).
 pub const PASS_SAMPLES: usize = 45_000;
+/// Passes in the demo telemetry.
+pub const PASSES: usize = 3;
+/// Loss of signal between two passes, seconds.
+pub const PASS_GAP_S: f64 = 90.0 * 60.0;
+/// One orbit, seconds: 62% of it in sunlight.
+const ORBIT_S: f64 = 95.0 * 60.0;
 /// Telemetry rate, Hz.
 pub const PASS_RATE: f64 = 50.0;
 /// Start of the pass: 2026-03-14T09:26:53Z, in ns since the Unix epoch.
@@ -100,13 +107,20 @@ fn noise(rng: &mut SmallRng) -> f64 {
 
 fn write_pass(path: &Path) -> std::io::Result<()> {
     let n = PASS_SAMPLES;
+    let per_pass = n / PASSES;
     let mut rng = SmallRng::seed_from_u64(0x5A7_0001);
     let dt = 1.0 / PASS_RATE;
     let step_ns = (1e9 / PASS_RATE) as i64;
-    let duration = n as f64 * dt;
+    let duration = per_pass as f64 * dt;
+    // Seconds since the first sample: passes follow each other one gap apart.
+    let elapsed =
+        |i: usize| (i / per_pass) as f64 * (duration + PASS_GAP_S) + (i % per_pass) as f64 * dt;
 
-    let t: Vec<u8> = (0..n as i64)
-        .flat_map(|i| (PASS_START_NS + i * step_ns).to_le_bytes())
+    let t: Vec<u8> = (0..n)
+        .flat_map(|i| {
+            let gaps = (i / per_pass) as i64 * (PASS_GAP_S * 1e9) as i64;
+            (PASS_START_NS + i as i64 * step_ns + gaps).to_le_bytes()
+        })
         .collect();
 
     // The transmitter keys up in bursts while the station tracks; it loads the bus.
@@ -115,18 +129,33 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
     let mut rssi = Vec::with_capacity(n);
     let mut temps: [Vec<f32>; 4] = Default::default();
     let (mut battery, mut obc, mut panel_px, mut panel_mx) = (18.0, 24.0, -12.0, -15.0);
+    let sunlit = |at: f64| at % ORBIT_S < ORBIT_S * 0.62;
     for i in 0..n {
-        let s = i as f64 * dt;
+        if i > 0 && i % per_pass == 0 {
+            // Out of view: the temperatures go on following the sun, a second at a time.
+            let from = elapsed(i - 1);
+            for k in 0..PASS_GAP_S as usize {
+                let sun = if sunlit(from + k as f64) { 1.0 } else { 0.0 };
+                panel_px += ((-12.0 + 75.0 * sun) - panel_px) / 240.0;
+                panel_mx += ((-15.0 + 25.0 * sun) - panel_mx) / 300.0;
+                battery += ((18.0 + 2.0 * sun) - battery) / 900.0;
+                obc += (24.0 - obc) / 120.0;
+            }
+        }
+        // Seconds into this pass.
+        let s = (i % per_pass) as f64 * dt;
         let load = if tx_on(s) { 0.45 } else { 0.0 };
         bus.push((28.1 - load - 0.0004 * s + 0.015 * noise(&mut rng)) as f32);
-        // Elevation rises to ~70 degrees at mid-pass; free-space loss follows the slant range.
+        // Elevation rises to the pass' culmination (each orbit passes the station at another
+        // height); free-space loss follows the slant range.
+        let culmination = [70.0, 32.0, 51.0][(i / per_pass) % 3];
         let phase = (s / duration - 0.5) * 2.0;
-        let elevation = 70.0 * (1.0 - phase * phase).max(0.0);
+        let elevation = culmination * (1.0 - phase * phase).max(0.0);
         let slant = 550.0 / (elevation.to_radians().sin() + 0.08);
         let fade = 1.5 * (s * 0.7).sin() * (s * 0.05).cos();
         rssi.push((-30.0 - 20.0 * slant.log10() + fade + 0.8 * noise(&mut rng)) as f32);
         // First-order thermal lags toward sunlit or shadowed equilibria.
-        let sun = if s < duration * 0.62 { 1.0 } else { 0.0 };
+        let sun = if sunlit(elapsed(i)) { 1.0 } else { 0.0 };
         panel_px += dt * ((-12.0 + 75.0 * sun) - panel_px) / 240.0;
         panel_mx += dt * ((-15.0 + 25.0 * sun) - panel_mx) / 300.0;
         battery += dt * ((18.0 + 4.0 * load + 2.0 * sun) - battery) / 900.0;
@@ -147,7 +176,7 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
         [a[0] / norm, a[1] / norm, a[2] / norm]
     };
     for i in 0..n {
-        let s = i as f64 * dt;
+        let s = elapsed(i);
         let angle = 0.002 * s * std::f64::consts::TAU + 0.3;
         let (sin, cos) = (angle / 2.0).sin_cos();
         let mut q = [
