@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::app::data::get_view;
+use crate::app::data::{get_view, ViewParams};
 use crate::app::explorer::Explorer;
 use crate::catalog::{human_bytes, ArrayDetail, ArrayInfo, ViewData};
 
@@ -25,18 +25,21 @@ pub fn ArrayPage() -> impl IntoView {
     let view_data = Resource::new(
         move || source.clone(),
         move |name| {
-            let (start, stop, t0, t1, time, hide) = untrack(|| {
+            let params = untrack(|| {
                 let q = query.read();
-                (
-                    q.get("start").and_then(|v| v.parse().ok()),
-                    q.get("stop").and_then(|v| v.parse().ok()),
-                    q.get("t0").and_then(|v| v.parse().ok()),
-                    q.get("t1").and_then(|v| v.parse().ok()),
-                    q.get("time"),
-                    q.get("hide").unwrap_or_default(),
-                )
+                let number = |key: &str| q.get(key).and_then(|v| v.parse().ok());
+                ViewParams {
+                    start: number("start"),
+                    stop: number("stop"),
+                    t0: q.get("t0").and_then(|v| v.parse().ok()),
+                    t1: q.get("t1").and_then(|v| v.parse().ok()),
+                    time: q.get("time"),
+                    hide: q.get("hide").unwrap_or_default(),
+                    join: q.get("join").unwrap_or_default(),
+                    add: q.get("add").unwrap_or_default(),
+                }
             });
-            get_view(name, start, stop, t0, t1, time, hide)
+            get_view(name, params)
         },
     );
     view! {
@@ -66,9 +69,16 @@ pub fn ArrayPage() -> impl IntoView {
 #[component]
 fn View(data: ViewData) -> impl IntoView {
     let heading = data.name.clone();
-    let chart = match data.chart {
-        Ok(init) => view! { <div class="panel chart-panel"><Explorer init/></div> }.into_any(),
-        Err(reason) => view! { <div class="panel"><p class="muted">{reason}</p></div> }.into_any(),
+    let charts = match data.charts {
+        Ok(charts) => charts
+            .into_iter()
+            .map(|init| view! { <div class="panel chart-panel"><Explorer init/></div> })
+            .collect_view()
+            .into_any(),
+        Err(reason) => {
+            view! { <div class="panel"><p class="muted" data-testid="no-chart">{reason}</p></div> }
+                .into_any()
+        }
     };
     let download = data
         .array
@@ -83,7 +93,7 @@ fn View(data: ViewData) -> impl IntoView {
                 <div class="actions"><a class="button" href=href download>"Download .npy"</a></div>
             })}
         </section>
-        {chart}
+        {charts}
         {data.array.map(|detail| view! { <ArrayMeta detail/> })}
         {(!data.members.is_empty()).then(|| view! { <Members members=data.members/> })}
     }

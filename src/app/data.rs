@@ -96,6 +96,15 @@ pub mod ssr {
     }
 }
 
+/// The items of a comma-separated list in the URL.
+#[cfg(feature = "ssr")]
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Every array in the store.
 ///
 /// # Errors
@@ -109,23 +118,34 @@ pub async fn list_arrays() -> Result<Vec<ArrayInfo>, PageError> {
     Ok(arrays.iter().map(|a| info_of(a)).collect())
 }
 
-/// The view of an array or group: metadata, first values, and the chart of the window
-/// (`[start, stop)` by index, or `[t0, t1)` in ns on a time axis) with the series in `hide`
-/// (comma-separated keys) toggled off, charted by the timestamps `time` if given.
+/// What a view's URL asks for, besides its name (the query of `/view/{name}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ViewParams {
+    /// `start`, `stop`: the window by index.
+    pub start: Option<u64>,
+    /// See `start`.
+    pub stop: Option<u64>,
+    /// `t0`, `t1`: the window in time, ns since the Unix epoch.
+    pub t0: Option<i64>,
+    /// See `t0`.
+    pub t1: Option<i64>,
+    /// `time`: the timestamps to chart by.
+    pub time: Option<String>,
+    /// `hide`: keys of the series toggled off, comma-separated.
+    pub hide: String,
+    /// `join`: keys of the series overlaid on the panel above, comma-separated.
+    pub join: String,
+    /// `add`: arrays and groups added to the view, comma-separated `NAME` or `NAME@TIMES`.
+    pub add: String,
+}
+
+/// The view of an array or group: metadata, first values, and the charts `params` ask for.
 ///
 /// # Errors
 /// [`PageError::BadName`], [`PageError::NotFound`] or [`PageError::Unreadable`] (the page
 /// answers 400, 404 or 422), [`PageError::Internal`].
-#[server(prefix = "/rpc", endpoint = "view")]
-pub async fn get_view(
-    name: String,
-    start: Option<u64>,
-    stop: Option<u64>,
-    t0: Option<i64>,
-    t1: Option<i64>,
-    time: Option<String>,
-    hide: String,
-) -> Result<ViewData, PageError> {
+#[server(prefix = "/rpc", endpoint = "view", input = leptos::server_fn::codec::Json)]
+pub async fn get_view(name: String, params: ViewParams) -> Result<ViewData, PageError> {
     use crate::server::error::ApiError;
     use crate::server::task::blocking;
     use crate::server::views::{self, ViewQuery};
@@ -135,16 +155,14 @@ pub async fn get_view(
         .and_then(|host| host.to_str().ok().map(str::to_string))
         .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
     let query = ViewQuery {
-        start,
-        stop,
-        t0,
-        t1,
-        time,
-        hidden: hide
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
-            .collect(),
+        start: params.start,
+        stop: params.stop,
+        t0: params.t0,
+        t1: params.t1,
+        hidden: list(&params.hide),
+        joined: list(&params.join),
+        added: list(&params.add),
+        time: params.time,
     };
     let viewed = match crate::names::validate_name(&name) {
         Err(err) => Err(ApiError::from(err)),

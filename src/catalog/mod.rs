@@ -10,7 +10,7 @@ pub mod live;
 #[cfg(feature = "ssr")]
 pub mod schema;
 
-pub use chart::{ChartInit, SeriesInfo, TimeAxis, GAP_FACTOR};
+pub use chart::{stack, ChartInit, SeriesInfo, SeriesTime, TimeAxis, ViewUrl, GAP_FACTOR};
 pub use live::{ArrayChange, LiveEvent};
 
 use serde::{Deserialize, Serialize};
@@ -155,6 +155,7 @@ pub struct ViewData {
     pub array: Option<ArrayDetail>,
     /// The group's members, when the name is a group (an .npz or a folder).
     pub members: Vec<ArrayInfo>,
-    /// The chart, or why there is none.
-    pub chart: Result<ChartInit, String>,
+    /// The charts: the one in time (or by index) first, then one by index for each other
+    /// length of series without timestamps; or why there is none.
+    pub charts: Result<Vec<ChartInit>, String>,
 }

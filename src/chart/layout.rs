@@ -9,7 +9,7 @@
 
 use super::style::size;
 use super::ticks::nice_ticks;
-use super::{ChartSpec, XAxis};
+use super::{ChartSpec, Panel, XAxis};
 use crate::lod::M4Bin;
 
 /// Room under the bottom panel for the x tick labels and the context label, CSS px.
@@ -171,15 +171,15 @@ impl ChartSpec {
             .panels
             .iter()
             .enumerate()
-            .map(|(i, series)| {
+            .map(|(i, panel)| {
                 let top = PAD_TOP + TITLE_ROW + i as f64 * (panel_height + TITLE_ROW + PANEL_GAP);
-                let visible = bins_in(&series.bins, window, 0);
+                let extent = panel_extent(panel, window);
                 let rect = PanelRect {
                     top: top.floor(),
                     bottom: (top + panel_height).floor(),
-                    y_range: y_range(visible),
+                    y_range: y_range(extent),
                 };
-                if finite_extent(visible).is_some() {
+                if extent.is_some() {
                     let widest = y_ticks(&rect).iter().map(|(_, l)| l.chars().count()).max();
                     widest_label = widest_label.max(widest.unwrap_or(0));
                 }
@@ -279,10 +279,20 @@ pub(super) fn finite_extent(bins: &[M4Bin]) -> Option<(f64, f64)> {
     extent
 }
 
-/// The y range of a panel showing `bins`: their finite extent plus 5% each side; a flat
-/// series gets ±10% of its value (±1 at zero); no finite value gets `0..1`.
-fn y_range(bins: &[M4Bin]) -> (f64, f64) {
-    let Some((lo, hi)) = finite_extent(bins) else {
+/// The least and greatest finite extremes of the bins of `panel`'s series that overlap
+/// `window`.
+pub(super) fn panel_extent(panel: &Panel, window: (f64, f64)) -> Option<(f64, f64)> {
+    panel
+        .series
+        .iter()
+        .filter_map(|s| finite_extent(bins_in(&s.bins, window, 0)))
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+}
+
+/// The y range of a panel whose data spans `extent`: plus 5% each side; a flat series gets
+/// ±10% of its value (±1 at zero); no finite value gets `0..1`.
+fn y_range(extent: Option<(f64, f64)>) -> (f64, f64) {
+    let Some((lo, hi)) = extent else {
         return (0.0, 1.0);
     };
     let span = hi - lo;

@@ -5,7 +5,8 @@
 //!
 //! # Contract
 //!
-//! - **Input.** One [`Series`] of M4 bins per panel (see [`crate::lod`]), sorted by index.
+//! - **Input.** Stacked [`Panel`]s, each of one or more [`Series`] of M4 bins (see
+//!   [`crate::lod`]), sorted by position; the series of a panel are overlaid on one y scale.
 //!   Bins outside [`ChartSpec::x_range`] are clipped away; one bin on each side is kept so
 //!   the line leaves the plot where it really goes.
 //! - **Line.** Each bin contributes its first, minimum and maximum (in index order) and last
@@ -19,8 +20,8 @@
 //! - **Band.** Each bin's min..max range, filled at 25% alpha under the line, one polygon
 //!   per run of bins with finite extremes and no gap between them. Skipped when every bin is a single sample, and
 //!   when bins average under 3 CSS px wide, where the line's strokes already cover it.
-//! - **Scales.** The y range of a panel is the finite min/max of the bins overlapping the
-//!   window plus 5% on each side ([`ChartSpec::layout`]); the x mapping is linear over the
+//! - **Scales.** The y range of a panel is the finite min/max of its series' bins
+//!   overlapping the window plus 5% on each side ([`ChartSpec::layout`]); the x mapping is linear over the
 //!   window, sample `i` at [`ChartSpec::px_from_x`]`(i)`.
 //! - **Pixels.** Positions are in CSS px and scaled by the caller's device pixel ratio, so
 //!   the SVG and canvas frames line up and hit-testing needs no backend.
@@ -51,10 +52,10 @@ pub use time::{format_time_ns, time_ticks};
 
 use crate::lod::M4Bin;
 
-/// One series, drawn in its own panel.
+/// One series of a panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// Name shown above the panel's plot, at its left.
+    /// Name shown above the panel's plot (after the names of the series before it).
     pub name: String,
     /// Unit shown after the name; may be empty.
     pub unit: String,
@@ -70,6 +71,28 @@ pub struct Series {
     /// The usual distance between neighbouring samples on the x axis (1 by index): where
     /// samples are drawn as dots.
     pub spacing: f64,
+}
+
+/// One stacked panel: its series overlaid on one y scale, named left to right above it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Panel {
+    /// The series, drawn in order (the last on top).
+    pub series: Vec<Series>,
+}
+
+impl From<Series> for Panel {
+    fn from(series: Series) -> Panel {
+        Panel {
+            series: vec![series],
+        }
+    }
+}
+
+impl Panel {
+    /// Whether any series has a bin.
+    pub fn has_bins(&self) -> bool {
+        self.series.iter().any(|s| !s.bins.is_empty())
+    }
 }
 
 /// What the x axis labels: raw sample indices or the times they stand for.
@@ -98,8 +121,8 @@ pub struct ChartSpec {
     pub x_range: (f64, f64),
     /// What the x axis labels.
     pub x_axis: XAxis,
-    /// One stacked panel per series, top to bottom.
-    pub panels: Vec<Series>,
+    /// The stacked panels, top to bottom.
+    pub panels: Vec<Panel>,
     /// Colours.
     pub theme: Theme,
 }

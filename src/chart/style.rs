@@ -84,4 +84,6 @@ pub(super) mod size {
     pub const LABEL_GAP: f64 = 3.0;
     /// Least room between two x labels.
     pub const X_LABEL_GAP: f64 = 24.0;
+    /// Room between the titles of series overlaid in one panel.
+    pub const TITLE_GAP: f64 = 16.0;
 }

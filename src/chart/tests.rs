@@ -135,7 +135,7 @@ fn spec(width: f64, x_range: (f64, f64), x_axis: XAxis, panels: Vec<Series>) -> 
         height: panels.len().max(1) as f64 * 150.0 + AXIS_HEIGHT,
         x_range,
         x_axis,
-        panels,
+        panels: panels.into_iter().map(Panel::from).collect(),
         theme: Theme::Light,
     }
 }
@@ -761,7 +761,7 @@ fn three_panels_on_a_time_axis() {
         let data = wave(len as usize, i as f64);
         let mut s = series(name, i, m4_scan(&data, 0, len, bins).expect("bins"));
         s.unit = if i == 0 { "m/s".into() } else { String::new() };
-        chart.panels.push(s);
+        chart.panels.push(s.into());
     }
     chart.height = 3.0 * 150.0 + AXIS_HEIGHT;
     let svg = render_svg(&chart).expect("renders");
@@ -812,6 +812,49 @@ fn three_panels_on_a_time_axis() {
 }
 
 #[test]
+fn overlaid_series_share_a_panel_and_its_scale() {
+    let len = 2_000u64;
+    let small: Vec<f64> = (0..len).map(|i| (i as f64 / 100.0).sin()).collect();
+    let large: Vec<f64> = small.iter().map(|v| 100.0 + 50.0 * v).collect();
+    let mut chart = spec(900.0, (0.0, len as f64), XAxis::Index, vec![]);
+    let bins = chart.plot_width_px() as usize;
+    let panel = Panel {
+        series: vec![
+            series("small", 0, m4_scan(&small, 0, len, bins).expect("bins")),
+            series("large", 1, m4_scan(&large, 0, len, bins).expect("bins")),
+        ],
+    };
+    chart.panels = vec![panel];
+    let layout = chart.layout();
+    assert_eq!(layout.panels.len(), 1);
+    let (lo, hi) = layout.panels[0].y_range;
+    assert!(lo < -1.0 && hi > 150.0, "one scale spans both: {lo}..{hi}");
+    let svg = render_svg(&chart).expect("renders");
+    let texts = texts(&svg);
+    assert!(texts.iter().any(|t| t == "small") && texts.iter().any(|t| t == "large"));
+    let lines = polylines(&svg);
+    assert_eq!(lines.len(), 2, "one line per series");
+    let rect = &layout.panels[0];
+    for line in &lines {
+        assert!(line
+            .iter()
+            .all(|&(_, y)| (rect.top..=rect.bottom).contains(&f64::from(y))));
+    }
+    // The small series sits at the bottom of the shared scale, the large one above it.
+    let mean_y =
+        |line: &[(i32, i32)]| line.iter().map(|p| f64::from(p.1)).sum::<f64>() / line.len() as f64;
+    assert!(mean_y(&lines[0]) > mean_y(&lines[1]));
+    // The titles sit side by side, the second after the first.
+    let title_x: Vec<f64> = attributes(&svg, "text", "x")
+        .iter()
+        .zip(&texts)
+        .filter(|(_, t)| *t == "small" || *t == "large")
+        .map(|(x, _)| x.parse().unwrap())
+        .collect();
+    assert!(title_x[1] > title_x[0] + 30.0, "{title_x:?}");
+}
+
+#[test]
 fn wide_bins_get_a_band() {
     let len = 100_000u64;
     let data = wave(len as usize, 0.0);
@@ -819,8 +862,8 @@ fn wide_bins_get_a_band() {
     let narrow = (chart.plot_width_px() / 2) as usize;
     let wide = (chart.plot_width_px() / 3) as usize;
     chart.panels = vec![
-        series("narrow", 0, m4_scan(&data, 0, len, narrow).expect("bins")),
-        series("wide", 1, m4_scan(&data, 0, len, wide).expect("bins")),
+        series("narrow", 0, m4_scan(&data, 0, len, narrow).expect("bins")).into(),
+        series("wide", 1, m4_scan(&data, 0, len, wide).expect("bins")).into(),
     ];
     chart.height = 2.0 * 150.0 + AXIS_HEIGHT;
     let svg = render_svg(&chart).expect("renders");
@@ -1061,7 +1104,7 @@ fn scale_two_doubles_everything() {
     let data = wave(5_000, 0.3);
     let mut chart = spec(600.0, (0.0, 5_000.0), XAxis::Index, vec![]);
     let bins = m4_scan(&data, 0, 5_000, chart.plot_width_px() as usize).expect("bins");
-    chart.panels.push(series("scaled", 3, bins));
+    chart.panels.push(series("scaled", 3, bins).into());
     let one = draw_svg(&chart, 1.0);
     let two = draw_svg(&chart, 2.0);
     assert_well_formed(&two);
@@ -1157,8 +1200,8 @@ fn a_time_axis_is_linear_in_time_and_shows_gaps() {
         vec![series("passes", 0, bins.clone())],
     );
     let mut gapped = joined.clone();
-    gapped.panels[0].gap = Some(5e9);
-    gapped.panels[0].spacing = 1e9;
+    gapped.panels[0].series[0].gap = Some(5e9);
+    gapped.panels[0].series[0].spacing = 1e9;
     // Linear in time across the gap.
     let px = |x: u64| joined.px_from_x(x as f64);
     let per_ns = (px(times[1999]) - px(times[0])) / (times[1999] - times[0]) as f64;

@@ -4,7 +4,10 @@
 //!   signal apart (one orbit) — `t` (datetime64[ns] at a
 //!   fixed rate), `bus_voltage`, four temperatures, `rssi` and an (N, 4) attitude quaternion,
 //!   with plausible physics (sunlight heating, transmitter load steps, elevation-driven
-//!   signal strength) and sensor noise.
+//!   signal strength) and sensor noise. Beside them, housekeeping recorded on board at 1 Hz
+//!   through the whole three hours, gaps included, and downlinked with the passes: `t_hk`
+//!   (datetime64[ms]), `hk_battery_adc` (int16 ADC counts), `hk_solar_a` (float32 amps)
+//!   and `hk_eclipse` (bool).
 //! - `demo/vibration.npy`: 50 million float32 samples of an accelerometer at 25.6 kHz — two
 //!   machine tones and broadband noise, with impact bursts (ringing that decays in tens of
 //!   milliseconds) worth zooming into.
@@ -39,6 +42,11 @@ const ORBIT_S: f64 = 95.0 * 60.0;
 pub const PASS_RATE: f64 = 50.0;
 /// Start of the pass: 2026-03-14T09:26:53Z, in ns since the Unix epoch.
 pub const PASS_START_NS: i64 = 1_773_480_413_000_000_000;
+/// Housekeeping rate, Hz (one sample a second, from a minute before the first pass to a
+/// minute after the last).
+pub const HK_RATE: f64 = 1.0;
+/// Volts per count of the battery voltage's ADC.
+const HK_VOLTS_PER_COUNT: f64 = 0.01;
 
 /// Write the demo into `dir` if the directory is missing or holds nothing visible.
 /// Returns whether it wrote anything.
@@ -192,7 +200,9 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
         attitude.extend(q.iter().flat_map(|c| c.to_le_bytes()));
     }
 
+    let hk = housekeeping(duration, &tx_on, &sunlit, &mut rng);
     let len = n as u64;
+    let hk_len = hk.t_ms.len() as u64;
     let members: Vec<(&str, Vec<u8>)> = vec![
         ("t.npy", npy_member("<M8[ns]", &[len], &t)?),
         ("bus_voltage.npy", npy_member("<f4", &[len], &f32_le(&bus))?),
@@ -214,6 +224,33 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
         ),
         ("rssi.npy", npy_member("<f4", &[len], &f32_le(&rssi))?),
         ("attitude.npy", npy_member("<f8", &[len, 4], &attitude)?),
+        (
+            "t_hk.npy",
+            npy_member(
+                "<M8[ms]",
+                &[hk_len],
+                &hk.t_ms
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            )?,
+        ),
+        (
+            "hk_battery_adc.npy",
+            npy_member(
+                "<i2",
+                &[hk_len],
+                &hk.battery_adc
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            )?,
+        ),
+        (
+            "hk_solar_a.npy",
+            npy_member("<f4", &[hk_len], &f32_le(&hk.solar_a))?,
+        ),
+        ("hk_eclipse.npy", npy_member("|b1", &[hk_len], &hk.eclipse)?),
     ];
     write_atomically(path, |out| {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -229,6 +266,55 @@ fn write_pass(path: &Path) -> std::io::Result<()> {
         let bytes = zip.finish().map_err(std::io::Error::other)?.into_inner();
         out.write_all(&bytes)
     })
+}
+
+/// Housekeeping at [`HK_RATE`]: its times (ms since the Unix epoch) and channels.
+struct Housekeeping {
+    t_ms: Vec<i64>,
+    battery_adc: Vec<i16>,
+    solar_a: Vec<f32>,
+    eclipse: Vec<u8>,
+}
+
+/// One sample a second from a minute before the first pass to a minute after the last:
+/// the battery charges in sunlight and sags under the transmitter, which keys up in passes
+/// only (`tx_on` of the seconds into a pass); `sunlit` of the seconds since the first pass.
+fn housekeeping(
+    pass_s: f64,
+    tx_on: &impl Fn(f64) -> bool,
+    sunlit: &impl Fn(f64) -> bool,
+    rng: &mut SmallRng,
+) -> Housekeeping {
+    let span = PASSES as f64 * pass_s + (PASSES - 1) as f64 * PASS_GAP_S;
+    let count = ((span + 120.0) * HK_RATE) as usize;
+    let mut hk = Housekeeping {
+        t_ms: Vec::with_capacity(count),
+        battery_adc: Vec::with_capacity(count),
+        solar_a: Vec::with_capacity(count),
+        eclipse: Vec::with_capacity(count),
+    };
+    let mut volts = 8.1;
+    for k in 0..count {
+        let at = k as f64 / HK_RATE - 60.0;
+        let in_orbit = at.rem_euclid(pass_s + PASS_GAP_S);
+        let transmitting = at >= 0.0 && in_orbit < pass_s && tx_on(in_orbit);
+        let sun = sunlit(at.max(0.0));
+        let solar = if sun {
+            2.4 + 0.1 * (at / 300.0).sin()
+        } else {
+            0.0
+        };
+        let load = if transmitting { 1.9 } else { 0.6 };
+        volts += (solar - load) * 0.0004 + (8.1 - volts) * 0.0005;
+        hk.t_ms
+            .push(PASS_START_NS / 1_000_000 + (at * 1000.0) as i64);
+        let read = volts + 0.01 * noise(rng);
+        hk.battery_adc
+            .push((read / HK_VOLTS_PER_COUNT).round() as i16);
+        hk.solar_a.push((solar + 0.02 * noise(rng)).max(0.0) as f32);
+        hk.eclipse.push(u8::from(!sun));
+    }
+    hk
 }
 
 /// An impact: ringing at `freq` Hz that starts at `start` and decays with `tau` seconds.

@@ -53,12 +53,9 @@ pub fn chartable(header: &NpyHeader) -> Result<(), String> {
     }
 }
 
-/// Whether `array` is a group's timestamps: a 1-D datetime64 array named `t`, `time` or
-/// `timestamp`.
-pub fn is_timestamps(array: &StoredArray) -> bool {
-    let leaf = array.name.rsplit('/').next().unwrap_or("");
-    TIME_MEMBERS.contains(&leaf)
-        && array.header.shape.len() == 1
+/// Whether `array` can be timestamps: a 1-D datetime64 array.
+pub fn is_datetime_1d(array: &StoredArray) -> bool {
+    array.header.shape.len() == 1
         && array
             .header
             .dtype
@@ -66,15 +63,33 @@ pub fn is_timestamps(array: &StoredArray) -> bool {
             .is_some_and(|s| s.kind == ScalarKind::DateTime)
 }
 
-/// The timestamps of a series: its group's timestamps array of the same length, if any.
+/// The names, in order of preference, of the group members that may be the timestamps of
+/// the member `leaf`: its own `t_<leaf>`, then `t_<prefix>` for each prefix of `leaf`
+/// that ends before an `_` (longest first: `t_hk_bus` then `t_hk` for `hk_bus_v`), then
+/// the group's shared `t`, `time` and `timestamp`.
+pub fn time_candidates(leaf: &str) -> Vec<String> {
+    let own = std::iter::once(leaf).chain(
+        leaf.char_indices()
+            .rev()
+            .filter(|&(at, c)| c == '_' && at > 0)
+            .map(|(at, _)| &leaf[..at]),
+    );
+    own.map(|p| format!("t_{p}"))
+        .chain(TIME_MEMBERS.iter().map(|t| t.to_string()))
+        .filter(|t| t != leaf)
+        .collect()
+}
+
+/// The timestamps of a series: the first of its group's [`time_candidates`] that is a
+/// 1-D datetime64 array as long as the series, if any. A few `stat`s, no listing.
 pub fn timestamps_of(store: &Store, array: &StoredArray) -> Option<Arc<StoredArray>> {
     let (group, leaf) = array.name.rsplit_once('/')?;
     let len = *array.header.shape.first()?;
-    TIME_MEMBERS
+    time_candidates(leaf)
         .iter()
-        .filter(|t| **t != leaf)
+        .filter(|t| crate::names::validate_name(&format!("{group}/{t}")).is_ok())
         .filter_map(|t| store.get(&format!("{group}/{t}")).ok())
-        .find(|t| is_timestamps(t) && t.header.shape == [len])
+        .find(|t| is_datetime_1d(t) && t.header.shape == [len])
 }
 
 /// The timestamps of `array`: the array `named` (which must be a 1-D datetime64 array as
@@ -94,12 +109,7 @@ pub fn timestamps_for(
     crate::names::validate_name(name)?;
     let times = store.get(name)?;
     let len = array.header.shape.first().copied();
-    let datetime = times
-        .header
-        .dtype
-        .as_scalar()
-        .is_some_and(|s| s.kind == ScalarKind::DateTime);
-    if !datetime || times.header.shape.len() != 1 || times.header.shape.first().copied() != len {
+    if !is_datetime_1d(&times) || times.header.shape.first().copied() != len {
         return Err(ApiError::Unchartable(format!(
             "'{name}' cannot be the timestamps of '{}': timestamps are a 1-D datetime64 array as long as the series",
             array.name
@@ -179,6 +189,21 @@ mod tests {
             ..header("<f4", &[3])
         };
         assert!(chartable(&record).unwrap_err().contains("record"));
+    }
+
+    #[test]
+    fn a_member_looks_for_its_own_timestamps_first() {
+        assert_eq!(
+            time_candidates("hk_bus_v"),
+            ["t_hk_bus_v", "t_hk_bus", "t_hk", "t", "time", "timestamp"]
+        );
+        assert_eq!(
+            time_candidates("rssi"),
+            ["t_rssi", "t", "time", "timestamp"]
+        );
+        // Timestamps are not their own timestamps.
+        assert_eq!(time_candidates("t"), ["t_t", "time", "timestamp"]);
+        assert_eq!(time_candidates("_x"), ["t__x", "t", "time", "timestamp"]);
     }
 
     #[test]

@@ -1,9 +1,14 @@
-//! Reading the members of an `.npz` in the browser, where the `zip` crate is not compiled in.
+//! `.npz` archives in the browser, where the `zip` crate is not compiled in: reading the
+//! members of uploads, and writing exports.
 //!
-//! Only what `numpy.savez` writes is supported: members stored without compression (method
-//! 0), found through the central directory, ZIP64 sizes included. Compressed members
+//! Only what `numpy.savez` writes is read: members stored without compression (method 0),
+//! found through the central directory, ZIP64 sizes included. Compressed members
 //! (`numpy.savez_compressed`) are refused with a clear error; the server reads both kinds.
 //! Every offset and length comes from untrusted bytes and is checked against the buffer.
+//!
+//! [`write_npz`] writes stored members, each member's data on a 64-byte boundary of the
+//! file (as the demo's archives are), so a saved export dropped into a data directory is
+//! served straight from its memory map.
 
 use crate::wire::WireError;
 
@@ -23,6 +28,84 @@ pub struct NpzMember<'a> {
     pub name: String,
     /// The member's bytes (an `.npy` document for NumPy's archives).
     pub data: &'a [u8],
+}
+
+/// Every member's data starts on a multiple of this many bytes of the archive.
+const MEMBER_ALIGN: usize = 64;
+/// The extra field that pads a local header to the alignment (an unassigned id readers skip).
+const PADDING_EXTRA_ID: u16 = 0xD935;
+/// Version 2.0 of the zip format: stored members, no ZIP64.
+const ZIP_VERSION: u16 = 20;
+/// 1980-01-01, the earliest date a zip can hold (exports carry no file dates).
+const DOS_DATE: u16 = (1 << 5) | 1;
+
+/// An archive of `members` (file name, bytes), stored without compression, each member's
+/// data aligned to 64 bytes: what `numpy.load` opens as an `.npz` when the bytes are `.npy`
+/// documents named `*.npy`.
+///
+/// # Errors
+/// [`WireError::BadNpz`] when the archive would need ZIP64 (a member or the whole over
+/// 4 GiB, or more than 65,535 members), or a name is longer than 65,535 bytes.
+pub fn write_npz(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>, WireError> {
+    let too_big = || bad("the export is too big for a zip without ZIP64 (4 GiB)");
+    let u32_of = |n: usize| u32::try_from(n).map_err(|_| too_big());
+    let u16_of = |n: usize| u16::try_from(n).map_err(|_| bad("a name or count is too long"));
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in members {
+        let local = u32_of(out.len())?;
+        let (name_len, size, crc) = (u16_of(name.len())?, u32_of(data.len())?, crc(data));
+        // The data follows 30 bytes of header, the name and the padding's 4-byte header.
+        let unpadded = out.len() + 30 + name.len() + 4;
+        let padding = (MEMBER_ALIGN - unpadded % MEMBER_ALIGN) % MEMBER_ALIGN;
+        let fixed = |out: &mut Vec<u8>| {
+            // Flags, method (stored), time, date.
+            for half in [0, 0, 0, DOS_DATE] {
+                out.extend_from_slice(&half.to_le_bytes());
+            }
+            out.extend_from_slice(&crc.to_le_bytes());
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&name_len.to_le_bytes());
+        };
+        out.extend_from_slice(&LOCAL_SIGNATURE.to_le_bytes());
+        out.extend_from_slice(&ZIP_VERSION.to_le_bytes());
+        fixed(&mut out);
+        out.extend_from_slice(&u16_of(4 + padding)?.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&PADDING_EXTRA_ID.to_le_bytes());
+        out.extend_from_slice(&u16_of(padding)?.to_le_bytes());
+        out.resize(out.len() + padding, 0);
+        out.extend_from_slice(data);
+
+        central.extend_from_slice(&CENTRAL_SIGNATURE.to_le_bytes());
+        central.extend_from_slice(&ZIP_VERSION.to_le_bytes()); // made by
+        central.extend_from_slice(&ZIP_VERSION.to_le_bytes()); // needed
+        fixed(&mut central);
+        // No extra field or comment; disk 0; no attributes.
+        central.extend_from_slice(&[0; 12]);
+        central.extend_from_slice(&local.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let directory = u32_of(out.len())?;
+    let count = u16_of(members.len())?;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&EOCD_SIGNATURE.to_le_bytes());
+    out.extend_from_slice(&[0; 4]); // this disk, the directory's disk
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&u32_of(central.len())?.to_le_bytes());
+    out.extend_from_slice(&directory.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes()); // no comment
+    u32_of(out.len())?;
+    Ok(out)
+}
+
+/// The CRC-32 (IEEE) zip records for each member.
+fn crc(data: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(data);
+    hasher.finalize()
 }
 
 fn bad(reason: impl Into<String>) -> WireError {
@@ -165,42 +248,12 @@ fn zip64_sizes(extra: &[u8], size: u64, local: u64) -> Result<(u64, u64), WireEr
 mod tests {
     use super::*;
 
-    /// A stored zip of the given members, as Python's zipfile writes it.
     fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut central = Vec::new();
-        for (name, data) in members {
-            let local = out.len() as u32;
-            let crc = 0u32; // not checked by the reader
-            out.extend_from_slice(&LOCAL_SIGNATURE.to_le_bytes());
-            out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-            out.extend_from_slice(&crc.to_le_bytes());
-            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            out.extend_from_slice(&0u16.to_le_bytes());
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(data);
-            central.extend_from_slice(&CENTRAL_SIGNATURE.to_le_bytes());
-            central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-            central.extend_from_slice(&crc.to_le_bytes());
-            central.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            central.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            central.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            central.extend_from_slice(&[0; 12]);
-            central.extend_from_slice(&local.to_le_bytes());
-            central.extend_from_slice(name.as_bytes());
-        }
-        let directory = out.len() as u32;
-        out.extend_from_slice(&central);
-        out.extend_from_slice(&EOCD_SIGNATURE.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-        out.extend_from_slice(&directory.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out
+        let owned: Vec<(String, Vec<u8>)> = members
+            .iter()
+            .map(|(name, data)| (name.to_string(), data.to_vec()))
+            .collect();
+        write_npz(&owned).unwrap()
     }
 
     #[test]
@@ -216,6 +269,22 @@ mod tests {
             (members[1].name.as_str(), members[1].data),
             ("b.npy", &b"second!"[..])
         );
+    }
+
+    #[test]
+    fn written_members_are_aligned_and_checked() {
+        let archive = zip(&[
+            ("x.npy", b"first"),
+            ("a/long_name.npy", b"second!"),
+            ("e", b""),
+        ]);
+        for member in read_npz(&archive).unwrap() {
+            let at = member.data.as_ptr() as usize - archive.as_ptr() as usize;
+            assert_eq!(at % MEMBER_ALIGN, 0, "{}", member.name);
+        }
+        // The CRC of "first" as zlib computes it.
+        assert_eq!(crc(b"first"), 0x9271_ee57);
+        assert!(archive[14..18] == crc(b"first").to_le_bytes());
     }
 
     #[test]

@@ -47,6 +47,17 @@ pub fn replace_query(query: &str) {
     }
 }
 
+/// Load the page at the current path with `query`: a view made of other series.
+pub fn navigate(query: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    if let Ok(path) = location.pathname() {
+        let _ = location.set_href(&format!("{path}?{query}"));
+    }
+}
+
 /// Save a URL (data: or blob:) as a file.
 pub fn download(url: &str, file: &str) {
     use wasm_bindgen::JsCast;
@@ -64,10 +75,19 @@ pub fn download(url: &str, file: &str) {
 
 /// Save `text` as a file of type `mime`.
 pub fn download_text(text: &str, mime: &str, file: &str) {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    download_parts(&wasm_bindgen::JsValue::from_str(text), mime, file);
+}
+
+/// Save `bytes` as a file of type `mime`.
+pub fn download_bytes(bytes: &[u8], mime: &str, file: &str) {
+    download_parts(&js_sys::Uint8Array::from(bytes), mime, file);
+}
+
+fn download_parts(part: &wasm_bindgen::JsValue, mime: &str, file: &str) {
+    let parts = js_sys::Array::of1(part);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) {
+    if let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) {
         if let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) {
             download(&url, file);
             let _ = web_sys::Url::revoke_object_url(&url);

@@ -7,11 +7,11 @@ use leptos::prelude::*;
 use super::browser::{perf_mark, perf_measure, replace_query, sleep_ms};
 use super::client::{fetch_lod, fetch_lod_time, fetch_shape};
 use super::held::Fetched;
-use super::readout::{read_exact, READOUT_DEBOUNCE_MS};
+use super::readout::{read_exact, Point, READOUT_DEBOUNCE_MS};
 use super::view::{self, bins_for, PlotBox, Window};
 use super::Chart;
-use crate::catalog::{ArrayChange, LiveEvent, TimeAxis};
-use crate::chart::{format_time_ns, ChartSpec, Layout, Series};
+use crate::catalog::{ArrayChange, LiveEvent, SeriesInfo, SeriesTime, TimeAxis};
+use crate::chart::{format_time_ns, ChartSpec, Layout, Panel, Series};
 use crate::lod::LodAnswer;
 
 /// Delay between the last change of view and the refining fetch, ms.
@@ -38,7 +38,7 @@ fn positions((start, stop): Window, end: f64) -> (u64, u64) {
 }
 
 /// Redraw on the next animation frame whenever anything drawn changes: the frame and each
-/// visible panel's bins over the window, merged from the bins held once per change of
+/// visible series' bins over the window, merged from the bins held once per change of
 /// window, size, data or series. The crosshair and the box-zoom band are page elements over
 /// the canvas, so moving the mouse does not redraw it.
 fn redraw(chart: Chart) {
@@ -48,22 +48,25 @@ fn redraw(chart: Chart) {
         let mut frame = chart.frame();
         let bins = bins_for(frame.width);
         let (lo, hi) = positions(frame.x_range, end);
-        let gap = chart.time.and_then(|t| t.gap());
-        let spacing = chart.time.map_or(1.0, |t| t.spacing());
         frame.panels = chart.held.with_value(|held| {
             chart
-                .visible()
+                .panels()
                 .into_iter()
-                .map(|(color, series)| Series {
-                    bins: held
-                        .get(&series.array)
-                        .map(|h| h.bins(series.column as usize, lo, hi, bins))
-                        .unwrap_or_default(),
-                    name: series.label,
-                    unit: String::new(),
-                    color,
-                    gap,
-                    spacing,
+                .map(|members| Panel {
+                    series: members
+                        .into_iter()
+                        .map(|(color, series)| Series {
+                            bins: held
+                                .get(&series.array)
+                                .map(|h| h.bins(series.column as usize, lo, hi, bins))
+                                .unwrap_or_default(),
+                            gap: series.time.as_ref().and_then(SeriesTime::gap),
+                            spacing: series.time.as_ref().map_or(1.0, SeriesTime::spacing),
+                            name: series.label,
+                            unit: String::new(),
+                            color,
+                        })
+                        .collect(),
                 })
                 .collect::<Vec<_>>()
         });
@@ -83,7 +86,7 @@ fn redraw(chart: Chart) {
             };
             perf_mark("dl-draw-start");
             let (drew, has_data) = scene.with_untracked(|spec| {
-                let has_data = spec.panels.iter().any(|p| !p.bins.is_empty());
+                let has_data = spec.panels.iter().any(Panel::has_bins);
                 (draw_canvas(&canvas, spec), has_data)
             });
             perf_measure("dl-draw", "dl-draw-start");
@@ -120,59 +123,62 @@ fn measure(chart: Chart) {
 /// One fetch the refine effect makes: an array's overview, or its window.
 #[derive(Clone)]
 struct Wanted {
-    array: String,
+    /// A series of the array (its first visible column): the array and its timestamps.
+    series: SeriesInfo,
+    /// Samples of the array now.
+    len: u64,
     overview: bool,
 }
 
 /// Fetch what `wanted` names: the whole series (by index, so the times of its newest
-/// samples come with it), or the window (in time on a time axis); placed on the axis.
+/// samples come with it), or the window (in time on a time axis, by the series' own
+/// timestamps); placed on the axis.
 async fn fetch(
     wanted: &Wanted,
-    time: Option<(TimeAxis, &str)>,
+    axis: Option<TimeAxis>,
     window: Window,
-    len: u64,
-    end: f64,
     bins: u64,
 ) -> Result<Fetched, String> {
-    let array = wanted.array.as_str();
+    let (array, len) = (wanted.series.array.as_str(), wanted.len);
+    let time = axis.zip(wanted.series.time.as_ref());
     let (answer, covers): (LodAnswer, (f64, f64)) = match (wanted.overview, time) {
-        (true, Some((_, times))) => (
-            fetch_lod(array, Some(times), 0, len, bins).await?,
+        (true, Some((_, time))) => (
+            fetch_lod(array, Some(&time.array), 0, len, bins).await?,
             (0.0, f64::MAX),
         ),
         (true, None) => (
             fetch_lod(array, None, 0, len, bins).await?,
             (0.0, len as f64),
         ),
-        (false, Some((axis, times))) => {
+        (false, Some((axis, time))) => {
             let (t0, t1) = view::instants(window, &axis);
             let covers = (axis.x_of_ns(t0), axis.x_of_ns(t1));
-            (fetch_lod_time(array, times, t0, t1, bins).await?, covers)
+            let answer = fetch_lod_time(array, &time.array, t0, t1, bins).await?;
+            (answer, covers)
         }
         (false, None) => {
-            let (lo, hi) = positions(window, end);
+            let (lo, hi) = positions(window, len as f64);
             (
                 fetch_lod(array, None, lo, hi, bins).await?,
                 (lo as f64, hi as f64),
             )
         }
     };
-    let axis = time.map(|(axis, _)| axis);
-    Fetched::new(answer, covers, axis.as_ref()).ok_or_else(|| "the answer has no times".into())
+    let place = time.as_ref().map(|(axis, time)| (axis, *time));
+    Fetched::new(answer, covers, place).ok_or_else(|| "the answer has no times".into())
 }
 
 /// Fetch the LOD of the window for each visible array, debounced (the first time at once),
 /// all at once; drop the answers of superseded views (but keep overviews).
 fn refine(chart: Chart) {
     Effect::new(move |previous: Option<()>| {
-        let len = chart.len.get();
+        chart.len.track();
         chart.data_generation.track();
         let window = chart.window.get();
         let px = chart.width.get();
         if px <= 0.0 {
             return;
         }
-        let end = chart.end.get_untracked();
         let first_run = previous.is_none();
         chart.generation.update_value(|g| *g += 1);
         let mine = chart.generation.get_value();
@@ -191,23 +197,25 @@ fn refine(chart: Chart) {
             }
             chart.pending.update(|p| *p += 1);
             // All requests at once: the answer takes as long as the slowest, not the sum.
-            let wanted = arrays.iter().flat_map(|array| {
+            let wanted = arrays.into_iter().flat_map(|series| {
                 let overview_missing = chart
                     .held
-                    .with_value(|h| h.get(array).is_none_or(|h| h.overview.is_none()));
-                let overview = overview_missing.then(|| Wanted {
-                    array: array.clone(),
-                    overview: true,
-                });
-                overview.into_iter().chain([Wanted {
-                    array: array.clone(),
+                    .with_value(|h| h.get(&series.array).is_none_or(|h| h.overview.is_none()));
+                let len = chart.length_of(&series.array);
+                let detail = Wanted {
+                    series,
+                    len,
                     overview: false,
-                }])
+                };
+                let overview = overview_missing.then(|| Wanted {
+                    overview: true,
+                    ..detail.clone()
+                });
+                overview.into_iter().chain([detail])
             });
-            let time_array = chart.init.with_value(|i| i.time_array.clone());
-            let time = chart.time.zip(time_array.as_deref());
+            let axis = chart.time;
             let mut results = futures_util::future::join_all(wanted.map(|w| async move {
-                let result = fetch(&w, time, window, len, end, bins).await;
+                let result = fetch(&w, axis, window, bins).await;
                 (w, result)
             }))
             .await;
@@ -234,9 +242,9 @@ fn refine(chart: Chart) {
 }
 
 /// Hold a fetched answer. On a time axis an overview also says where the axis ends now (its
-/// last point is the newest sample), and a window which samples it shows.
+/// last point is its array's newest sample), and a window which samples it shows.
 fn accept(chart: Chart, wanted: Wanted, fetched: Fetched) {
-    if let Some(axis) = chart.time {
+    if let (Some(axis), Some(time)) = (chart.time, &wanted.series.time) {
         if wanted.overview {
             let newest = fetched
                 .answer
@@ -244,8 +252,9 @@ fn accept(chart: Chart, wanted: Wanted, fetched: Fetched) {
                 .as_ref()
                 .and_then(|t| t.counts.last().copied());
             if let Some(count) = newest {
-                let end = axis.x_of_ns(count.saturating_mul(axis.unit_ns)) + 1.0;
-                if end != chart.end.get_untracked() {
+                let ns = time.ns_of_count(count) - i128::from(axis.first_ns);
+                let end = ns as f64 + 1.0;
+                if end > chart.end.get_untracked() {
                     chart.end.set(end);
                     if chart.follow.get_untracked() {
                         let extent = chart.extent();
@@ -256,11 +265,14 @@ fn accept(chart: Chart, wanted: Wanted, fetched: Fetched) {
                 }
             }
         } else {
-            chart.shown.set((fetched.answer.start, fetched.answer.stop));
+            let samples = (fetched.answer.start, fetched.answer.stop);
+            chart.shown.update(|s| {
+                s.insert(wanted.series.array.clone(), samples);
+            });
         }
     }
     chart.held.update_value(|h| {
-        let entry = h.entry(wanted.array).or_default();
+        let entry = h.entry(wanted.series.array).or_default();
         if wanted.overview {
             entry.overview = Some(fetched);
         } else {
@@ -269,24 +281,18 @@ fn accept(chart: Chart, wanted: Wanted, fetched: Fetched) {
     });
 }
 
-/// Keep the view in the URL (window and hidden series), so reload and links restore it;
-/// once the view rests, not on every frame of a zoom.
+/// Keep the view in the URL (window, added, hidden and overlaid series), so reload and
+/// links restore it; once the view rests, not on every frame of a zoom. Only the page's
+/// main chart does.
 fn keep_url(chart: Chart) {
+    if chart.init.with_value(|i| i.url.is_none()) {
+        return;
+    }
     let url_generation = StoredValue::new(0u64);
     Effect::new(move |_| {
-        let (window, hidden) = (chart.window.get(), chart.hidden.get());
-        chart.end.track();
-        chart.len.track();
-        let asked = chart
-            .init
-            .with_value(|i| i.time_asked.then(|| i.time_array.clone()).flatten());
-        let query = view::url_query_with(
-            window,
-            chart.extent(),
-            chart.time.as_ref(),
-            asked.as_deref(),
-            &hidden,
-        );
+        let Some(query) = chart.url_query(None) else {
+            return;
+        };
         url_generation.update_value(|g| *g += 1);
         let mine = url_generation.get_value();
         leptos::task::spawn_local(async move {
@@ -298,40 +304,59 @@ fn keep_url(chart: Chart) {
     });
 }
 
-/// The sample under the cursor at `x`, and its time as text on a time axis: by index, the
-/// nearest index; in time, the nearest sample of those held.
-fn sample_under(chart: Chart, x: f64) -> Option<(u64, Option<String>)> {
+/// What the cursor at `x` reads: where it is, and each visible series' sample nearest it
+/// (by index, the sample at `x`; in time, the nearest of those held, with its own time).
+fn points_under(chart: Chart, x: f64) -> (String, Vec<Point>) {
+    let series = chart.visible();
     let Some(axis) = chart.time else {
-        return Some((view::sample_at(x, chart.len.get_untracked()), None));
+        let at = view::sample_at(x, chart.len.get_untracked());
+        let points = series
+            .into_iter()
+            .map(|(_, s)| {
+                let index = view::sample_at(x, chart.length_of(&s.array));
+                (s, index, None)
+            })
+            .collect();
+        return (format!("sample {at}"), points);
     };
-    let first = chart.visible().into_iter().next()?.1.array;
-    let (index, at) = chart
-        .held
-        .with_value(|h| h.get(&first).and_then(|held| held.nearest(x)))?;
-    Some((index, Some(format_time_ns(axis.ns_of_x(at)))))
+    let points = chart.held.with_value(|held| {
+        series
+            .into_iter()
+            .filter_map(|(_, s)| {
+                let (index, at) = held.get(&s.array)?.nearest(s.column as usize, x)?;
+                Some((s, index, Some(format_time_ns(axis.ns_of_x(at)))))
+            })
+            .collect()
+    });
+    (format_time_ns(axis.ns_of_x(x)), points)
 }
 
-/// Read the exact samples under the cursor once it rests on one.
+/// The samples a readout at `x` reads, to tell whether the cursor still rests on them.
+fn indices(points: &[Point]) -> Vec<u64> {
+    points.iter().map(|(_, index, _)| *index).collect()
+}
+
+/// Read the exact samples under the cursor once it rests on them.
 fn read_under_cursor(chart: Chart) {
     Effect::new(move |_| {
         let Some(x) = chart.cursor.get() else {
             chart.readout.set(None);
             return;
         };
-        let Some((index, time)) = sample_under(chart, x) else {
+        let (at, points) = points_under(chart, x);
+        if points.is_empty() {
             return;
-        };
-        let series = chart.visible();
+        }
         leptos::task::spawn_local(async move {
             sleep_ms(READOUT_DEBOUNCE_MS).await;
             let still = chart
                 .cursor
                 .get_untracked()
-                .and_then(|c| sample_under(chart, c));
-            if still.map(|(i, _)| i) != Some(index) {
+                .map(|c| indices(&points_under(chart, c).1));
+            if still.as_deref() != Some(&indices(&points)) {
                 return;
             }
-            match read_exact(index, &series, time).await {
+            match read_exact(at, points).await {
                 Ok(found) => chart.readout.set(Some(found)),
                 Err(err) => chart.error.set(Some(err)),
             }
@@ -339,8 +364,9 @@ fn read_under_cursor(chart: Chart) {
     });
 }
 
-/// Follow appends to, replacements and deletions of the charted arrays. The stream does not
-/// replay what happened before it connected, so on each (re)connect compare lengths.
+/// Follow appends to, replacements and deletions of the charted arrays and their
+/// timestamps. The stream does not replay what happened before it connected, so on each
+/// (re)connect compare lengths.
 fn follow_changes(chart: Chart) {
     crate::app::live::on_changes(move |event| match event {
         LiveEvent::Connected => {
@@ -353,7 +379,7 @@ fn follow_changes(chart: Chart) {
                     let Ok(shape) = fetch_shape(&name).await else {
                         continue;
                     };
-                    if shape.first() != Some(&chart.len.get_untracked()) {
+                    if shape.first() != Some(&chart.length_of(&name)) {
                         changed(chart, &name, &shape);
                     }
                 }
@@ -372,30 +398,51 @@ fn follow_changes(chart: Chart) {
     });
 }
 
+/// Whether `array` is charted, or the timestamps of a charted series.
 fn is_charted(chart: Chart, array: &str) -> bool {
-    chart
-        .init
-        .with_value(|i| i.series.iter().any(|s| s.array == array))
+    chart.init.with_value(|i| {
+        i.series
+            .iter()
+            .any(|s| s.array == array || s.time.as_ref().is_some_and(|t| t.array == array))
+    })
 }
 
-/// The charted array `name` now has `shape`: refetch its overview, and by index follow its
-/// new end if asked to (on a time axis the overview tells the new end; see [`accept`]).
+/// The charted array (or timestamps) `name` now has `shape`: refetch the overviews it is
+/// part of, and by index follow the new end if asked to (on a time axis the overviews tell
+/// the new end; see [`accept`]).
 fn changed(chart: Chart, name: &str, shape: &[u64]) {
+    let arrays: Vec<String> = chart.init.with_value(|i| {
+        i.series
+            .iter()
+            .filter(|s| s.array == name || s.time.as_ref().is_some_and(|t| t.array == name))
+            .map(|s| s.array.clone())
+            .collect()
+    });
     chart.held.update_value(|h| {
-        if let Some(entry) = h.get_mut(name) {
-            entry.overview = None;
+        for array in &arrays {
+            if let Some(entry) = h.get_mut(array) {
+                entry.overview = None;
+            }
         }
     });
-    let grown = shape.first().copied().unwrap_or(0);
-    if grown != chart.len.get_untracked() {
-        chart.len.set(grown);
-        if chart.time.is_none() {
-            chart.end.set(grown as f64);
-            if chart.follow.get_untracked() {
-                let extent = chart.extent();
-                chart
-                    .window
-                    .set(view::following(chart.window.get_untracked(), extent));
+    if arrays.iter().any(|a| a == name) {
+        let grown = shape.first().copied().unwrap_or(0);
+        chart.lengths.update_value(|l| {
+            l.insert(name.to_string(), grown);
+        });
+        let longest = chart
+            .lengths
+            .with_value(|l| l.values().copied().max().unwrap_or(0));
+        if longest != chart.len.get_untracked() {
+            chart.len.set(longest);
+            if chart.time.is_none() {
+                chart.end.set(longest as f64);
+                if chart.follow.get_untracked() {
+                    let extent = chart.extent();
+                    chart
+                        .window
+                        .set(view::following(chart.window.get_untracked(), extent));
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 //! at once from these (re-binned by [`merge_bins`](crate::lod::merge_bins)) while a fetch
 //! refines it.
 
-use crate::catalog::TimeAxis;
+use crate::catalog::{SeriesTime, TimeAxis};
 use crate::lod::{merge_bins, LodAnswer, M4Bin};
 
 /// One LOD answer as the chart holds it.
@@ -18,11 +18,15 @@ pub struct Fetched {
 }
 
 impl Fetched {
-    /// `answer`, covering `covers`, placed on `time` (or by index without one); `None` when
-    /// a time axis has no times in the answer.
-    pub fn new(answer: LodAnswer, covers: (f64, f64), time: Option<&TimeAxis>) -> Option<Fetched> {
+    /// `answer`, covering `covers`, placed on a time axis by the series' timestamps (or by
+    /// index without them); `None` when the answer has no times to place.
+    pub fn new(
+        answer: LodAnswer,
+        covers: (f64, f64),
+        time: Option<(&TimeAxis, &SeriesTime)>,
+    ) -> Option<Fetched> {
         let columns = match time {
-            Some(axis) => axis.place(&answer)?,
+            Some((axis, time)) => axis.place(&answer, time)?,
             None => answer.columns.clone(),
         };
         Some(Fetched {
@@ -32,10 +36,10 @@ impl Fetched {
         })
     }
 
-    /// The point of column 0 nearest to `x`: its sample index and its x.
-    pub fn nearest(&self, x: f64) -> Option<(u64, f64)> {
-        let placed = self.columns.first()?.iter();
-        let indexed = self.answer.columns.first()?.iter();
+    /// The point of `column` nearest to `x`: its sample index and its x.
+    pub fn nearest(&self, column: usize, x: f64) -> Option<(u64, f64)> {
+        let placed = self.columns.get(column)?.iter();
+        let indexed = self.answer.columns.get(column)?.iter();
         placed
             .zip(indexed)
             .flat_map(|(p, i)| {
@@ -80,13 +84,14 @@ impl Held {
         merge_bins(&merged, start, stop, bins.max(1))
     }
 
-    /// The sample nearest to `x` among what is held (the detail where it covers `x`).
-    pub fn nearest(&self, x: f64) -> Option<(u64, f64)> {
+    /// The sample of `column` nearest to `x` among what is held (the detail where it covers
+    /// `x`).
+    pub fn nearest(&self, column: usize, x: f64) -> Option<(u64, f64)> {
         let detail = self
             .detail
             .as_ref()
             .filter(|d| (d.covers.0..d.covers.1).contains(&x));
-        detail.or(self.overview.as_ref())?.nearest(x)
+        detail.or(self.overview.as_ref())?.nearest(column, x)
     }
 }
 
@@ -131,18 +136,21 @@ mod tests {
         assert!(Held::default().bins(0, 0, 10, 5).is_empty());
         assert!(held.bins(3, 0, 10, 5).is_empty(), "no such column");
         // The nearest sample: exact inside the detail (one bin per sample there).
-        assert_eq!(held.nearest(4321.4), Some((4321, 4321.0)));
+        assert_eq!(held.nearest(0, 4321.4), Some((4321, 4321.0)));
+        assert_eq!(held.nearest(1, 4321.4), None, "no such column");
     }
 
     #[test]
     fn on_a_time_axis_points_sit_at_their_times() {
         let samples: Vec<f64> = (0..1000).map(|i| i as f64).collect();
-        let axis = TimeAxis {
+        let time = SeriesTime {
+            array: "t".into(),
             unit_ns: 1,
             first_ns: 5_000,
             last_ns: 5_000 + 999 * 10 + 100_000,
             spacing_ns: Some(10),
         };
+        let axis = TimeAxis::spanning([&time]).unwrap();
         let mut timed = answer(&samples, 0, 1000, 1000);
         // Ten ns apart, and a gap of 100 µs before sample 500.
         let counts = timed
@@ -153,10 +161,10 @@ mod tests {
             dtype: ScalarType::datetime_le(TimeUnit::Nano),
             counts,
         });
-        let fetched = Fetched::new(timed, (0.0, axis.x_end()), Some(&axis)).unwrap();
+        let fetched = Fetched::new(timed, (0.0, axis.x_end()), Some((&axis, &time))).unwrap();
         assert_eq!(fetched.columns[0][500].first_index, 105_000);
         // The cursor in the gap reads the nearer side's sample.
-        assert_eq!(fetched.nearest(5_100.0), Some((499, 4_990.0)));
-        assert_eq!(fetched.nearest(104_000.0), Some((500, 105_000.0)));
+        assert_eq!(fetched.nearest(0, 5_100.0), Some((499, 4_990.0)));
+        assert_eq!(fetched.nearest(0, 104_000.0), Some((500, 105_000.0)));
     }
 }

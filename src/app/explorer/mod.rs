@@ -1,15 +1,17 @@
 //! The interactive chart: the server's SVG first frame, then a hydrated canvas that zooms,
 //! pans and reads exact values.
 //!
-//! State lives in signals (window, cursor, selection, hidden series), gathered in [`Chart`];
-//! the bins fetched for each array live beside them, non-reactive, with a version signal
-//! bumped when they change. A change of view redraws on the next animation frame from the
-//! bins already held, and a debounced fetch of `/api/lod` refines it; answers to superseded
-//! views are dropped. The pieces:
+//! State lives in signals (window, cursor, selection, hidden and overlaid series), gathered
+//! in [`Chart`]; the bins fetched for each array live beside them, non-reactive, with a
+//! version signal bumped when they change. A change of view redraws on the next animation
+//! frame from the bins already held, and a debounced fetch of `/api/lod` refines it;
+//! answers to superseded views are dropped. On a time axis every series is fetched and
+//! placed by its own timestamps, so series at several rates share the axis. The pieces:
 //!
-//! - `view`: the window, zoom, pan, drags and overlays as plain logic;
+//! - `view`: the window, zoom, pan, drags, overlays and the address bar as plain logic;
 //! - `held`: the bins held per array;
 //! - `effects`: drawing, refining, the address bar, the readout and live updates;
+//! - `legend`: the series chips (toggle, overlay, remove) and the picker that adds series;
 //! - `client` and `browser`: `fetch` and the other browser services;
 //! - `export` and `readout`: the export buttons and the readout line.
 
@@ -18,6 +20,7 @@ mod client;
 mod effects;
 mod export;
 mod held;
+mod legend;
 mod readout;
 pub mod view;
 
@@ -26,13 +29,14 @@ use std::collections::HashMap;
 use leptos::html;
 use leptos::prelude::*;
 
-use crate::catalog::{ChartInit, SeriesInfo, TimeAxis};
-use crate::chart::{chart_height, ChartSpec, Theme, XAxis, PALETTE_LEN};
+use crate::catalog::{stack, ChartInit, SeriesInfo, TimeAxis};
+use crate::chart::{chart_height, ChartSpec, Theme, XAxis};
 use browser::perf_mark;
-use export::{ExportMenu, SaveWindow};
+use export::{ExportMenu, ExportNote};
 use held::Held;
+use legend::Legend;
 use readout::{Readout, ReadoutBar};
-use view::{Drag, Extent, PlotBox, Window, KEY_PAN, MIN_WIDTH_PX, STEP_ZOOM};
+use view::{Drag, Extent, PlotBox, UrlState, Window, KEY_PAN, MIN_WIDTH_PX, STEP_ZOOM};
 
 /// Every piece of the chart's state; all of it `Copy`, so handlers and effects share it.
 #[derive(Clone, Copy)]
@@ -40,23 +44,27 @@ struct Chart {
     init: StoredValue<ChartInit>,
     /// The time axis, if the series are charted in time (x is then ns after its start).
     time: Option<TimeAxis>,
-    /// Samples now (the series grow when data is appended).
+    /// Samples of the longest array now (the series grow when data is appended).
     len: RwSignal<u64>,
-    /// The end of the x axis now: `len`, or one ns after the last sample.
+    /// Samples of each charted array now.
+    lengths: StoredValue<HashMap<String, u64>>,
+    /// The end of the x axis now: `len`, or one ns after the newest sample.
     end: RwSignal<f64>,
     /// The window, in x units.
     window: RwSignal<Window>,
-    /// The samples the window shows, `[first, last + 1)` (on a time axis, as the latest
-    /// refined answer found them).
-    shown: RwSignal<(u64, u64)>,
+    /// On a time axis, the samples `[first, last + 1)` of each array the window shows, as
+    /// the latest refined answers found them.
+    shown: RwSignal<HashMap<String, (u64, u64)>>,
     hidden: RwSignal<Vec<String>>,
+    /// Keys of the series overlaid on the panel above theirs.
+    joined: RwSignal<Vec<String>>,
     /// Width of the chart's container, CSS px (0 until measured).
     width: RwSignal<f64>,
     /// Keep the newest samples in view as data arrives.
     follow: RwSignal<bool>,
-    /// The sample under the pointer.
+    /// The x under the pointer.
     cursor: RwSignal<Option<f64>>,
-    /// A box zoom's selection, in samples.
+    /// A box zoom's selection, in x.
     selection: RwSignal<Option<(f64, f64)>>,
     readout: RwSignal<Option<Readout>>,
     /// Fetches in flight.
@@ -83,17 +91,20 @@ struct Chart {
 
 impl Chart {
     fn new(init: ChartInit) -> Chart {
-        let shown = match init.time {
-            Some(_) => (0, init.len),
-            None => view::samples(init.window, init.len),
-        };
+        let lengths = init
+            .series
+            .iter()
+            .map(|s| (s.array.clone(), s.len))
+            .collect();
         Chart {
             time: init.time,
             len: RwSignal::new(init.len),
+            lengths: StoredValue::new(lengths),
             end: RwSignal::new(init.x_end()),
             window: RwSignal::new(init.window),
-            shown: RwSignal::new(shown),
+            shown: RwSignal::new(HashMap::new()),
             hidden: RwSignal::new(init.hidden.clone()),
+            joined: RwSignal::new(init.joined.clone()),
             width: RwSignal::new(0.0),
             follow: RwSignal::new(false),
             cursor: RwSignal::new(None),
@@ -115,24 +126,43 @@ impl Chart {
         }
     }
 
-    /// The visible series with their colour index, top to bottom.
-    fn visible(&self) -> Vec<(usize, SeriesInfo)> {
-        let hidden = self.hidden.get();
+    /// The panels, top to bottom, each its visible series with their colour index.
+    fn panels(&self) -> Vec<Vec<(usize, SeriesInfo)>> {
+        let (hidden, joined) = (self.hidden.get(), self.joined.get());
         self.init.with_value(|i| {
-            i.series
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !hidden.contains(&s.key))
-                .map(|(n, s)| (n, s.clone()))
+            stack(&i.series, &hidden, &joined)
+                .into_iter()
+                .map(|panel| {
+                    panel
+                        .into_iter()
+                        .map(|n| (n, i.series[n].clone()))
+                        .collect()
+                })
                 .collect()
         })
     }
 
-    /// The arrays of the visible series, each once.
-    fn visible_arrays(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.visible().into_iter().map(|(_, s)| s.array).collect();
-        names.dedup();
-        names
+    /// The visible series with their colour index, top to bottom.
+    fn visible(&self) -> Vec<(usize, SeriesInfo)> {
+        self.panels().into_iter().flatten().collect()
+    }
+
+    /// The visible series, one per array (the first of its columns), in order.
+    fn visible_arrays(&self) -> Vec<SeriesInfo> {
+        let mut arrays: Vec<SeriesInfo> = Vec::new();
+        for (_, s) in self.visible() {
+            if !arrays.iter().any(|a| a.array == s.array) {
+                arrays.push(s);
+            }
+        }
+        arrays
+    }
+
+    /// Samples of `array` now.
+    fn length_of(&self, array: &str) -> u64 {
+        self.lengths
+            .with_value(|l| l.get(array).copied())
+            .unwrap_or_else(|| self.len.get_untracked())
     }
 
     fn x_axis(&self) -> XAxis {
@@ -153,11 +183,18 @@ impl Chart {
         }
     }
 
-    /// The samples the window shows (by index: those it covers; in time: as last refined).
-    fn shown_samples(&self) -> (u64, u64) {
+    /// The samples of `array` the window shows (by index: those it covers; in time: as
+    /// last refined).
+    fn shown_samples(&self, array: &str) -> (u64, u64) {
         match self.time {
-            Some(_) => self.shown.get(),
-            None => view::samples(self.window.get(), self.len.get()),
+            Some(_) => self
+                .shown
+                .with(|s| s.get(array).copied())
+                .unwrap_or((0, self.length_of(array))),
+            None => {
+                self.len.track();
+                view::samples(self.window.get(), self.length_of(array))
+            }
         }
     }
 
@@ -165,12 +202,30 @@ impl Chart {
     fn frame(&self) -> ChartSpec {
         ChartSpec {
             width: self.width.get().max(MIN_WIDTH_PX),
-            height: chart_height(self.visible().len()),
+            height: chart_height(self.panels().len()),
             x_range: self.window.get(),
             x_axis: self.x_axis(),
             panels: Vec::new(),
             theme: Theme::Light,
         }
+    }
+
+    /// The address bar's query for this view, with `added` instead of what is added now.
+    fn url_query(&self, added: Option<&[String]>) -> Option<String> {
+        let url = self.init.with_value(|i| i.url.clone())?;
+        let (hidden, joined) = (self.hidden.get(), self.joined.get());
+        self.end.track();
+        self.len.track();
+        let state = UrlState {
+            window: self.window.get(),
+            extent: self.extent(),
+            time: self.time.as_ref(),
+            time_asked: url.time.as_deref(),
+            added: added.unwrap_or(&url.added),
+            hidden: &hidden,
+            joined: &joined,
+        };
+        Some(state.query())
     }
 
     fn set_window(&self, window: Window) {
@@ -211,7 +266,7 @@ impl Chart {
         })
     }
 
-    /// The CSS px from the chart's left and the sample under the pointer at `client_x`.
+    /// The CSS px from the chart's left and the x under the pointer at `client_x`.
     fn x_at(&self, client_x: f64) -> Option<(f64, f64)> {
         let host = self.host_ref.get_untracked()?;
         let px = client_x - host.get_bounding_client_rect().left();
@@ -222,14 +277,22 @@ impl Chart {
         Some((px, x))
     }
 
-    fn toggle(&self, key: String) {
-        self.hidden.update(|h| {
-            if let Some(at) = h.iter().position(|k| *k == key) {
-                h.remove(at);
+    fn toggle_in(list: RwSignal<Vec<String>>, key: String) {
+        list.update(|keys| {
+            if let Some(at) = keys.iter().position(|k| *k == key) {
+                keys.remove(at);
             } else {
-                h.push(key);
+                keys.push(key);
             }
         });
+    }
+
+    fn toggle(&self, key: String) {
+        Chart::toggle_in(self.hidden, key);
+    }
+
+    fn toggle_join(&self, key: String) {
+        Chart::toggle_in(self.joined, key);
     }
 
     fn toggle_follow(&self) {
@@ -324,12 +387,7 @@ const HIDDEN: &str = "display:none";
 pub fn Explorer(init: ChartInit) -> impl IntoView {
     crate::app::island_hydrated();
     let svg = init.svg.clone();
-    let series_list = init.series.clone();
-    let first_array = init
-        .series
-        .first()
-        .map(|s| s.array.clone())
-        .unwrap_or_default();
+    let notices = init.notices.clone();
     let chart = Chart::new(init);
     effects::start(chart);
 
@@ -349,8 +407,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             .and_then(|(p, s)| p.band_style(chart.window.get(), s));
         style.unwrap_or_else(|| HIDDEN.into())
     };
-    // The x-axis labels, also as text for screen readers (and tests).
-    // Each tick with where it is drawn and, on a time axis, its instant.
+    // The x-axis labels, also as text for screen readers (and tests): each tick with where
+    // it is drawn and, on a time axis, its instant.
     let x_ticks = move || {
         let (window, plot) = (chart.window.get(), chart.plot.get());
         view::x_ticks(window, chart.x_axis())
@@ -362,34 +420,19 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             })
             .collect::<Vec<_>>()
     };
+    // The samples of the first visible array the window shows.
     let window_text = move || {
-        let (lo, hi) = chart.shown_samples();
+        let first = chart.visible_arrays().into_iter().next();
+        let (lo, hi) = first.map_or((0, 0), |s| chart.shown_samples(&s.array));
         format!("samples {lo} – {hi}")
     };
-    let shown = Signal::derive(move || chart.shown_samples());
-    let notice = chart.init.with_value(|i| i.notice.clone());
-    let saved = RwSignal::new(None::<Result<String, String>>);
+    let note = RwSignal::new(None::<ExportNote>);
 
     view! {
         <div class="explorer">
-            {notice.map(|text| view! { <p class="notice" role="status" data-testid="chart-notice">{text}</p> })}
+            {notices.into_iter().map(|text| view! { <p class="notice" role="status" data-testid="chart-notice">{text}</p> }).collect_view()}
             <div class="toolbar">
-                <div class="legend" role="group" aria-label="Series">
-                    {series_list.into_iter().enumerate().map(|(n, s)| {
-                        let key = s.key.clone();
-                        let off = move || chart.hidden.get().contains(&s.key);
-                        view! {
-                            <button
-                                class=move || if off() { "chip off" } else { "chip" }
-                                data-testid="series-toggle"
-                                on:click=move |_| chart.toggle(key.clone())
-                            >
-                                <span class=format!("swatch c{}", n % PALETTE_LEN)></span>
-                                {s.label}
-                            </button>
-                        }
-                    }).collect_view()}
-                </div>
+                <Legend chart/>
                 <div class="tools">
                     <span class="window" data-testid="window">{window_text}</span>
                     <button class="tool" on:click=move |_| chart.zoom_center(1.0 / STEP_ZOOM) title="Zoom in (+)">"+"</button>
@@ -405,8 +448,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                     >
                         "Follow"
                     </button>
-                    <SaveWindow shown array=first_array.clone() saved/>
-                    <ExportMenu shown name=first_array canvas_ref=chart.canvas_ref/>
+                    <ExportMenu chart note/>
                 </div>
             </div>
             <div
@@ -417,7 +459,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 data-settled=move || chart.settled.get().to_string()
                 aria-label="Chart: scroll to zoom, drag to pan, shift-drag to zoom to a box, double-click to reset"
                 node_ref=chart.host_ref
-                style:height=move || format!("{}px", chart_height(chart.visible().len()))
+                style:height=move || format!("{}px", chart_height(chart.panels().len()))
                 on:wheel=move |ev| chart.on_wheel(ev)
                 on:mousedown=move |ev| chart.on_down(ev)
                 on:mousemove=move |ev| chart.on_move(ev)
@@ -435,12 +477,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
             <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
                 {move || x_ticks().into_iter().map(|(label, px, ns)| view! { <li data-px=px data-ns=ns>{label}</li> }).collect_view()}
             </ul>
-            {move || saved.get().map(|outcome| match outcome {
-                Ok(name) => view! {
-                    <p class="saved" data-testid="saved">"Saved as "<a href=format!("/view/{name}")>{name.clone()}</a></p>
-                }.into_any(),
-                Err(err) => view! { <p class="error banner" role="alert">{err}</p> }.into_any(),
-            })}
+            {move || note.get().map(|n| n.view())}
             <Show when=move || chart.error.get().is_some()>
                 <p class="error banner" role="alert">{move || chart.error.get().unwrap_or_default()}</p>
             </Show>

@@ -1,5 +1,6 @@
-//! The crosshair's readout: the exact sample under the cursor, its time to the nanosecond
-//! and its values as NumPy prints them, read as raw bytes so int64 and datetime64 stay exact.
+//! The crosshair's readout: for each visible series, its sample nearest the cursor, with
+//! that sample's own time to the nanosecond (series at several rates each read their own)
+//! and its value as NumPy prints it, read as raw bytes so int64 and datetime64 stay exact.
 
 use std::collections::HashMap;
 
@@ -15,45 +16,62 @@ pub const READOUT_DEBOUNCE_MS: i32 = 40;
 /// What the crosshair reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Readout {
-    /// The sample index.
-    pub index: u64,
-    /// Its time, if the series have timestamps.
-    pub time: Option<String>,
-    /// Each visible series' label and value.
-    pub values: Vec<(String, String)>,
+    /// Where the cursor is: its instant on a time axis, else its sample.
+    pub at: String,
+    /// Each visible series' sample nearest the cursor.
+    pub values: Vec<ReadoutValue>,
 }
 
-/// The exact values at sample `index` of `series`; `time` is its time, as text, if the
-/// chart is in time.
+/// One series' sample in the readout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadoutValue {
+    /// The series' key.
+    pub key: String,
+    /// Its label.
+    pub label: String,
+    /// The value, as NumPy prints it.
+    pub value: String,
+    /// The sample's index in its array.
+    pub index: u64,
+    /// The sample's exact time, if the series is charted in time.
+    pub time: Option<String>,
+}
+
+/// One series' sample to read: its index, and its time as text.
+pub type Point = (SeriesInfo, u64, Option<String>);
+
+/// The exact values of `points`, each a series' sample; `at` says where the cursor is.
 ///
 /// # Errors
 /// Network errors and the server's error messages.
-pub async fn read_exact(
-    index: u64,
-    series: &[(usize, SeriesInfo)],
-    time: Option<String>,
-) -> Result<Readout, String> {
-    let slice = format!("{index}:{}", index + 1);
+pub async fn read_exact(at: String, points: Vec<Point>) -> Result<Readout, String> {
     let mut values = Vec::new();
-    let mut rows: HashMap<String, Vec<String>> = HashMap::new();
-    for (_, s) in series {
-        if !rows.contains_key(&s.array) {
-            let url = format!("/api/arrays/{}?slice={slice}&format=raw", s.array);
+    let mut rows: HashMap<(String, u64), Vec<String>> = HashMap::new();
+    for (s, index, time) in points {
+        let row = (s.array.clone(), index);
+        if !rows.contains_key(&row) {
+            let url = format!(
+                "/api/arrays/{}?slice={index}:{}&format=raw",
+                s.array,
+                index + 1
+            );
             let raw = fetch_raw(&url).await?;
             let texts = format_elements(&raw.bytes, &raw.dtype, s.columns as usize);
-            rows.insert(s.array.clone(), texts);
+            rows.insert(row.clone(), texts);
         }
-        let text = rows[&s.array]
+        let value = rows[&row]
             .get(s.column as usize)
             .cloned()
             .unwrap_or_default();
-        values.push((s.label.clone(), text));
+        values.push(ReadoutValue {
+            key: s.key,
+            label: s.label,
+            value,
+            index,
+            time,
+        });
     }
-    Ok(Readout {
-        index,
-        time,
-        values,
-    })
+    Ok(Readout { at, values })
 }
 
 /// The line under the chart: the readout, or how to use the chart.
@@ -64,14 +82,19 @@ pub fn ReadoutBar(readout: RwSignal<Option<Readout>>) -> impl IntoView {
             {move || match readout.get() {
                 None => view! { <span class="muted">"Hover the chart to read exact values · scroll to zoom · drag to pan · shift-drag to box-zoom · double-click or 0 to reset"</span> }.into_any(),
                 Some(r) => view! {
-                    <span class="at" data-testid="readout-at">
-                        {r.time.clone().unwrap_or_default()}
-                        <span class="muted">{format!(" sample {}", r.index)}</span>
-                    </span>
-                    {r.values.into_iter().map(|(label, value)| view! {
-                        <span class="value" data-testid="readout-value">
-                            <span class="muted">{label}" "</span><code>{value}</code>
-                        </span>
+                    <span class="at" data-testid="readout-at">{r.at}</span>
+                    {r.values.into_iter().map(|v| {
+                        let when = match &v.time {
+                            Some(time) => format!("{time} · sample {}", v.index),
+                            None => format!("sample {}", v.index),
+                        };
+                        view! {
+                            <span class="value" data-testid="readout-value" data-key=v.key>
+                                <span class="muted">{v.label}" "</span>
+                                <code>{v.value}</code>
+                                <span class="muted when" data-testid="readout-when">{when}</span>
+                            </span>
+                        }
                     }).collect_view()}
                 }.into_any(),
             }}

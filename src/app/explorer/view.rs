@@ -106,47 +106,58 @@ pub fn instants((start, stop): Window, axis: &TimeAxis) -> (i64, i64) {
     (t0, axis.ns_of_x(stop.ceil()).max(t0.saturating_add(1)))
 }
 
-/// The address bar's query for a view: the window unless it is all of `extent` (samples
-/// by index, instants on a time axis), and the series toggled off.
-pub fn url_query(
-    window: Window,
-    extent: Extent,
-    time: Option<&TimeAxis>,
-    hidden: &[String],
-) -> String {
-    url_query_with(window, extent, time, None, hidden)
+/// Everything the address bar says about a view.
+#[derive(Debug, Clone, Copy)]
+pub struct UrlState<'a> {
+    /// The window, in x units.
+    pub window: Window,
+    /// How far the axis goes (a window over all of it is not written).
+    pub extent: Extent,
+    /// The time axis, if the chart is in time (the window is then written as instants).
+    pub time: Option<&'a TimeAxis>,
+    /// The timestamps asked for (`time=`), if any.
+    pub time_asked: Option<&'a str>,
+    /// What is added to the view (`add=`).
+    pub added: &'a [String],
+    /// Keys of the series toggled off (`hide=`).
+    pub hidden: &'a [String],
+    /// Keys of the series overlaid on the panel above (`join=`).
+    pub joined: &'a [String],
 }
 
-/// [`url_query`], keeping the timestamps the page was asked to chart by (`?time=`).
-pub fn url_query_with(
-    window: Window,
-    extent: Extent,
-    time: Option<&TimeAxis>,
-    time_asked: Option<&str>,
-    hidden: &[String],
-) -> String {
-    let mut query = Vec::new();
-    if let Some(name) = time_asked {
-        query.push(format!("time={name}"));
-    }
-    let whole = window.0 <= 0.0 && window.1 >= extent.end;
-    match time {
-        _ if whole => {}
-        Some(axis) => {
-            let (t0, t1) = instants(window, axis);
-            query.push(format!("t0={t0}"));
-            query.push(format!("t1={t1}"));
+impl UrlState<'_> {
+    /// The query (without `?`): each part only when it says something.
+    pub fn query(&self) -> String {
+        let mut query = Vec::new();
+        if let Some(name) = self.time_asked {
+            query.push(format!("time={name}"));
         }
-        None => {
-            let (lo, hi) = samples(window, extent.end as u64);
-            query.push(format!("start={lo}"));
-            query.push(format!("stop={hi}"));
+        if !self.added.is_empty() {
+            query.push(format!("add={}", self.added.join(",")));
         }
+        let (start, stop) = self.window;
+        let whole = start <= 0.0 && stop >= self.extent.end;
+        match self.time {
+            _ if whole => {}
+            Some(axis) => {
+                let (t0, t1) = instants(self.window, axis);
+                query.push(format!("t0={t0}"));
+                query.push(format!("t1={t1}"));
+            }
+            None => {
+                let (lo, hi) = samples(self.window, self.extent.end as u64);
+                query.push(format!("start={lo}"));
+                query.push(format!("stop={hi}"));
+            }
+        }
+        if !self.hidden.is_empty() {
+            query.push(format!("hide={}", self.hidden.join(",")));
+        }
+        if !self.joined.is_empty() {
+            query.push(format!("join={}", self.joined.join(",")));
+        }
+        query.join("&")
     }
-    if !hidden.is_empty() {
-        query.push(format!("hide={}", hidden.join(",")));
-    }
-    query.join("&")
 }
 
 /// Most x tick labels listed for screen readers.
@@ -290,7 +301,6 @@ mod tests {
 
     /// A time axis of a million nanoseconds, a sample every microsecond.
     const AXIS: TimeAxis = TimeAxis {
-        unit_ns: 1,
         first_ns: 1_700_000_000_000_000_000,
         last_ns: 1_700_000_000_000_999_999,
         spacing_ns: Some(1000),
@@ -396,21 +406,50 @@ mod tests {
 
     #[test]
     fn the_url_holds_the_view() {
-        let len = Extent::samples(100);
-        assert_eq!(url_query((0.0, 100.0), len, None, &[]), "");
-        assert_eq!(url_query((10.0, 20.5), len, None, &[]), "start=10&stop=21");
-        let hidden = ["rssi".to_string(), "attitude.2".to_string()];
+        let state = UrlState {
+            window: (0.0, 100.0),
+            extent: Extent::samples(100),
+            time: None,
+            time_asked: None,
+            added: &[],
+            hidden: &[],
+            joined: &[],
+        };
+        assert_eq!(state.query(), "");
+        let zoomed = UrlState {
+            window: (10.0, 20.5),
+            ..state
+        };
+        assert_eq!(zoomed.query(), "start=10&stop=21");
+        let keys = ["rssi".to_string(), "attitude.2".to_string()];
+        let added = ["demo/hk".to_string(), "lab/x@lab/t_x".to_string()];
+        let composed = UrlState {
+            time_asked: Some("clock/t"),
+            added: &added,
+            hidden: &keys,
+            joined: &keys[1..],
+            ..zoomed
+        };
         assert_eq!(
-            url_query((0.0, 100.0), len, None, &hidden),
-            "hide=rssi,attitude.2"
+            composed.query(),
+            "time=clock/t&add=demo/hk,lab/x@lab/t_x&start=10&stop=21&hide=rssi,attitude.2&join=attitude.2"
         );
         // On a time axis the URL holds instants.
-        let time = Extent::time(&AXIS, AXIS.x_end());
+        let time = UrlState {
+            window: (2000.5, 5000.0),
+            extent: Extent::time(&AXIS, AXIS.x_end()),
+            time: Some(&AXIS),
+            ..state
+        };
         assert_eq!(
-            url_query((2000.5, 5000.0), time, Some(&AXIS), &[]),
+            time.query(),
             "t0=1700000000000002000&t1=1700000000000005000"
         );
-        assert_eq!(url_query((0.0, time.end), time, Some(&AXIS), &[]), "");
+        let whole = UrlState {
+            window: (0.0, time.extent.end),
+            ..time
+        };
+        assert_eq!(whole.query(), "");
     }
 
     #[test]

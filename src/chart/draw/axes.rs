@@ -6,11 +6,11 @@ use plotters::style::text_anchor::{HPos, VPos};
 use plotters::style::Color;
 
 use super::Painter;
-use crate::chart::layout::{bins_in, finite_extent, y_ticks, PanelRect, TITLE_ROW};
+use crate::chart::layout::{bins_in, panel_extent, y_ticks, PanelRect, TITLE_ROW};
 use crate::chart::style::size;
 use crate::chart::ticks::nice_ticks_from;
 use crate::chart::time::time_ticks_exact;
-use crate::chart::{ChartError, Series, XAxis};
+use crate::chart::{ChartError, Panel, Series, XAxis};
 
 impl<DB: DrawingBackend> Painter<'_, DB> {
     /// The x ticks (in sample-index space) and the context label, as many as fit under the
@@ -59,16 +59,16 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
         }
     }
 
-    /// One panel: grid, band, line, dots, y labels and title.
+    /// One panel: grid, each series' band, line and dots, y labels and titles.
     pub(super) fn panel(
         &self,
-        series: &Series,
+        panel: &Panel,
         rect: &PanelRect,
         x_ticks: &[(f64, String)],
     ) -> Result<(), ChartError> {
         let (left, right) = (self.layout.plot_left, self.layout.plot_right);
         let window = self.spec.window();
-        let has_data = finite_extent(bins_in(&series.bins, window, 0)).is_some();
+        let has_data = panel_extent(panel, window).is_some();
         let y_ticks = if has_data { y_ticks(rect) } else { Vec::new() };
 
         for (y, _) in &y_ticks {
@@ -85,13 +85,15 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
         self.rule_h(left, right, rect.bottom - 1.0, self.colors.axis.to_rgba())?;
 
         if has_data {
-            self.series(series, rect)?;
+            for series in &panel.series {
+                self.series(series, rect)?;
+            }
         } else {
-            let message = if bins_in(&series.bins, window, 0).is_empty() {
-                "no data"
-            } else {
-                "no finite values"
-            };
+            let empty = panel
+                .series
+                .iter()
+                .all(|s| bins_in(&s.bins, window, 0).is_empty());
+            let message = if empty { "no data" } else { "no finite values" };
             let middle = ((left + right) / 2.0, (rect.top + rect.bottom) / 2.0);
             self.text(
                 message,
@@ -105,18 +107,26 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
             let at = (left - size::TICK - size::LABEL_GAP, rect.px_from_y(*y));
             self.text(label, at, (HPos::Right, VPos::Center), self.colors.label)?;
         }
-        self.title(series, rect)
+        let mut x = left;
+        for series in &panel.series {
+            x = self.title(series, rect, x)?;
+        }
+        Ok(())
     }
 
-    /// Colour swatch, name and unit in the row above the panel's plot, so no data hides
-    /// under them.
-    pub(super) fn title(&self, series: &Series, rect: &PanelRect) -> Result<(), ChartError> {
+    /// Colour swatch, name and unit in the row above the panel's plot (so no data hides
+    /// under them), starting at `x`; returns where the next series' title starts.
+    pub(super) fn title(
+        &self,
+        series: &Series,
+        rect: &PanelRect,
+        x: f64,
+    ) -> Result<f64, ChartError> {
         let title = if series.unit.is_empty() {
             series.name.clone()
         } else {
             format!("{} ({})", series.name, series.unit)
         };
-        let x = self.layout.plot_left;
         let y = rect.top - TITLE_ROW + 2.0;
         let swatch = 8.0;
         let text_x = x + swatch + 6.0;
@@ -131,7 +141,9 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
             (text_x, y),
             (HPos::Left, VPos::Top),
             self.colors.title,
-        )
+        )?;
+        // Text is not measured (the server cannot): the average width of a character.
+        Ok(text_x + title.chars().count() as f64 * size::CHAR_WIDTH + size::TITLE_GAP)
     }
 
     /// Tick marks and labels under the bottom panel, and the context label under them.

@@ -143,8 +143,8 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
             )?;
         }
         let (x_ticks, context) = self.x_ticks();
-        for (series, rect) in self.spec.panels.iter().zip(&self.layout.panels) {
-            self.panel(series, rect, &x_ticks)?;
+        for (panel, rect) in self.spec.panels.iter().zip(&self.layout.panels) {
+            self.panel(panel, rect, &x_ticks)?;
         }
         if let Some(last) = self.layout.panels.last() {
             self.x_axis(last.bottom, &x_ticks, &context)?;

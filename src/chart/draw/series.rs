@@ -140,14 +140,14 @@ fn m4_points(bin: &M4Bin) -> impl Iterator<Item = (u64, f64)> {
     })
 }
 
-/// The min..max band of `bins` as one polygon per run of bins with finite extremes: the
-/// maxima left to right, then the minima right to left, each bin a flat step over its
-/// samples.
 /// Whether the x positions `a` then `b` lie across a gap: further apart than `gap`.
 fn is_gap(gap: Option<f64>, a: u64, b: u64) -> bool {
     gap.is_some_and(|gap| b.saturating_sub(a) as f64 > gap)
 }
 
+/// The min..max band of `bins` as one polygon per run of bins with finite extremes (and no
+/// gap): the maxima left to right, then the minima right to left, each bin a flat step
+/// over its samples.
 fn band_polygons(
     bins: &[M4Bin],
     gap: Option<f64>,
