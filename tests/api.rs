@@ -823,3 +823,55 @@ async fn time_names_the_timestamps_of_any_series() {
         assert!(json(&body)["error"].is_string());
     }
 }
+
+/// A member's own timestamps come first: `t_<name>`, then `t_<prefix>` (so `t_hk` times
+/// every `hk_*` channel), then the group's `t`; each only when as long as the series.
+#[tokio::test]
+async fn a_series_finds_its_own_timestamps_by_name() {
+    let (dir, app) = app();
+    let stamps = |n: i64, step: i64| -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| (1_000 + i * step).to_le_bytes())
+            .collect()
+    };
+    save(dir.path(), "rig/t", "<M8[ns]", &[10], false, &stamps(10, 1));
+    save(
+        dir.path(),
+        "rig/t_hk",
+        "<M8[ms]",
+        &[4],
+        false,
+        &stamps(4, 1000),
+    );
+    save(
+        dir.path(),
+        "rig/t_hk_bus_v",
+        "<M8[s]",
+        &[3],
+        false,
+        &stamps(3, 60),
+    );
+    for (name, len) in [("fast", 10), ("hk_temp", 4), ("hk_bus_v", 4), ("odd", 7)] {
+        save(
+            dir.path(),
+            &format!("rig/{name}"),
+            "<f8",
+            &[len],
+            false,
+            &f64s((0..len).map(|i| i as f64)),
+        );
+    }
+    for (name, times) in [
+        ("fast", Some("<M8[ns]")),
+        ("hk_temp", Some("<M8[ms]")),
+        ("hk_bus_v", Some("<M8[ms]")),
+        ("odd", None),
+    ] {
+        let (status, _, body) = get(&app, &format!("/api/lod/rig/{name}?bins=2")).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        let answer = LodAnswer::decode(&body).unwrap();
+        // hk_bus_v skips t_hk_bus_v (3 long, not 4) for t_hk; odd has none of its length.
+        let got = answer.time.map(|t| t.dtype.descr());
+        assert_eq!(got.as_deref(), times, "{name}");
+    }
+}

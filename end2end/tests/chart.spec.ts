@@ -1,43 +1,7 @@
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { waitForHydration } from './pages';
-
-/** The chart page's parts. */
-class ChartPage {
-  readonly host: Locator;
-  readonly svg: Locator;
-  readonly windowText: Locator;
-  readonly xTicks: Locator;
-
-  constructor(readonly page: Page) {
-    this.host = page.getByTestId('chart');
-    this.svg = page.getByTestId('chart-svg');
-    this.windowText = page.getByTestId('window');
-    this.xTicks = page.getByTestId('x-ticks');
-  }
-
-  async goto(path: string) {
-    await this.page.goto(path);
-    await waitForHydration(this.page);
-    // The canvas replaces the server's SVG once it has drawn real data.
-    await expect(this.svg).toHaveClass(/hidden/);
-  }
-
-  /** The visible window [start, stop) of samples as the toolbar states it, once the view's
-   * bins have arrived (on a time axis the server says which samples a window holds). */
-  async window(): Promise<[number, number]> {
-    await expect(this.host).toHaveAttribute('data-settled', 'true');
-    const text = (await this.windowText.textContent()) ?? '';
-    const [a, b] = text.replace('samples', '').split('–').map((s) => Number(s.trim()));
-    return [a, b];
-  }
-
-  async center(): Promise<{ x: number; y: number }> {
-    const box = (await this.host.boundingBox())!;
-    return { x: box.x + box.width / 2, y: box.y + 60 };
-  }
-}
+import { ChartPage, waitForHydration } from './pages';
 
 /** Non-background pixels on the canvas. */
 async function inkedPixels(page: Page): Promise<number> {
@@ -127,15 +91,14 @@ test('pan, box zoom, reset and keys change the view as they should', async ({ pa
   expect(await chart.window()).toEqual(full);
 });
 
-test('the hover readout shows the exact sample NumPy reads', async ({ page }) => {
+test('the hover readout shows the exact sample NumPy reads, at its exact time', async ({ page }) => {
   const chart = new ChartPage(page);
   await chart.goto('/view/demo/pass/bus_voltage');
   const { x, y } = await chart.center();
   await page.mouse.move(x, y);
-  const at = page.getByTestId('readout-at');
-  await expect(at).toContainText('sample');
-  const text = (await at.textContent()) ?? '';
-  const index = Number(/sample (\d+)/.exec(text)![1]);
+  const value = page.getByTestId('readout-value').first();
+  await expect(value).toHaveAttribute('data-index', /\d+/);
+  const index = Number(await value.getAttribute('data-index'));
   const data = process.env.DOWNLINK_E2E_DATA!;
   const want = execFileSync('python3', ['-c', `
 import numpy as np
@@ -143,8 +106,9 @@ z = np.load("${data}/demo/pass.npz")
 print(str(z["bus_voltage"][${index}]))
 print(np.datetime_as_string(z["t"][${index}], unit="ns") + "Z")
 `]).toString().trim().split('\n');
-  await expect(page.getByTestId('readout-value').first()).toContainText(want[0]);
-  expect(text).toContain(want[1]);
+  await expect(value.locator('code')).toHaveText(want[0]);
+  expect(await value.getAttribute('data-time')).toBe(want[1]);
+  await expect(page.getByTestId('readout-when').first()).toContainText(`${want[1]} · sample ${index}`);
 });
 
 test('a reload restores the view from the URL', async ({ page }) => {
@@ -190,7 +154,7 @@ test('export downloads the visible window as .npy that NumPy loads', async ({ pa
   expect(fs.readFileSync(pngPath).subarray(1, 4).toString()).toBe('PNG');
 });
 
-test('export downloads the visible window as CSV that NumPy reads back exactly', async ({ page, baseURL }) => {
+test('export downloads the visible window as CSV, with its time column, that NumPy reads back exactly', async ({ page, baseURL }) => {
   const chart = new ChartPage(page);
   await chart.goto('/view/demo/pass/rssi');
   await chart.host.focus();
@@ -202,16 +166,17 @@ test('export downloads the visible window as CSV that NumPy reads back exactly',
   await page.getByTestId('export-csv').click();
   const file = await (await download).path();
   const rows = execFileSync('python3', ['-c', `
-import io, urllib.request, numpy as np
+import csv, io, urllib.request, numpy as np
 with open("${file}") as f:
-    head = f.readline().strip()
-table = np.loadtxt("${file}", delimiter=",", skiprows=1)
-with urllib.request.urlopen("${baseURL}/api/arrays/demo/pass/rssi") as r:
-    rssi = np.load(io.BytesIO(r.read()))
-assert head == "index,c0", head
-np.testing.assert_array_equal(table[:, 0], np.arange(${a}, ${b}))
-np.testing.assert_array_equal(table[:, 1].astype(rssi.dtype), rssi[${a}:${b}])
-print(len(table))`]).toString().trim();
+    table = list(csv.reader(f))
+head, body = table[0], table[1:]
+get = lambda name: np.load(io.BytesIO(urllib.request.urlopen("${baseURL}/api/arrays/demo/pass/" + name).read()))
+rssi, t = get("rssi"), get("t")
+assert head == ["time", "rssi"], head
+times = np.array([np.datetime64(row[0].rstrip("Z"), "ns") for row in body])
+np.testing.assert_array_equal(times, t[${a}:${b}])
+np.testing.assert_array_equal(np.array([row[1] for row in body], dtype=rssi.dtype), rssi[${a}:${b}])
+print(len(body))`]).toString().trim();
   expect(Number(rows)).toBe(b - a);
 });
 
@@ -257,9 +222,10 @@ test('a gappy group shows its gap where the time is, and the readout at a tick r
   const inside = positions.find((t) => t.px > left + 2 && t.px < gap[0] - 2);
   expect(inside).toBeDefined();
   await page.mouse.move(box.x + inside!.px, box.y + 70);
-  const at = page.getByTestId('readout-at');
-  await expect(at).toContainText('sample');
-  const iso = /(\d{4}-\d\d-\d\dT[\d:.]+)Z/.exec((await at.textContent()) ?? '')![1];
+  // The nearest sample's own time, not the cursor's.
+  const value = page.getByTestId('readout-value').first();
+  await expect(value).toHaveAttribute('data-time', /Z$/);
+  const iso = /(\d{4}-\d\d-\d\dT[\d:.]+)Z/.exec((await value.getAttribute('data-time')) ?? '')![1];
   const [whole, fraction = ''] = iso.split('.');
   const readNs = BigInt(Date.parse(whole + 'Z')) * 1_000_000n + BigInt((fraction + '000000000').slice(0, 9));
   const nsPerPx = (70n * 60n * 1_000_000_000n) / BigInt(Math.round(right - left));

@@ -60,11 +60,10 @@ test('the file picker uploads an .npz as a folder, and bad files show an error',
   await expect(index.link('uploads/run7/b')).toBeVisible();
 });
 
-test('"save window" stores the visible window, and NumPy confirms its values', async ({ page }) => {
+test('"save window" stores the visible window with its timestamps, and NumPy confirms them', async ({ page }) => {
   await page.goto('/view/demo/pass/rssi');
   await waitForHydration(page);
   await page.getByTestId('chart').focus();
-  await page.keyboard.press('+');
   await page.keyboard.press('+');
   await expect(page.getByTestId('chart')).toHaveAttribute('data-settled', 'true');
   const text = (await page.getByTestId('window').textContent()) ?? '';
@@ -73,12 +72,18 @@ test('"save window" stores the visible window, and NumPy confirms its values', a
   await page.getByTestId('save-window').click();
   await expect(page.getByTestId('saved')).toContainText('saved/rssi_window');
   const data = process.env.DOWNLINK_E2E_DATA!;
+  // A series with timestamps is saved as a group: the values and the times they were taken.
   const same = python(`
 import numpy as np
-saved = np.load("${data}/saved/rssi_window.npy")
-full = np.load("${data}/demo/pass.npz")["rssi"]
-print(saved.dtype.str, saved.shape[0], bool((saved == full[${lo}:${hi}]).all()))`);
-  expect(same).toBe(`<f4 ${hi - lo} True`);
+rssi = np.load("${data}/saved/rssi_window/rssi.npy")
+t = np.load("${data}/saved/rssi_window/t.npy")
+full = np.load("${data}/demo/pass.npz")
+print(rssi.dtype.str, rssi.shape[0], bool((rssi == full["rssi"][${lo}:${hi}]).all()), bool((t == full["t"][${lo}:${hi}]).all()))`);
+  expect(same).toBe(`<f4 ${hi - lo} True True`);
+  // Opened, the saved group charts in time again.
+  await page.goto('/view/saved/rssi_window');
+  await waitForHydration(page);
+  await expect(page.getByTestId('x-ticks').locator('li').first()).toHaveAttribute('data-ns', /^\d+$/);
 });
 
 test('appends from a script show up on an open page, and follow keeps the newest in view', async ({ page, baseURL }) => {

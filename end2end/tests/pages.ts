@@ -46,3 +46,39 @@ export class ArrayPage {
     await this.page.goto(`/view/${name}`);
   }
 }
+
+/** The chart page's parts. */
+export class ChartPage {
+  readonly host: Locator;
+  readonly svg: Locator;
+  readonly windowText: Locator;
+  readonly xTicks: Locator;
+
+  constructor(readonly page: Page) {
+    this.host = page.getByTestId('chart');
+    this.svg = page.getByTestId('chart-svg');
+    this.windowText = page.getByTestId('window');
+    this.xTicks = page.getByTestId('x-ticks');
+  }
+
+  async goto(path: string) {
+    await this.page.goto(path);
+    await waitForHydration(this.page);
+    // The canvas replaces the server's SVG once it has drawn real data.
+    await expect(this.svg).toHaveClass(/hidden/);
+  }
+
+  /** The visible window [start, stop) of samples as the toolbar states it, once the view's
+   * bins have arrived (on a time axis the server says which samples a window holds). */
+  async window(): Promise<[number, number]> {
+    await expect(this.host).toHaveAttribute('data-settled', 'true');
+    const text = (await this.windowText.textContent()) ?? '';
+    const [a, b] = text.replace('samples', '').split('–').map((s) => Number(s.trim()));
+    return [a, b];
+  }
+
+  async center(): Promise<{ x: number; y: number }> {
+    const box = (await this.host.boundingBox())!;
+    return { x: box.x + box.width / 2, y: box.y + 60 };
+  }
+}

@@ -144,7 +144,8 @@ fn named_timestamps(store: &Store, name: &str) -> Result<Arc<StoredArray>, ApiEr
 
 /// The members of a group as picked arrays, keyed by `key_of`: each with the timestamps
 /// `named` where they are as long as it, else its own ([`timestamps_of`]). The timestamps
-/// in use are the axis, not series; plain series come first, then (N, C) arrays.
+/// in use are the axis, not series. The members are ordered by their timestamps (those at
+/// one rate together, the untimed last), then plain series before (N, C) arrays.
 fn pick_members(
     store: &Store,
     members: &[Arc<StoredArray>],
@@ -172,7 +173,10 @@ fn pick_members(
         .filter_map(|p| p.time.as_ref().map(|t| t.name.clone()))
         .collect();
     picked.retain(|p| !axes.contains(&p.array.name));
-    picked.sort_by_key(|p| p.array.header.shape.len() > 1);
+    picked.sort_by_key(|p| {
+        let time = p.time.as_ref().map(|t| t.name.clone());
+        (time.is_none(), time, p.array.header.shape.len() > 1)
+    });
     picked
 }
 

@@ -74,6 +74,23 @@ pub async fn read_exact(at: String, points: Vec<Point>) -> Result<Readout, Strin
     Ok(Readout { at, values })
 }
 
+/// The samples of `values` grouped by when they were taken (series that share timestamps
+/// read the same sample), in order: each group's time and index as text, and its values.
+fn by_when(values: Vec<ReadoutValue>) -> Vec<(String, Vec<ReadoutValue>)> {
+    let mut groups: Vec<(String, Vec<ReadoutValue>)> = Vec::new();
+    for value in values {
+        let when = match &value.time {
+            Some(time) => format!("{time} · sample {}", value.index),
+            None => format!("sample {}", value.index),
+        };
+        match groups.last_mut() {
+            Some((last, group)) if *last == when => group.push(value),
+            _ => groups.push((when, vec![value])),
+        }
+    }
+    groups
+}
+
 /// The line under the chart: the readout, or how to use the chart.
 #[component]
 pub fn ReadoutBar(readout: RwSignal<Option<Readout>>) -> impl IntoView {
@@ -83,21 +100,52 @@ pub fn ReadoutBar(readout: RwSignal<Option<Readout>>) -> impl IntoView {
                 None => view! { <span class="muted">"Hover the chart to read exact values · scroll to zoom · drag to pan · shift-drag to box-zoom · double-click or 0 to reset"</span> }.into_any(),
                 Some(r) => view! {
                     <span class="at" data-testid="readout-at">{r.at}</span>
-                    {r.values.into_iter().map(|v| {
-                        let when = match &v.time {
-                            Some(time) => format!("{time} · sample {}", v.index),
-                            None => format!("sample {}", v.index),
-                        };
-                        view! {
-                            <span class="value" data-testid="readout-value" data-key=v.key>
-                                <span class="muted">{v.label}" "</span>
-                                <code>{v.value}</code>
-                                <span class="muted when" data-testid="readout-when">{when}</span>
-                            </span>
-                        }
+                    {by_when(r.values).into_iter().map(|(when, values)| view! {
+                        <span class="readout-group">
+                            <span class="muted when" data-testid="readout-when">{when}</span>
+                            {values.into_iter().map(|v| view! {
+                                <span
+                                    class="value"
+                                    data-testid="readout-value"
+                                    data-key=v.key
+                                    data-index=v.index.to_string()
+                                    data-time=v.time
+                                >
+                                    <span class="muted">{v.label}</span>
+                                    <code>{v.value}</code>
+                                </span>
+                            }).collect_view()}
+                        </span>
                     }).collect_view()}
                 }.into_any(),
             }}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_read_at_one_instant_share_a_group() {
+        let value = |key: &str, index: u64, time: Option<&str>| ReadoutValue {
+            key: key.into(),
+            label: key.into(),
+            value: "1".into(),
+            index,
+            time: time.map(str::to_string),
+        };
+        let groups = by_when(vec![
+            value("a", 5, Some("T1")),
+            value("b", 5, Some("T1")),
+            value("hk", 2, Some("T0")),
+            value("raw", 5, None),
+        ]);
+        let shape: Vec<(&str, usize)> = groups.iter().map(|(w, v)| (w.as_str(), v.len())).collect();
+        assert_eq!(
+            shape,
+            [("T1 · sample 5", 2), ("T0 · sample 2", 1), ("sample 5", 1)]
+        );
     }
 }
