@@ -875,3 +875,43 @@ async fn a_series_finds_its_own_timestamps_by_name() {
         assert_eq!(got.as_deref(), times, "{name}");
     }
 }
+
+/// A time window may be written in ISO 8601 as well as in integer ns; the answers agree.
+#[tokio::test]
+async fn time_windows_take_iso_instants() {
+    let (dir, app) = app();
+    // 2026-01-01T00:00:00Z, a sample a second.
+    let t: Vec<u8> = (0..600i64)
+        .flat_map(|i| (1_767_225_600_000_000_000 + i * 1_000_000_000).to_le_bytes())
+        .collect();
+    save(dir.path(), "iso/t", "<M8[ns]", &[600], false, &t);
+    save(
+        dir.path(),
+        "iso/y",
+        "<f8",
+        &[600],
+        false,
+        &f64s((0..600).map(f64::from)),
+    );
+    let (_, _, by_ns) = get(
+        &app,
+        "/api/lod/iso/y?t0=1767225660000000000&t1=1767225720500000000&bins=7",
+    )
+    .await;
+    for (t0, t1) in [
+        ("2026-01-01T00:01:00Z", "2026-01-01T00:02:00.5Z"),
+        (
+            "2026-01-01T01:01:00%2B01:00",
+            "2026-01-01T00:02:00.500000000",
+        ),
+    ] {
+        let (status, _, body) = get(&app, &format!("/api/lod/iso/y?t0={t0}&t1={t1}&bins=7")).await;
+        assert_eq!(status, StatusCode::OK, "{t0} {t1}");
+        assert_eq!(body, by_ns, "{t0} {t1}");
+    }
+    let answer = LodAnswer::decode(&by_ns).unwrap();
+    assert_eq!((answer.start, answer.stop), (60, 121));
+    let (status, _, body) = get(&app, "/api/lod/iso/y?t0=2026-01-01T25:00:00Z&t1=2027-01-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(json(&body)["error"].as_str().unwrap().contains("ISO 8601"));
+}

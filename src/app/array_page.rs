@@ -8,6 +8,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::app::data::{get_view, ViewParams};
 use crate::app::explorer::Explorer;
 use crate::catalog::{human_bytes, ArrayDetail, ArrayInfo, ViewData};
+use crate::chart::parse_time_ns;
+
+/// An instant in the URL: integer ns since the Unix epoch, or ISO 8601.
+fn instant(text: &str) -> Option<i64> {
+    text.parse().ok().or_else(|| parse_time_ns(text))
+}
 
 /// The array or group page.
 #[component]
@@ -31,8 +37,8 @@ pub fn ArrayPage() -> impl IntoView {
                 ViewParams {
                     start: number("start"),
                     stop: number("stop"),
-                    t0: q.get("t0").and_then(|v| v.parse().ok()),
-                    t1: q.get("t1").and_then(|v| v.parse().ok()),
+                    t0: q.get("t0").and_then(|v| instant(&v)),
+                    t1: q.get("t1").and_then(|v| instant(&v)),
                     time: q.get("time"),
                     hide: q.get("hide").unwrap_or_default(),
                     join: q.get("join").unwrap_or_default(),

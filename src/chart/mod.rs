@@ -48,7 +48,7 @@ pub use error::ChartError;
 pub use layout::{chart_height, Layout, PanelRect, XMap, AXIS_HEIGHT};
 pub use style::{Theme, PALETTE_LEN};
 pub use ticks::nice_ticks;
-pub use time::{format_time_ns, time_ticks};
+pub use time::{format_time_ns, parse_time_ns, time_ticks};
 
 use crate::lod::M4Bin;
 

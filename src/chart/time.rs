@@ -284,6 +284,98 @@ pub fn format_time_ns(ns: i64) -> String {
     format!("{}T{}.{:09}Z", c.date(), c.hms(), c.subsec())
 }
 
+/// An instant written in ISO 8601 as ns since the Unix epoch: `2026-03-14`,
+/// `2026-03-14T09:26:53`, with a fraction of up to nine digits (`.020`, `.020000001`), and
+/// `Z`, `+HH:MM` or `-HH:MM` (no zone means UTC). `None` for anything else, or an instant
+/// outside the years 1678–2261 that i64 nanoseconds hold.
+pub fn parse_time_ns(text: &str) -> Option<i64> {
+    let digits = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let (date, rest) = match text.split_once('T') {
+        Some((date, rest)) => (date, Some(rest)),
+        None => (text, None),
+    };
+    let mut parts = date.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let (year, month, day) = (digits(year)?, digits(month)?, digits(day)?);
+    let days_in_month = [
+        31,
+        28 + i64::from(is_leap(year)),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month[month as usize - 1] {
+        return None;
+    }
+    let mut ns =
+        i128::from(days_from_civil(year, month as u32, day as u32)) * i128::from(NS_PER_DAY);
+    if let Some(rest) = rest {
+        // The zone: Z, +HH:MM or -HH:MM at the end.
+        let (clock, offset_ns) = if let Some(clock) = rest.strip_suffix('Z') {
+            (clock, 0)
+        } else if let Some(at) = rest.rfind(['+', '-']) {
+            let (clock, zone) = rest.split_at(at);
+            let (hours, minutes) = zone[1..].split_once(':')?;
+            if hours.len() != 2 || minutes.len() != 2 {
+                return None;
+            }
+            let (hours, minutes) = (digits(hours)?, digits(minutes)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let offset = (hours * 60 + minutes) * 60 * NS_PER_S;
+            (
+                clock,
+                if zone.starts_with('-') {
+                    -offset
+                } else {
+                    offset
+                },
+            )
+        } else {
+            (rest, 0)
+        };
+        let (hms, fraction) = match clock.split_once('.') {
+            Some((hms, fraction)) if (1..=9).contains(&fraction.len()) => (hms, Some(fraction)),
+            Some(_) => return None,
+            None => (clock, None),
+        };
+        let fields: Vec<&str> = hms.split(':').collect();
+        let [h, m, sec] = fields.as_slice() else {
+            return None;
+        };
+        if [h, m, sec].iter().any(|f| f.len() != 2) {
+            return None;
+        }
+        let (h, m, sec) = (digits(h)?, digits(m)?, digits(sec)?);
+        if h > 23 || m > 59 || sec > 59 {
+            return None;
+        }
+        let subsec = match fraction {
+            Some(f) => digits(f)? * 10i64.pow(9 - f.len() as u32),
+            None => 0,
+        };
+        ns += i128::from(((h * 60 + m) * 60 + sec) * NS_PER_S + subsec - offset_ns);
+    }
+    i64::try_from(ns).ok()
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
 /// Calendar fields of an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Civil {

@@ -143,31 +143,27 @@ impl TimeIndex {
 
     /// The first sample whose timestamp is at least `count` (`len` if none is).
     pub fn first_at_or_after<S: Series<Count> + ?Sized>(&self, times: &S, count: i64) -> usize {
-        self.search_from(times, count, 0).0
+        self.search_from(times, count, 0, 0).0
     }
 
     /// [`TimeIndex::first_at_or_after`] for a `count` no earlier than the one whose search
-    /// found `from_block`: the search steps forward from there (edges come in order, so each
-    /// starts near the last). Also returns the sparse block to start the next search from.
+    /// found the sparse block `from_block`: the search starts at the block `guess` (edges
+    /// come in order, about equally far apart, so each starts where the last step says)
+    /// and gallops from there to bracket it. Also returns the sparse block to start the
+    /// next search from.
     fn search_from<S: Series<Count> + ?Sized>(
         &self,
         times: &S,
         count: i64,
         from_block: usize,
+        guess: usize,
     ) -> (usize, usize) {
-        // Gallop to bracket the first sparse entry at or after `count`, then bisect.
-        let sparse = &self.sparse;
-        let (mut lo, mut step) = (from_block.min(sparse.len()), 1);
-        while lo + step <= sparse.len() && sparse[lo + step - 1] < count {
-            lo += step;
-            step *= 2;
-        }
-        let hi = (lo + step).min(sparse.len());
-        let block = lo + sparse[lo..hi].partition_point(|&t| t < count);
+        let block = first_block(&self.sparse, count, from_block, guess);
         if block == 0 {
             return (0, 0);
         }
         // In place, between two sparse entries whose values are known: the run holds it.
+        let sparse = &self.sparse;
         let (a, run_end) = ((block - 1) * SPARSE, (block * SPARSE).min(self.len));
         let above = sparse.get(block).copied();
         let at = first_at_least(a + 1, run_end, count, (sparse[block - 1], above), |i| {
@@ -188,21 +184,60 @@ impl TimeIndex {
     ) -> Vec<(usize, usize)> {
         let span = i128::from(t1_ns) - i128::from(t0_ns);
         let unit = i128::from(unit_ns.max(1));
-        // The least count at or after the instant of edge `k`: ceil(ns / unit).
-        let edge = |k: usize| {
+        // The least count at or after the instant of edge `k`: ceil(ns / unit). In i64 when
+        // it fits (a 128-bit division costs as much as the rest of a search).
+        let narrow = i64::try_from(span)
+            .ok()
+            .filter(|s| s.checked_mul(bins as i64).is_some());
+        let edge = |k: usize| -> i64 {
+            if let (Some(span), 1) = (narrow, unit) {
+                return t0_ns.saturating_add(span * k as i64 / bins as i64);
+            }
             let ns = i128::from(t0_ns) + span * k as i128 / bins as i128;
             let count = ns.div_euclid(unit) + i128::from(ns.rem_euclid(unit) != 0);
             count.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
         };
         let mut edges = Vec::with_capacity(bins + 1);
-        let mut block = 0;
+        let (mut block, mut stride) = (0, 0);
         for k in 0..=bins {
-            let (at, next) = self.search_from(times, edge(k), block);
+            let (at, next) = self.search_from(times, edge(k), block, block + stride);
             edges.push(at);
+            if k > 0 {
+                stride = next - block;
+            }
             block = next;
         }
         edges.windows(2).map(|w| (w[0], w[1])).collect()
     }
+}
+
+/// The first block `b` in `[from, len]` whose entry `sparse[b]` is at least `count` (`len`
+/// if none is), given that every block before `from` is below it. The search probes
+/// `guess` first, then gallops away from it (doubling the step) until it brackets `b`,
+/// then bisects the bracket: two or three probes when the guess is near, about
+/// `2 log2(distance)` when it is not.
+fn first_block(sparse: &[i64], count: i64, from: usize, guess: usize) -> usize {
+    let len = sparse.len();
+    let from = from.min(len);
+    let guess = guess.clamp(from, len);
+    let (lo, hi) = if guess == len || sparse[guess] >= count {
+        // The answer is in [from, guess]: gallop back.
+        let (mut hi, mut step) = (guess, 1);
+        while hi >= from + step && sparse[hi - step] >= count {
+            hi -= step;
+            step *= 2;
+        }
+        (hi.saturating_sub(step).max(from), hi)
+    } else {
+        // Every block up to `guess` is below: gallop on.
+        let (mut lo, mut step) = ((guess + 1).min(len), 1);
+        while lo + step <= len && sparse[lo + step - 1] < count {
+            lo += step;
+            step *= 2;
+        }
+        (lo, (lo + step).min(len))
+    };
+    lo + sparse[lo..hi].partition_point(|&t| t < count)
 }
 
 /// Interpolation steps a search tries before it bisects: timestamps taken at a steady rate
@@ -289,6 +324,24 @@ mod tests {
                 out
             },
         )
+    }
+
+    #[test]
+    fn a_block_is_found_from_any_guess() {
+        let sparse = [1, 3, 3, 3, 7, 9, 9, 20, 21, 40];
+        for count in -1..45 {
+            let want = sparse.partition_point(|&t| t < count);
+            for from in 0..=want {
+                for guess in 0..=sparse.len() + 2 {
+                    assert_eq!(
+                        first_block(&sparse, count, from, guess),
+                        want,
+                        "count {count} from {from} guess {guess}"
+                    );
+                }
+            }
+        }
+        assert_eq!(first_block(&[], 5, 0, 3), 0);
     }
 
     proptest! {

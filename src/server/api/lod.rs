@@ -37,9 +37,9 @@ struct LodQuery {
         NameParam,
         ("start" = Option<u64>, Query, description = "First sample of the window (default 0)"),
         ("stop" = Option<u64>, Query, description = "One past the last sample (default: the array's length)"),
-        ("t0" = Option<i64>, Query, description = "Instead of start/stop, with t1: the window [t0, t1) in ns since the Unix epoch, for a series with timestamps; bins are equal intervals of time"),
-        ("t1" = Option<i64>, Query, description = "The end of a time window, ns since the Unix epoch (t0 < t1)"),
-        ("time" = Option<String>, Query, description = "The series' timestamps: any 1-D datetime64 array as long as it (default: its group's t, time or timestamp)"),
+        ("t0" = Option<String>, Query, example = "1773480413000000000", description = "Instead of start/stop, with t1: the window [t0, t1) for a series with timestamps, as integer ns since the Unix epoch or ISO 8601 (2026-03-14T09:26:53.020Z, +HH:MM offsets, UTC without a zone); bins are equal intervals of time"),
+        ("t1" = Option<String>, Query, example = "2026-03-14T09:31:53Z", description = "The end of a time window, as t0 (t0 < t1)"),
+        ("time" = Option<String>, Query, description = "The series' timestamps: any 1-D datetime64 array as long as it (default: its group's t_<name>, t_<prefix>, t, time or timestamp of its length)"),
         ("bins" = Option<u32>, Query, minimum = 1, maximum = 20000,
             description = "Number of bins (default 1000)"),
         ("column" = Option<u64>, Query, description = "One column of an (N, C) array (default: all)"),
@@ -78,7 +78,7 @@ pub(crate) async fn get_lod(
         )));
     }
     let (start, stop) = (params.integer("start")?, params.integer("stop")?);
-    let window = match (params.signed("t0")?, params.signed("t1")?) {
+    let window = match (params.instant("t0")?, params.instant("t1")?) {
         (None, None) => Window::Samples { start, stop },
         (Some(_), Some(_)) if start.is_some() || stop.is_some() => {
             return Err(ApiError::BadParam(

@@ -56,15 +56,19 @@ impl Params {
             .transpose()
     }
 
-    /// The value of `key` as an integer of either sign.
-    pub(super) fn signed(&self, key: &str) -> Result<Option<i64>, ApiError> {
+    /// The value of `key` as an instant in ns since the Unix epoch: an integer, or ISO 8601
+    /// ([`crate::chart::parse_time_ns`]).
+    pub(super) fn instant(&self, key: &str) -> Result<Option<i64>, ApiError> {
         self.one(key)?
             .map(|text| {
-                text.parse::<i64>().map_err(|_| {
-                    ApiError::BadParam(format!(
-                        "{key}={text:?} is not an integer (ns since the Unix epoch)"
-                    ))
-                })
+                text.parse::<i64>()
+                    .ok()
+                    .or_else(|| crate::chart::parse_time_ns(text))
+                    .ok_or_else(|| {
+                        ApiError::BadParam(format!(
+                            "{key}={text:?} is not an instant: integer ns since the Unix epoch, or ISO 8601 such as 2026-03-14T09:26:53.020Z"
+                        ))
+                    })
             })
             .transpose()
     }
