@@ -10,7 +10,8 @@
 //!
 //! - `view`: the window, zoom, pan, drags, overlays and the address bar as plain logic;
 //! - `held`: the bins held per array;
-//! - `effects`: drawing, refining, the address bar, the readout and live updates;
+//! - `effects`: drawing, the address bar, the readout and live updates;
+//! - `refine`: fetching the LOD of each view, placed by each series' timestamps;
 //! - `legend`: the series chips (toggle, overlay, remove) and the picker that adds series;
 //! - `client` and `browser`: `fetch` and the other browser services;
 //! - `export` and `readout`: the export buttons and the readout line.
@@ -22,6 +23,7 @@ mod export;
 mod held;
 mod legend;
 mod readout;
+mod refine;
 pub mod view;
 
 use std::collections::HashMap;

@@ -1,218 +1,17 @@
-//! What the `/view/{name}` page shows, assembled on the server: the array or group, the
-//! arrays the URL adds, their series and timestamps, the charts they make (one in time,
-//! one by index per other length), each chart's first window from the URL, and its first
-//! frame as SVG.
+//! The charts of a view: each picked array's series, on one time axis where their
+//! timestamps allow and by index per length where not, with the notices that say so; each
+//! chart's first window from the URL, and its first frame as SVG.
 
-use std::sync::Arc;
-
-use crate::catalog::{
-    stack, ArrayDetail, ChartInit, SeriesInfo, SeriesTime, TimeAxis, ViewData, ViewUrl,
-};
+use crate::catalog::{stack, ChartInit, SeriesInfo, SeriesTime, TimeAxis, ViewUrl};
 use crate::chart::{chart_height, render_svg, ChartSpec, Panel, Series, Theme, XAxis};
-use crate::server::describe::{chartable, info_of, is_datetime_1d, timestamps_for, timestamps_of};
+use crate::server::describe::chartable;
 use crate::server::error::ApiError;
 use crate::server::levels::Window;
-use crate::server::repr::{self, Selection, SliceSpec};
-use crate::server::store::{Store, StoreError, StoredArray};
+use crate::server::store::StoredArray;
 use crate::server::AppState;
-use crate::wire::format::format_elements;
 
-/// Width of the server-rendered chart, CSS px: the page's content column on a desktop.
-pub const SVG_WIDTH: f64 = 1084.0;
-
-/// What the URL asks of a view: the window, the series toggled off or overlaid, and what
-/// is added to it.
-#[derive(Debug, Clone, Default)]
-pub struct ViewQuery {
-    /// First sample of the window (default 0), for a chart by index.
-    pub start: Option<u64>,
-    /// One past its last sample (default: the series' length).
-    pub stop: Option<u64>,
-    /// First instant of the window, ns since the Unix epoch, for a chart in time.
-    pub t0: Option<i64>,
-    /// One past its last instant.
-    pub t1: Option<i64>,
-    /// The timestamps to chart by, instead of the group's (`?time=`).
-    pub time: Option<String>,
-    /// Keys of the series toggled off.
-    pub hidden: Vec<String>,
-    /// Keys of the series overlaid on the panel above.
-    pub joined: Vec<String>,
-    /// Arrays and groups from anywhere added to the view: `NAME` or `NAME@TIMES`.
-    pub added: Vec<String>,
-}
-
-/// An array picked for a view, with the key its series are named by and its timestamps.
-struct Picked {
-    array: Arc<StoredArray>,
-    key: String,
-    time: Option<Arc<StoredArray>>,
-}
-
-/// The view of `name`: an array, else a group (names below `name/`), with at most
-/// `preview_len` values previewed, and whatever the query adds.
-///
-/// # Errors
-/// [`StoreError::NotFound`] when the name is neither (404), [`StoreError::Invalid`] when
-/// the array is unreadable (422), and a `time=` that cannot be its timestamps (422).
-pub fn view(
-    state: &AppState,
-    name: &str,
-    query: &ViewQuery,
-    preview_len: usize,
-) -> Result<ViewData, ApiError> {
-    let store = &state.store;
-    let (array, members, mut picked) = match store.get(name) {
-        Ok(array) => {
-            let (count, values) = preview(&array, preview_len);
-            let detail = ArrayDetail {
-                info: info_of(&array),
-                fortran_order: array.header.fortran_order,
-                count,
-                preview: values,
-                origin: String::new(),
-            };
-            let picked = Picked {
-                time: timestamps_for(store, &array, query.time.as_deref())?,
-                key: array.name.rsplit('/').next().unwrap_or(name).to_string(),
-                array,
-            };
-            (Some(detail), Vec::new(), vec![picked])
-        }
-        Err(StoreError::NotFound(_)) => {
-            let members = group_members(store, name)?;
-            let named = match &query.time {
-                Some(t) => Some(named_timestamps(store, t)?),
-                None => None,
-            };
-            let prefix = name.len() + 1;
-            let picked = pick_members(store, &members, named, |a| a.name[prefix..].to_string());
-            let infos = members.iter().map(|a| info_of(a)).collect();
-            (None, infos, picked)
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let mut notices = Vec::new();
-    for entry in &query.added {
-        match added(store, entry) {
-            Ok(more) => picked.extend(
-                more.into_iter()
-                    .filter(|p| !picked.iter().any(|q| q.array.name == p.array.name))
-                    .collect::<Vec<_>>(),
-            ),
-            Err(why) => notices.push(format!("Could not add {entry}: {why}.")),
-        }
-    }
-    let url = ViewUrl {
-        name: name.to_string(),
-        time: query.time.clone(),
-        added: query.added.clone(),
-    };
-    Ok(ViewData {
-        name: name.to_string(),
-        array,
-        members,
-        charts: charts(state, picked, query, notices, url),
-    })
-}
-
-/// The members of the group `name` (its direct members), or 404.
-fn group_members(store: &Store, name: &str) -> Result<Vec<Arc<StoredArray>>, ApiError> {
-    let prefix = format!("{name}/");
-    let members: Vec<Arc<StoredArray>> = store
-        .list()
-        .into_iter()
-        .filter(|a| a.name.starts_with(&prefix) && !a.name[prefix.len()..].contains('/'))
-        .collect();
-    if members.is_empty() {
-        return Err(StoreError::NotFound(name.to_string()).into());
-    }
-    Ok(members)
-}
-
-/// The array `name` given as timestamps (`time=`, or `@` in `add=`): a 1-D datetime64.
-fn named_timestamps(store: &Store, name: &str) -> Result<Arc<StoredArray>, ApiError> {
-    crate::names::validate_name(name)?;
-    let times = store.get(name)?;
-    if !is_datetime_1d(&times) {
-        return Err(ApiError::Unchartable(format!(
-            "'{name}' cannot be timestamps: they are a 1-D datetime64 array"
-        )));
-    }
-    Ok(times)
-}
-
-/// The members of a group as picked arrays, keyed by `key_of`: each with the timestamps
-/// `named` where they are as long as it, else its own ([`timestamps_of`]). The timestamps
-/// in use are the axis, not series. The members are ordered by their timestamps (those at
-/// one rate together, the untimed last), then plain series before (N, C) arrays.
-fn pick_members(
-    store: &Store,
-    members: &[Arc<StoredArray>],
-    named: Option<Arc<StoredArray>>,
-    key_of: impl Fn(&StoredArray) -> String,
-) -> Vec<Picked> {
-    let mut picked: Vec<Picked> = members
-        .iter()
-        .map(|array| {
-            let len = array.header.shape.first().copied();
-            let time = named
-                .as_ref()
-                .filter(|t| t.header.shape.first().copied() == len && t.name != array.name)
-                .map(Arc::clone)
-                .or_else(|| timestamps_of(store, array));
-            Picked {
-                array: Arc::clone(array),
-                key: key_of(array),
-                time,
-            }
-        })
-        .collect();
-    let axes: Vec<String> = picked
-        .iter()
-        .filter_map(|p| p.time.as_ref().map(|t| t.name.clone()))
-        .collect();
-    picked.retain(|p| !axes.contains(&p.array.name));
-    picked.sort_by_key(|p| {
-        let time = p.time.as_ref().map(|t| t.name.clone());
-        (time.is_none(), time, p.array.header.shape.len() > 1)
-    });
-    picked
-}
-
-/// What `add=ENTRY` adds: the array or group `NAME`, charted by the timestamps `TIMES`
-/// when the entry is `NAME@TIMES` (else each by its own).
-fn added(store: &Store, entry: &str) -> Result<Vec<Picked>, String> {
-    let (name, times) = match entry.split_once('@') {
-        Some((name, times)) => (name, Some(times)),
-        None => (entry, None),
-    };
-    crate::names::validate_name(name).map_err(|e| e.to_string())?;
-    let named = times
-        .map(|t| named_timestamps(store, t))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    match store.get(name) {
-        Ok(array) => {
-            let time = match &named {
-                Some(t) => {
-                    timestamps_for(store, &array, Some(&t.name)).map_err(|e| e.to_string())?
-                }
-                None => timestamps_of(store, &array),
-            };
-            Ok(vec![Picked {
-                key: name.to_string(),
-                array,
-                time,
-            }])
-        }
-        Err(StoreError::NotFound(_)) => {
-            let members = group_members(store, name).map_err(|e| e.to_string())?;
-            Ok(pick_members(store, &members, named, |a| a.name.clone()))
-        }
-        Err(err) => Err(err.to_string()),
-    }
-}
+use super::compose::Picked;
+use super::{ViewQuery, SVG_WIDTH};
 
 /// Whether an array can be charted here, and if not, why.
 fn why_not_charted(array: &StoredArray) -> Option<String> {
@@ -253,32 +52,6 @@ fn series_of(array: &StoredArray, key: &str, time: Option<SeriesTime>) -> Vec<Se
         .collect()
 }
 
-/// The element count of `array` and its first `limit` elements (C order) as text.
-fn preview(array: &StoredArray, limit: usize) -> (u64, Vec<String>) {
-    let header = &array.header;
-    let count = header.element_count().unwrap_or(0);
-    let mut selection = Selection::default();
-    if let Some(&rows) = header.shape.first() {
-        let per_row = header.shape[1..]
-            .iter()
-            .fold(1u64, |acc, &d| acc.saturating_mul(d))
-            .max(1);
-        let wanted = (limit as u64).div_ceil(per_row).max(1).min(rows);
-        selection.slice = Some(SliceSpec {
-            start: Some(0),
-            stop: Some(wanted as i64),
-            step: None,
-        });
-    }
-    match repr::select(array, &selection, true) {
-        Ok(selected) => (
-            count,
-            format_elements(&selected.data, &selected.dtype, limit),
-        ),
-        Err(_) => (count, Vec::new()),
-    }
-}
-
 /// The checked timestamps `times`, or why they cannot be an axis.
 fn series_time(state: &AppState, times: &StoredArray) -> Result<SeriesTime, String> {
     let stamps = state.levels.timestamps(times).map_err(|e| e.to_string())?;
@@ -297,7 +70,7 @@ fn series_time(state: &AppState, times: &StoredArray) -> Result<SeriesTime, Stri
 /// The charts of `picked`: those with usable timestamps on one time axis, then one chart by
 /// index per length of the others; `notices` (and why each series is charted as it is)
 /// shown on the first, which keeps the address bar. `Err` says why nothing can be charted.
-fn charts(
+pub(super) fn charts(
     state: &AppState,
     picked: Vec<Picked>,
     query: &ViewQuery,
