@@ -63,6 +63,12 @@ pub enum ApiError {
     /// 415: the upload's Content-Type is not accepted.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 408: an upload's body stalled past the body timeout; nothing was stored.
+    #[error("the upload's body stalled for longer than the server waits; nothing was stored")]
+    Timeout,
+    /// 503: heavy work refused while the pool of heavy work stayed full (with `Retry-After`).
+    #[error(transparent)]
+    Busy(#[from] crate::server::limits::Busy),
     /// 416: the Range cannot be satisfied; carries the representation's length.
     #[error("the requested range is outside the {0} bytes of this representation")]
     RangeNotSatisfiable(u64),
@@ -85,6 +91,7 @@ impl From<LevelsError> for ApiError {
             }
             LevelsError::Query(err) => ApiError::Lod(err),
             LevelsError::Window(reason) => ApiError::BadParam(reason),
+            LevelsError::Busy(busy) => ApiError::Busy(busy),
         }
     }
 }
@@ -115,6 +122,8 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Lod(_) | ApiError::Storage(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -173,6 +182,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"downlink\""),
             );
+        }
+        if let ApiError::Busy(_) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if let ApiError::RangeNotSatisfiable(len) = self {
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {

@@ -10,8 +10,10 @@ pub mod demo;
 pub mod describe;
 pub mod error;
 pub mod levels;
+pub mod limits;
 pub mod openapi;
 pub mod repr;
+pub mod serve;
 pub mod store;
 pub mod task;
 pub mod views;
@@ -25,11 +27,11 @@ use axum::extract::FromRef;
 use axum::http::{header, HeaderName, Method};
 use axum::response::IntoResponse;
 use axum::routing::any;
-use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::app::{shell, App};
 use crate::server::error::ApiError;
@@ -61,6 +63,9 @@ pub struct Cli {
     /// Append to the demo's live series (demo/live) at 50 rows a second, to show streaming.
     #[arg(long)]
     pub demo_live: bool,
+    /// Timeouts, the connection cap and the pool of heavy work.
+    #[command(flatten)]
+    pub limits: limits::Limits,
 }
 
 /// Everything a handler can reach.
@@ -74,21 +79,39 @@ pub struct AppState {
     pub levels: levels::LevelsCache,
     /// The write path: who may write, per-array locks, change events.
     pub writer: write::Writer,
+    /// The pool of heavy work (conversions, wide scans, builds).
+    pub heavy: limits::Heavy,
+    /// Timeouts and caps.
+    pub limits: limits::Limits,
 }
 
 impl AppState {
-    /// The state for a data directory (pyramids persist under `DIR/.downlink/lod`).
+    /// The state for a data directory (pyramids persist under `DIR/.downlink/lod`), with
+    /// the default limits.
     pub fn new(
         leptos_options: LeptosOptions,
         data: impl Into<PathBuf>,
         write: write::WriteConfig,
     ) -> AppState {
+        AppState::with_limits(leptos_options, data, write, &limits::Limits::default())
+    }
+
+    /// [`AppState::new`] with `limits`.
+    pub fn with_limits(
+        leptos_options: LeptosOptions,
+        data: impl Into<PathBuf>,
+        write: write::WriteConfig,
+        limits: &limits::Limits,
+    ) -> AppState {
         let data = data.into();
+        let heavy = limits.heavy_pool();
         AppState {
             leptos_options,
-            levels: levels::LevelsCache::new(data.join(".downlink").join("lod")),
+            levels: levels::LevelsCache::new(data.join(".downlink").join("lod"), heavy.clone()),
             writer: write::Writer::new(&data, write),
             store: Store::new(data),
+            heavy,
+            limits: limits.clone(),
         }
     }
 }
@@ -127,6 +150,8 @@ pub fn router(state: AppState) -> Router {
         ]);
     let api = api::routes()
         .route("/api/{*rest}", any(api_not_found))
+        // An upload whose body stalls is abandoned (408, nothing stored).
+        .layer(RequestBodyTimeoutLayer::new(state.limits.body_timeout()))
         .layer(cors);
     let options = state.leptos_options.clone();
     Router::new()
@@ -177,11 +202,12 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         token: cli.write_token.clone().filter(|t| !t.is_empty()),
         max_upload: cli.max_upload,
     };
-    let state = AppState::new(leptos_options, cli.data.clone(), config);
+    let state = AppState::with_limits(leptos_options, cli.data.clone(), config, &cli.limits);
     state.writer.clean_temporaries()?;
     if cli.demo_live {
         demo::spawn_live(state.clone());
     }
+    let events = state.writer.events().clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(cli.addr).await?;
     tracing::info!(
@@ -189,18 +215,12 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         cli.data.display(),
         listener.local_addr()?
     );
-    // Responses go out in one writev; Nagle's delay would only add latency.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {err}");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Live event streams never end by themselves: end them, so connections can close.
+        events.close();
+    };
+    serve::serve(listener, app, &cli.limits, shutdown).await?;
     Ok(())
 }
 

@@ -143,6 +143,11 @@ pub(crate) enum UploadFailures {
         description = "The name is a member of an .npz group, which is read-only"
     )]
     ReadOnly(ErrorBody),
+    #[response(
+        status = 408,
+        description = "The body stalled longer than --body-timeout; nothing was stored"
+    )]
+    Stalled(ErrorBody),
     #[response(status = 413, description = "The upload is over the size limit")]
     TooLarge(ErrorBody),
     #[response(
@@ -251,28 +256,32 @@ mod tests {
         (
             "/api/arrays/{name}",
             "get",
-            &[200, 206, 304, 400, 404, 416, 422],
+            &[200, 206, 304, 400, 404, 416, 422, 503],
         ),
         (
             "/api/arrays/{name}",
             "put",
-            &[200, 201, 400, 401, 403, 405, 409, 413, 415, 422, 500],
+            &[200, 201, 400, 401, 403, 405, 408, 409, 413, 415, 422, 500],
         ),
         (
             "/api/arrays/{name}",
             "post",
-            &[200, 201, 400, 401, 403, 405, 409, 413, 415, 422, 500],
+            &[200, 201, 400, 401, 403, 405, 408, 409, 413, 415, 422, 500],
         ),
         (
             "/api/arrays/{name}",
             "delete",
             &[204, 400, 401, 403, 404, 405, 500],
         ),
-        ("/api/bundle", "get", &[200, 206, 304, 400, 404, 416, 422]),
+        (
+            "/api/bundle",
+            "get",
+            &[200, 206, 304, 400, 404, 416, 422, 503],
+        ),
         (
             "/api/lod/{name}",
             "get",
-            &[200, 206, 304, 400, 404, 416, 422],
+            &[200, 206, 304, 400, 404, 416, 422, 503],
         ),
         ("/api/events", "get", &[200]),
         ("/api/openapi.json", "get", &[200]),

@@ -57,6 +57,8 @@ struct LodQuery {
         (status = 404, description = "No such array", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "The dtype cannot be charted, the array has 3+ dimensions, or (time windows) it has no usable timestamps", body = ErrorBody),
+        (status = 503, description = "A window wider than 2^24 samples must be scanned (its pyramid is still being built) and the pool of heavy work stayed full", body = ErrorBody,
+            headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )
 )]
 pub(crate) async fn get_lod(
@@ -134,7 +136,7 @@ fn lod_representation(
     Ok(Representation {
         content_type: "application/x-downlink-bundle",
         headers: Vec::new(),
-        parts: vec![bytes::Bytes::from(answer.encode()?)],
+        parts: vec![repr::Part::Bytes(bytes::Bytes::from(answer.encode()?))],
         etag: repr::etag_for(&array.etag, &key),
     })
 }

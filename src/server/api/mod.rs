@@ -17,12 +17,14 @@ use std::convert::Infallible;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
+use axum::Extension;
 use axum::{Json, Router};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::OpenApi;
 
 use crate::server::openapi::ApiDoc;
+use crate::server::serve::ConnectionClose;
 use crate::server::{write as writer, AppState};
 
 pub use lod::DEFAULT_BINS;
@@ -45,33 +47,51 @@ pub fn routes() -> Router<AppState> {
         .route("/api/openapi.json", get(openapi_json))
 }
 
-/// `GET /api/events`: one Server-Sent Event per change (`changed` or `deleted`).
+/// `GET /api/events`: one Server-Sent Event per change (`changed` or `deleted`). A
+/// subscriber that falls more than [`writer::EVENT_BUFFER`] events behind gets `dropped`
+/// and its stream ends (or, if it stopped reading altogether, its connection is closed).
 #[utoipa::path(
     get,
     path = "/api/events",
     tag = "meta",
     responses(
         (status = 200, description = "An endless stream of Server-Sent Events: event `changed` or \
-            `deleted`, whose data is the array's ArrayChange as JSON", content(
+            `deleted`, whose data is the array's ArrayChange as JSON; and `dropped` (data \
+            `{\"missed\": N}`), after which the stream ends, for a subscriber that fell too far behind", content(
             (String = "text/event-stream"),
         )),
     )
 )]
 pub(crate) async fn events(
     State(writer): State<writer::Writer>,
+    close: Option<Extension<ConnectionClose>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let receiver = writer.subscribe();
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+    let events = writer.events().clone();
+    let subscription = events.subscribe(close.map(|Extension(c)| c));
+    let state = Some((subscription, events));
+    let stream = futures_util::stream::unfold(state, |state| async move {
+        let (mut subscription, events) = state?;
         loop {
-            match receiver.recv().await {
+            let received = tokio::select! {
+                received = subscription.receiver.recv() => received,
+                // The server is shutting down.
+                () = events.closed() => return None,
+            };
+            match received {
                 Ok(event) => {
+                    subscription.read(1);
                     let Some((kind, data)) = event.to_sse() else {
                         continue;
                     };
-                    return Some((Ok(Event::default().event(kind).data(data)), receiver));
+                    let event = Event::default().event(kind).data(data);
+                    return Some((Ok(event), Some((subscription, events))));
                 }
-                // A slow client missed some events; the next ones still arrive.
-                Err(RecvError::Lagged(_)) => continue,
+                // Too slow: say so, and end the stream (the client reconnects and catches up).
+                Err(RecvError::Lagged(missed)) => {
+                    let data = serde_json::json!({ "missed": missed }).to_string();
+                    let event = Event::default().event("dropped").data(data);
+                    return Some((Ok(event), None));
+                }
                 Err(RecvError::Closed) => return None,
             }
         }

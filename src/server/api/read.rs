@@ -13,6 +13,7 @@ use crate::catalog::ArrayInfo;
 use crate::names::validate_name;
 use crate::server::describe::info_of;
 use crate::server::error::ApiError;
+use crate::server::limits::Heavy;
 use crate::server::openapi::{
     ArrayFormat, ArrayName, Binary, ErrorBody, NameParam, RangeHeaders, SelectionParams,
 };
@@ -82,10 +83,13 @@ pub(crate) async fn list_arrays(State(store): State<Store>) -> Result<Json<Array
         (status = 416, description = "The range is outside the representation", body = ErrorBody,
             headers(("Content-Range" = String, description = "bytes */TOTAL"))),
         (status = 422, description = "The stored array is malformed, or the conversion is unsupported", body = ErrorBody),
+        (status = 503, description = "The pool of heavy work stayed full (a conversion, strided slice or reordering waits for a permit up to --heavy-wait-ms)", body = ErrorBody,
+            headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )
 )]
 pub(crate) async fn get_array(
     State(store): State<Store>,
+    State(heavy): State<Heavy>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -102,13 +106,11 @@ pub(crate) async fn get_array(
         }
     };
     let selection = params.selection()?;
-    // Fast path: a cached, unchanged array whose representation is a zero-copy slice is
-    // answered right here; reading files and reshuffling bytes go to a blocking thread.
+    // Fast path: a cached, unchanged array is answered right here (a representation only
+    // describes its bytes; derived ones are computed as they are sent); reading files goes
+    // to a blocking thread.
     let rep = match store.get_cached(&name).transpose()? {
-        Some(array) if repr::is_cheap(&array, format, &selection) => {
-            repr::single(&array, format, &selection)?
-        }
-        Some(array) => blocking(move || repr::single(&array, format, &selection)).await?,
+        Some(array) => repr::single(&array, format, &selection)?,
         None => {
             blocking(move || {
                 let array = store.get(&name)?;
@@ -117,7 +119,7 @@ pub(crate) async fn get_array(
             .await?
         }
     };
-    repr::respond(rep, &headers)
+    repr::respond_within(rep, &headers, &heavy).await
 }
 
 /// `GET /api/bundle`: several arrays in one body, each aligned to 64 bytes.
@@ -144,10 +146,13 @@ pub(crate) async fn get_array(
         (status = 404, description = "One of the arrays does not exist", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "An array is malformed, or the conversion is unsupported", body = ErrorBody),
+        (status = 503, description = "The pool of heavy work stayed full (a conversion, strided slice or reordering waits for a permit up to --heavy-wait-ms)", body = ErrorBody,
+            headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )
 )]
 pub(crate) async fn get_bundle(
     State(store): State<Store>,
+    State(heavy): State<Heavy>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -179,5 +184,5 @@ pub(crate) async fn get_bundle(
         repr::bundle(&arrays, &selection)
     })
     .await?;
-    repr::respond(rep, &headers)
+    repr::respond_within(rep, &headers, &heavy).await
 }

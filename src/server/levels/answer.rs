@@ -2,7 +2,10 @@
 //! or by time, with the exact timestamp of every point. `/api/lod` and the page's first
 //! frame both answer through here.
 
-use super::{LevelsCache, LevelsError};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::column::{BUILD_WAIT, SCAN_LIMIT};
+use super::{Levels, LevelsCache, LevelsError};
 use crate::lod::{LodAnswer, PointTimes};
 use crate::server::describe::time_count;
 use crate::server::store::StoredArray;
@@ -73,6 +76,7 @@ impl LevelsCache {
                         "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
                     )));
                 }
+                let _scan = self.admit_scan(&levels, &columns, stop - start)?;
                 let bins = columns
                     .iter()
                     .map(|&c| levels.columns[c].m4(start, stop, bins))
@@ -92,6 +96,7 @@ impl LevelsCache {
                     .map_err(|err| LevelsError::NoTime(err.to_string()))?;
                 let start = ranges.first().map_or(0, |r| r.0);
                 let stop = ranges.last().map_or(start, |r| r.1);
+                let _scan = self.admit_scan(&levels, &columns, (stop - start) as u64)?;
                 let bins = columns
                     .iter()
                     .map(|&c| levels.columns[c].m4_ranges(&ranges))
@@ -109,6 +114,33 @@ impl LevelsCache {
             answer.time = point_times(&answer, times);
         }
         Ok(answer)
+    }
+}
+
+impl LevelsCache {
+    /// Before a window of `width` samples of `columns`: wait (at most [`BUILD_WAIT`], and
+    /// holding nothing) for pyramids being built, and if a wide window must still be
+    /// scanned, a permit of the heavy pool for the scan.
+    ///
+    /// # Errors
+    /// [`LevelsError::Busy`] when no permit came free in time.
+    fn admit_scan(
+        &self,
+        levels: &Levels,
+        columns: &[usize],
+        width: u64,
+    ) -> Result<Option<OwnedSemaphorePermit>, LevelsError> {
+        if width <= SCAN_LIMIT {
+            return Ok(None);
+        }
+        let ready = columns
+            .iter()
+            .all(|&c| levels.columns[c].wait_indexed(BUILD_WAIT));
+        if ready {
+            return Ok(None);
+        }
+        let what = format!("a scan of {width} samples before their pyramid is built");
+        Ok(Some(self.heavy.admit_blocking(&what)?))
     }
 }
 

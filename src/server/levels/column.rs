@@ -13,10 +13,11 @@ use crate::lod::{m4_scan, Count, LodError, M4Bin, Pyramid, Sample, Series, Truth
 use crate::wire::dtype::{ScalarKind, ScalarType};
 
 /// Windows wider than this many samples wait for a pyramid being built rather than scan
-/// (a scan of them would cost more than the rest of the build, ~10 ms and up).
-const SCAN_LIMIT: u64 = 1 << 24;
+/// (a scan of them would cost more than the rest of the build, ~10 ms and up), and a scan
+/// of them is heavy work (see [`crate::server::limits`]).
+pub const SCAN_LIMIT: u64 = 1 << 24;
 /// The longest a query waits for a pyramid being built before it scans after all.
-const BUILD_WAIT: Duration = Duration::from_secs(5);
+pub const BUILD_WAIT: Duration = Duration::from_secs(5);
 /// Most threads one build splits its pass over the samples across.
 const MAX_BUILD_THREADS: usize = 4;
 
@@ -82,9 +83,11 @@ pub trait ColumnLod: Send + Sync + fmt::Debug {
     /// # Errors
     /// As [`Pyramid::m4_ranges`].
     fn m4_ranges(&self, ranges: &[(usize, usize)]) -> Result<Vec<M4Bin>, LodError>;
-    /// Say that [`ColumnLod::index`] is about to run: from now on, wide queries wait for it
-    /// rather than scan.
+    /// Say that [`ColumnLod::index`] is about to run: from now on, [`ColumnLod::wait_indexed`]
+    /// waits for it.
     fn will_index(&self);
+    /// Wait up to `timeout` for a build under way; whether the pyramid is ready.
+    fn wait_indexed(&self, timeout: Duration) -> bool;
     /// Build the pyramid, or load it from `cache` (blocking, O(N)), if not done yet.
     fn index(&self, cache: Option<&Path>);
     /// The same column grown by an append, now at `layout` in `data`, its pyramid (if any)
@@ -145,20 +148,8 @@ impl<T: Sample> Typed<T> {
         self.try_view().unwrap_or(View::Slice(&[]))
     }
 
-    /// The pyramid to answer a window of `width` samples with: the built one, or for a wide
-    /// window the one being built, waited for (at most [`BUILD_WAIT`]); `None`: scan.
-    fn pyramid_for(&self, width: u64) -> Option<&Pyramid<T>> {
-        if let Some(pyramid) = self.pyramid.get() {
-            return Some(pyramid);
-        }
-        if width <= SCAN_LIMIT {
-            return None;
-        }
-        let building = self.building.lock().unwrap_or_else(|p| p.into_inner());
-        let _done = self
-            .built
-            .wait_timeout_while(building, BUILD_WAIT, |building| *building)
-            .unwrap_or_else(|p| p.into_inner());
+    /// The pyramid, if built; `None`: scan.
+    fn pyramid_for(&self, _width: u64) -> Option<&Pyramid<T>> {
         self.pyramid.get()
     }
 
@@ -203,6 +194,15 @@ impl<T: Sample> ColumnLod for Typed<T> {
         if !self.is_indexed() {
             self.set_building(true);
         }
+    }
+
+    fn wait_indexed(&self, timeout: Duration) -> bool {
+        let building = self.building.lock().unwrap_or_else(|p| p.into_inner());
+        let _done = self
+            .built
+            .wait_timeout_while(building, timeout, |building| *building)
+            .unwrap_or_else(|p| p.into_inner());
+        self.is_indexed()
     }
 
     fn index(&self, cache: Option<&Path>) {

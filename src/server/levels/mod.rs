@@ -38,6 +38,7 @@ pub use time::Timestamps;
 
 use crate::lod::LodError;
 use crate::server::describe::chartable;
+use crate::server::limits::{Busy, Heavy};
 use crate::server::store::StoredArray;
 use crate::wire::dtype::ScalarType;
 
@@ -56,6 +57,9 @@ pub enum LevelsError {
     /// A time window of a series without usable timestamps.
     #[error("{0}")]
     NoTime(String),
+    /// A wide scan refused: the heavy pool stayed full.
+    #[error(transparent)]
+    Busy(#[from] Busy),
 }
 
 /// The level-of-detail state of one array version.
@@ -153,6 +157,8 @@ const INDEX_FROM: u64 = 1 << 16;
 #[derive(Debug, Clone)]
 pub struct LevelsCache {
     dir: PathBuf,
+    /// The pool that builds and wide scans share with the other heavy work.
+    heavy: Heavy,
     entries: Arc<Mutex<HashMap<String, Arc<Levels>>>>,
     times: Arc<Mutex<HashMap<String, Arc<Timestamps>>>>,
     builds: Arc<BuildCounts>,
@@ -167,10 +173,12 @@ struct BuildCounts {
 }
 
 impl LevelsCache {
-    /// A cache that persists pyramids under `dir`.
-    pub fn new(dir: PathBuf) -> LevelsCache {
+    /// A cache that persists pyramids under `dir`, building them and scanning wide windows
+    /// within the permits of `heavy`.
+    pub fn new(dir: PathBuf, heavy: Heavy) -> LevelsCache {
         LevelsCache {
             dir,
+            heavy,
             entries: Arc::default(),
             times: Arc::default(),
             builds: Arc::default(),
@@ -189,7 +197,7 @@ impl LevelsCache {
                 return Ok(Arc::clone(found));
             }
         }
-        let fresh = Arc::new(Timestamps::new(times)?);
+        let fresh = Arc::new(Timestamps::new(times, self.heavy.clone())?);
         entries.insert(times.name.clone(), Arc::clone(&fresh));
         drop(entries);
         let background = Arc::clone(&fresh);
@@ -262,7 +270,10 @@ impl LevelsCache {
         for column in &levels.columns {
             column.will_index();
         }
+        let heavy = self.heavy.clone();
         std::thread::spawn(move || {
+            // Builds queue for a permit of the heavy pool, never refused.
+            let _permit = heavy.queue_blocking();
             for (c, column) in levels.columns.iter().enumerate() {
                 let path = dir.join(format!("{}-{c}.pyr", levels.etag));
                 column.index(Some(&path));

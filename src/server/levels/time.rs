@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::{Layout, LevelsError};
 use crate::lod::{Count, TimeIndex, TimeOrderError, View};
 use crate::server::describe::unit_ns;
+use crate::server::limits::Heavy;
 use crate::server::store::StoredArray;
 use crate::wire::dtype::ScalarKind;
 
@@ -21,6 +22,8 @@ pub struct Timestamps {
     data: Bytes,
     layout: Layout,
     index: OnceLock<Result<TimeIndex, TimeOrderError>>,
+    /// The pool the check takes a permit of.
+    heavy: Heavy,
 }
 
 impl Timestamps {
@@ -28,7 +31,7 @@ impl Timestamps {
     ///
     /// # Errors
     /// [`LevelsError::Unsupported`] for another array, or units of months or years.
-    pub fn new(array: &StoredArray) -> Result<Timestamps, LevelsError> {
+    pub fn new(array: &StoredArray, heavy: Heavy) -> Result<Timestamps, LevelsError> {
         let unsupported = |why: &str| {
             LevelsError::Unsupported(format!("'{}' cannot be a time axis: {why}", array.name))
         };
@@ -56,6 +59,7 @@ impl Timestamps {
             data: array.data.clone(),
             layout,
             index: OnceLock::new(),
+            heavy,
         };
         timestamps
             .try_view()
@@ -78,13 +82,15 @@ impl Timestamps {
         self.try_view().unwrap_or(View::Slice(&[]))
     }
 
-    /// The index, built on first use (one O(N) pass; callers meanwhile wait for it).
+    /// The index, built on first use (one O(N) pass, queued for a permit of the heavy pool;
+    /// callers meanwhile wait for it).
     ///
     /// # Errors
     /// The [`TimeOrderError`] the check found.
     pub fn index(&self) -> Result<&TimeIndex, TimeOrderError> {
         self.index
             .get_or_init(|| {
+                let _permit = self.heavy.queue_blocking();
                 let started = std::time::Instant::now();
                 let index = check_in_parallel(&self.view());
                 let seconds = started.elapsed().as_secs_f64();

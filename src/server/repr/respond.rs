@@ -1,5 +1,7 @@
 //! Answering a representation: ETag and `If-None-Match` (304), `Range` and `If-Range`
-//! (206, 416), and a body made of the representation's `Bytes` parts, never copied.
+//! (206, 416), and a body made of the representation's parts: slices of the map sent as
+//! they are, derived data computed one chunk at a time as the socket takes it (a `Range`
+//! computes only its bytes).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -10,8 +12,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use super::Representation;
+use super::{Part, Representation, CHUNK};
 use crate::server::error::ApiError;
+use crate::server::limits::Heavy;
 
 /// A parsed `Range: bytes=` header: one range (multiple ranges are answered with the whole
 /// representation, which RFC 9110 allows).
@@ -71,7 +74,20 @@ fn none_match(value: &str, etag: &str) -> bool {
 /// # Errors
 /// 416 for an unsatisfiable range.
 pub fn respond(rep: Representation, request: &HeaderMap) -> Result<Response, ApiError> {
-    let total: u64 = rep.parts.iter().map(|p| p.len() as u64).sum();
+    respond_holding(rep, request, ())
+}
+
+/// [`respond`], with `hold` kept alive until the body has been sent or dropped (an
+/// admission permit, for example).
+///
+/// # Errors
+/// 416 for an unsatisfiable range.
+pub fn respond_holding<H: Send + Sync + Unpin + 'static>(
+    rep: Representation,
+    request: &HeaderMap,
+    hold: H,
+) -> Result<Response, ApiError> {
+    let total: u64 = rep.parts.iter().map(Part::len).sum();
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -110,7 +126,7 @@ pub fn respond(rep: Representation, request: &HeaderMap) -> Result<Response, Api
 
     let Some(range) = range else {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-        return Ok((StatusCode::OK, headers, parts_body(rep.parts, total)).into_response());
+        return Ok((StatusCode::OK, headers, parts_body(rep.parts, total, hold)).into_response());
     };
     let (first, last) = satisfy(range, total).ok_or(ApiError::RangeNotSatisfiable(total))?;
     let parts = cut(&rep.parts, first, last + 1);
@@ -119,54 +135,98 @@ pub fn respond(rep: Representation, request: &HeaderMap) -> Result<Response, Api
     if let Ok(value) = HeaderValue::from_str(&format!("bytes {first}-{last}/{total}")) {
         headers.insert(header::CONTENT_RANGE, value);
     }
-    Ok((StatusCode::PARTIAL_CONTENT, headers, parts_body(parts, len)).into_response())
+    Ok((
+        StatusCode::PARTIAL_CONTENT,
+        headers,
+        parts_body(parts, len, hold),
+    )
+        .into_response())
 }
 
-/// The sub-slices of `parts` covering body bytes `[from, to)`, without copying.
-fn cut(parts: &[Bytes], from: u64, to: u64) -> Vec<Bytes> {
+/// [`respond`] within the pool of heavy work: a representation that computes its bytes
+/// (and is not answered 304) waits for a permit, which its body holds until sent.
+///
+/// # Errors
+/// 503 ([`ApiError::Busy`]) when no permit came free in time, 416 for a bad range.
+pub async fn respond_within(
+    rep: Representation,
+    request: &HeaderMap,
+    heavy: &Heavy,
+) -> Result<Response, ApiError> {
+    let not_modified = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| none_match(v, &rep.etag));
+    if !rep.computes() || not_modified {
+        return respond(rep, request);
+    }
+    let permit = heavy
+        .admit("a representation computed as it is sent: a conversion, a strided slice or a reordering")
+        .await?;
+    respond_holding(rep, request, permit)
+}
+
+/// The sub-parts of `parts` covering body bytes `[from, to)`, without copying or computing.
+fn cut(parts: &[Part], from: u64, to: u64) -> Vec<Part> {
     let mut out = Vec::new();
     let mut at = 0u64;
     for part in parts {
-        let (start, end) = (at, at + part.len() as u64);
+        let (start, end) = (at, at + part.len());
         at = end;
         if end <= from || start >= to {
             continue;
         }
-        let lo = from.saturating_sub(start) as usize;
-        let hi = (to.min(end) - start) as usize;
-        out.push(part.slice(lo..hi));
+        let lo = from.saturating_sub(start);
+        let hi = to.min(end) - start;
+        out.push(part.slice(lo, hi));
     }
     out
 }
 
-fn parts_body(parts: Vec<Bytes>, len: u64) -> Body {
+fn parts_body<H: Send + Sync + Unpin + 'static>(parts: Vec<Part>, len: u64, hold: H) -> Body {
     Body::new(PartsBody {
         parts: parts.into_iter().filter(|p| !p.is_empty()).collect(),
         remaining: len,
+        _hold: hold,
     })
 }
 
-/// A body made of ready `Bytes` parts, with an exact size hint.
-struct PartsBody {
-    parts: VecDeque<Bytes>,
+/// A body made of parts, with an exact size hint: each slice of the map as one frame, and
+/// derived data in frames of at most [`CHUNK`] bytes, each computed when the connection
+/// asks for it (so a slow client holds one chunk, not the representation).
+struct PartsBody<H> {
+    parts: VecDeque<Part>,
     remaining: u64,
+    /// Kept until the body is sent or dropped.
+    _hold: H,
 }
 
-impl http_body::Body for PartsBody {
+impl<H: Unpin> http_body::Body for PartsBody<H> {
     type Data = Bytes;
     type Error = std::convert::Infallible;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        match self.parts.pop_front() {
-            Some(part) => {
-                self.remaining -= part.len() as u64;
-                Poll::Ready(Some(Ok(http_body::Frame::data(part))))
+        let this = self.get_mut();
+        let frame = match this.parts.pop_front() {
+            None => return Poll::Ready(None),
+            Some(Part::Bytes(bytes)) => bytes,
+            Some(Part::Derived { data, from, to }) => {
+                let end = to.min(from + CHUNK as u64);
+                if end < to {
+                    this.parts.push_front(Part::Derived {
+                        data: std::sync::Arc::clone(&data),
+                        from: end,
+                        to,
+                    });
+                }
+                data.bytes(from, end)
             }
-            None => Poll::Ready(None),
-        }
+        };
+        this.remaining -= frame.len() as u64;
+        Poll::Ready(Some(Ok(http_body::Frame::data(frame))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -213,8 +273,11 @@ mod tests {
 
     #[test]
     fn cut_spans_parts() {
-        let parts = vec![Bytes::from_static(b"abc"), Bytes::from_static(b"defg")];
-        let joined = |v: Vec<Bytes>| v.concat();
+        let parts = vec![
+            Part::Bytes(Bytes::from_static(b"abc")),
+            Part::Bytes(Bytes::from_static(b"defg")),
+        ];
+        let joined = |v: Vec<Part>| v.iter().map(Part::to_bytes).collect::<Vec<_>>().concat();
         assert_eq!(joined(cut(&parts, 0, 7)), b"abcdefg");
         assert_eq!(joined(cut(&parts, 2, 5)), b"cde");
         assert_eq!(joined(cut(&parts, 3, 4)), b"d");

@@ -131,7 +131,7 @@ fn preview(array: &StoredArray, limit: usize) -> (u64, Vec<String>) {
     match repr::select(array, &selection, true) {
         Ok(selected) => (
             count,
-            format_elements(&selected.data, &selected.dtype, limit),
+            format_elements(&selected.data.to_bytes(), &selected.dtype, limit),
         ),
         Err(_) => (count, Vec::new()),
     }

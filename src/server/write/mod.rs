@@ -20,9 +20,11 @@
 //! - `auth`: who may write.
 //! - `upload`: receiving and validating a body.
 //! - `append`: growing a stored array.
+//! - `events`: the change events, bounded for every subscriber.
 
 mod append;
 mod auth;
+mod events;
 mod upload;
 
 use std::collections::HashMap;
@@ -35,9 +37,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use tokio::sync::broadcast;
 
 pub use auth::authorize;
+pub use events::{Events, Subscription, EVENT_BUFFER};
 pub use upload::ACCEPTED_TYPES;
 
 use crate::catalog::LiveEvent;
@@ -49,8 +51,6 @@ use crate::server::task::blocking;
 
 /// Default upload limit: 1 GiB.
 pub const DEFAULT_MAX_UPLOAD: u64 = 1 << 30;
-/// Events buffered for each `/api/events` subscriber; a slower one skips ahead.
-const EVENT_BUFFER: usize = 1024;
 
 /// Who may write, and how much.
 #[derive(Debug, Clone)]
@@ -77,19 +77,18 @@ pub struct Writer {
     config: Arc<WriteConfig>,
     tmp_dir: PathBuf,
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-    events: broadcast::Sender<LiveEvent>,
+    events: Events,
     counter: Arc<AtomicU64>,
 }
 
 impl Writer {
     /// A writer for a data directory (temporary files go to `DIR/.downlink/tmp`).
     pub fn new(data: &Path, config: WriteConfig) -> Writer {
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
         Writer {
             config: Arc::new(config),
             tmp_dir: data.join(".downlink").join("tmp"),
             locks: Arc::default(),
-            events,
+            events: Events::default(),
             counter: Arc::default(),
         }
     }
@@ -114,14 +113,13 @@ impl Writer {
         Ok(())
     }
 
-    /// A receiver of every change from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
-        self.events.subscribe()
+    /// The change events (see `events`).
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     fn emit(&self, event: LiveEvent) {
-        // No subscribers is fine: nobody is watching.
-        let _ = self.events.send(event);
+        self.events.emit(event);
     }
 
     async fn lock(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {

@@ -140,6 +140,9 @@ pub(super) async fn receive(
     let mut total: u64 = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|err| {
+            if stalled(&err) {
+                return ApiError::Timeout;
+            }
             ApiError::BadParam(format!(
                 "the upload was interrupted: {err}; nothing was stored"
             ))
@@ -165,6 +168,18 @@ pub(super) async fn receive(
         data_offset: data_offset as u64,
         data_len,
     })
+}
+
+/// Whether a body error is the body timeout's (the upload stalled; see `server::limits`).
+fn stalled(err: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// Check the upload at `path`, `total` bytes long, from its first bytes.
