@@ -45,6 +45,10 @@ pub enum ApiError {
     /// 422: an upload is not a valid `.npy` document.
     #[error("not a valid .npy upload: {0}")]
     BadUpload(WireError),
+    /// 422: an upload of several arrays (a bundle or an `.npz`) is malformed or holds an
+    /// array that cannot be stored; nothing was stored.
+    #[error("{0}; nothing was stored")]
+    BadSet(String),
     /// 401: a write without the right bearer token.
     #[error("{0}")]
     Unauthorized(String),
@@ -113,7 +117,8 @@ impl ApiError {
             ApiError::Store(StoreError::Invalid { .. })
             | ApiError::Wire(_)
             | ApiError::Unchartable(_)
-            | ApiError::BadUpload(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::BadUpload(_)
+            | ApiError::BadSet(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Lod(err) if is_query_error(err) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,

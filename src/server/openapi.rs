@@ -42,7 +42,8 @@ length H, H bytes of JSON `{\"arrays\":[{\"name\",\"dtype\",\"shape\",\"offset\"
 and each array's C-order data at its offset, a multiple of 64.
 
 **Writes.** `PUT` creates or replaces, `POST` appends along axis 0 (or creates), `DELETE` \
-removes; bodies are `.npy` documents. Without a configured token only loopback clients may \
+removes; bodies are `.npy` documents. `PUT /api/bundle` (a bundle body) and a `PUT` of an \
+`.npz` archive to a group name store several arrays at once, all or none. Without a configured token only loopback clients may \
 write (403 otherwise); with one, writes need `Authorization: Bearer <token>` (401). `.npz` \
 members are read-only (405). Every change is announced on `GET /api/events`.";
 
@@ -57,6 +58,7 @@ members are read-only (405). Every change is announced on `GET /api/events`.";
         write::post_array,
         write::delete_array,
         read::get_bundle,
+        write::put_bundle,
         lod::get_lod,
         api::events,
         api::openapi_json,
@@ -152,14 +154,67 @@ pub(crate) enum UploadFailures {
     TooLarge(ErrorBody),
     #[response(
         status = 415,
-        description = "The Content-Type is not application/x-npy or application/octet-stream"
+        description = "The Content-Type is not application/x-npy or application/octet-stream \
+            (or, for a PUT of a group, application/zip or application/x-npz)"
     )]
     UnsupportedType(ErrorBody),
-    #[response(status = 422, description = "The body is not a valid .npy document")]
+    #[response(
+        status = 422,
+        description = "The body is not a valid .npy document (or, for a group, .npz archive)"
+    )]
     NotNpy(ErrorBody),
     #[response(
         status = 500,
         description = "Storing failed; the previous version is unchanged"
+    )]
+    StoreFailed(ErrorBody),
+}
+
+/// The failures of a write of several arrays (`PUT /api/bundle`, an `.npz` PUT).
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "a description of responses; never built")]
+pub(crate) enum SetFailures {
+    #[response(status = 400, description = "The upload was interrupted")]
+    BadRequest(ErrorBody),
+    #[response(
+        status = 401,
+        description = "A token is configured and the request lacks it",
+        headers(("WWW-Authenticate" = String, description = "Bearer realm=\"downlink\""))
+    )]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "No token is configured and the client is not on this machine"
+    )]
+    Forbidden(ErrorBody),
+    #[response(
+        status = 405,
+        description = "A name is inside an .npz group, which is read-only; nothing was stored"
+    )]
+    ReadOnly(ErrorBody),
+    #[response(
+        status = 408,
+        description = "The body stalled longer than --body-timeout; nothing was stored"
+    )]
+    Stalled(ErrorBody),
+    #[response(
+        status = 413,
+        description = "The body, or an .npz's inflated members, over the size limit; nothing was stored"
+    )]
+    TooLarge(ErrorBody),
+    #[response(
+        status = 415,
+        description = "The Content-Type is not application/x-downlink-bundle"
+    )]
+    UnsupportedType(ErrorBody),
+    #[response(
+        status = 422,
+        description = "A malformed body, a bad name in it, or an array that cannot be stored; nothing was stored"
+    )]
+    Malformed(ErrorBody),
+    #[response(
+        status = 500,
+        description = "Storing failed; the stored arrays are unchanged"
     )]
     StoreFailed(ErrorBody),
 }
@@ -277,6 +332,11 @@ mod tests {
             "/api/bundle",
             "get",
             &[200, 206, 304, 400, 404, 416, 422, 503],
+        ),
+        (
+            "/api/bundle",
+            "put",
+            &[200, 400, 401, 403, 405, 408, 409, 413, 415, 422, 500],
         ),
         (
             "/api/lod/{name}",

@@ -238,22 +238,37 @@ pub fn encode_bundle(items: &[(BundleItem, &[u8])]) -> Result<Vec<u8>, WireError
     Ok(body)
 }
 
-/// Decode and validate a bundle (hostile input: every offset and length is checked against
-/// the body, nbytes must equal product(shape) × itemsize, offsets are 64-aligned).
+/// One array's place in a bundle body, as its header says and [`bundle_spans`] checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleSpan {
+    /// Its name.
+    pub name: String,
+    /// Element type.
+    pub dtype: DType,
+    /// C-order shape.
+    pub shape: Vec<u64>,
+    /// Absolute offset of the data in the body (a multiple of 64).
+    pub offset: u64,
+    /// Exactly product(shape) × itemsize bytes.
+    pub nbytes: u64,
+}
+
+/// How many bytes from the start of a bundle body hold its magic, version and JSON header,
+/// from its first 16 bytes (`prefix`); what [`bundle_spans`] needs to see.
 ///
 /// # Errors
-/// [`WireError::BadBundleMagic`], [`WireError::UnsupportedBundleVersion`],
-/// [`WireError::BundleTruncated`], [`WireError::BadBundleHeader`],
-/// [`WireError::BadBundleEntry`] and [`WireError::TrailingBytes`].
-pub fn decode_bundle(body: &[u8]) -> Result<Vec<BundleEntry<'_>>, WireError> {
-    let magic_len = BUNDLE_MAGIC.len().min(body.len());
-    if body[..magic_len] != BUNDLE_MAGIC[..magic_len] {
+/// [`WireError::BadBundleMagic`], [`WireError::BundleTruncated`] (fewer than 16 bytes),
+/// [`WireError::UnsupportedBundleVersion`] and [`WireError::BadBundleHeader`] (a header over
+/// [`MAX_BUNDLE_HEADER_LEN`]).
+pub fn bundle_header_len(prefix: &[u8]) -> Result<usize, WireError> {
+    let magic_len = BUNDLE_MAGIC.len().min(prefix.len());
+    if prefix[..magic_len] != BUNDLE_MAGIC[..magic_len] {
         return Err(WireError::BadBundleMagic);
     }
-    let (Some(version), Some(json_len)) = (read_u32(body, 8), read_u32(body, 12)) else {
+    let (Some(version), Some(json_len)) = (read_u32(prefix, 8), read_u32(prefix, 12)) else {
         return Err(WireError::BundleTruncated {
             needed: PREFIX_LEN as u64,
-            available: body.len(),
+            available: prefix.len(),
         });
     };
     if version != BUNDLE_VERSION {
@@ -265,17 +280,36 @@ pub fn decode_bundle(body: &[u8]) -> Result<Vec<BundleEntry<'_>>, WireError> {
             "it claims {json_len} bytes, over the limit of {MAX_BUNDLE_HEADER_LEN}"
         )));
     }
-    let header_end = PREFIX_LEN + json_len;
-    let Some(json) = body.get(PREFIX_LEN..header_end) else {
+    Ok(PREFIX_LEN + json_len)
+}
+
+/// Validate a bundle from its first bytes (`head`, at least [`bundle_header_len`] of them)
+/// and the length of the whole body: where each array lies (hostile input: every offset and
+/// length is checked against `body_len`, nbytes must equal product(shape) × itemsize,
+/// offsets are 64-aligned, arrays in order without overlap, no trailing bytes).
+///
+/// # Errors
+/// As [`bundle_header_len`], plus [`WireError::BundleTruncated`],
+/// [`WireError::BadBundleHeader`], [`WireError::BadBundleEntry`] and
+/// [`WireError::TrailingBytes`].
+pub fn bundle_spans(head: &[u8], body_len: u64) -> Result<Vec<BundleSpan>, WireError> {
+    let header_end = bundle_header_len(head)?;
+    let Some(json) = head.get(PREFIX_LEN..header_end) else {
         return Err(WireError::BundleTruncated {
             needed: header_end as u64,
-            available: body.len(),
+            available: head.len(),
         });
     };
+    if (header_end as u64) > body_len {
+        return Err(WireError::BundleTruncated {
+            needed: header_end as u64,
+            available: usize::try_from(body_len).unwrap_or(usize::MAX),
+        });
+    }
     let header: HeaderJson =
         serde_json::from_slice(json).map_err(|e| WireError::BadBundleHeader(e.to_string()))?;
 
-    let mut entries: Vec<BundleEntry<'_>> = Vec::with_capacity(header.arrays.len());
+    let mut spans: Vec<BundleSpan> = Vec::with_capacity(header.arrays.len());
     // A set keeps the duplicate check linear in the number of arrays.
     let mut names: HashSet<String> = HashSet::with_capacity(header.arrays.len());
     let mut previous_end = header_end as u64;
@@ -308,33 +342,52 @@ pub fn decode_bundle(body: &[u8]) -> Result<Vec<BundleEntry<'_>>, WireError> {
         let end = entry
             .offset
             .checked_add(entry.nbytes)
-            .filter(|&end| end <= body.len() as u64)
+            .filter(|&end| end <= body_len)
             .ok_or_else(|| {
                 fail(format!(
-                    "its data ({} bytes at offset {}) runs past the end of the {}-byte body",
-                    entry.nbytes,
-                    entry.offset,
-                    body.len()
+                    "its data ({} bytes at offset {}) runs past the end of the {body_len}-byte body",
+                    entry.nbytes, entry.offset,
                 ))
             })?;
-        // Both bounds are at most body.len(), so they fit usize.
-        let (start, end_usize) = (entry.offset as usize, end as usize);
-        entries.push(BundleEntry {
+        spans.push(BundleSpan {
             name: entry.name,
             dtype,
             shape: entry.shape,
-            offset: start,
-            data: &body[start..end_usize],
+            offset: entry.offset,
+            nbytes: entry.nbytes,
         });
         previous_end = end;
     }
-    if previous_end < body.len() as u64 {
+    if previous_end < body_len {
         return Err(WireError::TrailingBytes {
             expected: previous_end,
-            found: body.len(),
+            found: usize::try_from(body_len).unwrap_or(usize::MAX),
         });
     }
-    Ok(entries)
+    Ok(spans)
+}
+
+/// Decode and validate a whole bundle body (see [`bundle_spans`]), each array's data
+/// borrowed from it.
+///
+/// # Errors
+/// As [`bundle_spans`].
+pub fn decode_bundle(body: &[u8]) -> Result<Vec<BundleEntry<'_>>, WireError> {
+    let spans = bundle_spans(body, body.len() as u64)?;
+    Ok(spans
+        .into_iter()
+        .map(|span| {
+            // Both bounds were checked against body.len(), so they fit usize.
+            let (start, end) = (span.offset as usize, (span.offset + span.nbytes) as usize);
+            BundleEntry {
+                name: span.name,
+                dtype: span.dtype,
+                shape: span.shape,
+                offset: start,
+                data: &body[start..end],
+            }
+        })
+        .collect())
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {

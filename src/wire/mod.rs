@@ -31,8 +31,8 @@ pub mod npz;
 pub mod pyliteral;
 
 pub use bundle::{
-    bundle_layout, decode_bundle, encode_bundle, BundleEntry, BundleItem, BundleLayout,
-    BUNDLE_MAGIC,
+    bundle_header_len, bundle_layout, bundle_spans, decode_bundle, encode_bundle, BundleEntry,
+    BundleItem, BundleLayout, BundleSpan, BUNDLE_MAGIC,
 };
 pub use convert::{can_convert, convert, convert_into, to_f64_vec};
 pub use dtype::{ByteOrder, DType, Field, ScalarKind, ScalarType, TimeUnit};

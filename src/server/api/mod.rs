@@ -42,7 +42,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(write::delete_array),
         )
         .route("/api/events", get(events))
-        .route("/api/bundle", get(read::get_bundle))
+        .route("/api/bundle", get(read::get_bundle).put(write::put_bundle))
         .route("/api/lod/{*name}", get(lod::get_lod))
         .route("/api/openapi.json", get(openapi_json))
 }

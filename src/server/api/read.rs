@@ -177,10 +177,8 @@ pub(crate) async fn get_bundle(
     let names: Vec<String> = names.into_iter().map(str::to_string).collect();
     let selection = params.selection()?;
     let rep = blocking(move || {
-        let arrays = names
-            .iter()
-            .map(|name| store.get(name))
-            .collect::<Result<Vec<Arc<StoredArray>>, _>>()?;
+        // As one set: a write of several arrays at once is seen whole or not at all.
+        let arrays: Vec<Arc<StoredArray>> = store.get_set(&names)?;
         repr::bundle(&arrays, &selection)
     })
     .await?;

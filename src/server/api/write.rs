@@ -6,13 +6,19 @@ use axum::response::Response;
 
 use crate::catalog::ArrayInfo;
 use crate::names::validate_name;
+use crate::server::api::read::ArrayList;
 use crate::server::error::ApiError;
-use crate::server::openapi::{Binary, ErrorBody, NameParam, UploadFailures};
+use crate::server::openapi::{Binary, ErrorBody, NameParam, SetFailures, UploadFailures};
 use crate::server::{write, AppState};
 
 /// Check the name and the caller's right to write.
 fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiError> {
     validate_name(name)?;
+    authorized(state, request)
+}
+
+/// Check the caller's right to write.
+fn authorized(state: &AppState, request: &Request) -> Result<(), ApiError> {
     let authorization = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -36,14 +42,17 @@ fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiEr
     path = "/api/arrays/{name}",
     tag = "writes",
     params(NameParam),
-    request_body(description = "An .npy document", content(
+    request_body(description = "An .npy document; or an .npz archive, which replaces the group \
+        `name` with its members, all or none (the answer is then an ArrayList)", content(
         (inline(Binary) = "application/x-npy"),
         (inline(Binary) = "application/octet-stream"),
+        (inline(Binary) = "application/zip"),
+        (inline(Binary) = "application/x-npz"),
     )),
     security((), ("write_token" = [])),
     responses(
-        (status = 200, description = "Replaced", body = ArrayInfo),
-        (status = 201, description = "Created", body = ArrayInfo),
+        (status = 200, description = "Replaced (for an .npz: an ArrayList of the group)", body = ArrayInfo),
+        (status = 201, description = "Created (for an .npz: an ArrayList of the group)", body = ArrayInfo),
         (status = 409, description = "A file stands where the name needs a folder", body = ErrorBody),
         UploadFailures,
     )
@@ -55,7 +64,60 @@ pub(crate) async fn put_array(
 ) -> Result<Response, ApiError> {
     writable(&state, &name, &request)?;
     let (parts, body) = request.into_parts();
+    if is_npz(&parts.headers) {
+        return write::put_npz(
+            &state.store,
+            &state.levels,
+            &state.writer,
+            &name,
+            &parts.headers,
+            body,
+        )
+        .await;
+    }
     write::put(&state.store, &state.writer, &name, &parts.headers, body).await
+}
+
+/// Whether a PUT's body is an `.npz` archive (a group), by its Content-Type.
+fn is_npz(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| write::NPZ_TYPES.contains(&t.trim().to_ascii_lowercase().as_str()))
+}
+
+/// `PUT /api/bundle`: store several arrays at once, all or none.
+#[utoipa::path(
+    put,
+    path = "/api/bundle",
+    tag = "writes",
+    request_body(description = "A Downlink bundle (the format of GET /api/bundle): every array \
+        in it is stored under its name, all or none", content(
+        (inline(Binary) = "application/x-downlink-bundle"),
+    )),
+    security((), ("write_token" = [])),
+    responses(
+        (status = 200, description = "Stored, every array", body = ArrayList),
+        (status = 409, description = "A file stands where a name needs a folder", body = ErrorBody),
+        SetFailures,
+    )
+)]
+pub(crate) async fn put_bundle(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    // The names are checked in the body; the right to write is the same as for one array.
+    authorized(&state, &request)?;
+    let (parts, body) = request.into_parts();
+    write::put_bundle(
+        &state.store,
+        &state.levels,
+        &state.writer,
+        &parts.headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /api/arrays/{name}`: append rows along axis 0, or create the array.

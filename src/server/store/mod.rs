@@ -125,6 +125,8 @@ pub struct Store {
     cache: Arc<RwLock<HashMap<PathBuf, Cached>>>,
     /// Held to read an `.npy` header (shared) and to rewrite one in place (exclusive).
     headers: Arc<RwLock<()>>,
+    /// Held to resolve several names as one set (shared) and to replace a set (exclusive).
+    sets: Arc<RwLock<()>>,
 }
 
 impl Store {
@@ -134,6 +136,7 @@ impl Store {
             root: root.into(),
             cache: Arc::default(),
             headers: Arc::default(),
+            sets: Arc::default(),
         }
     }
 
@@ -153,6 +156,33 @@ impl Store {
             None => Probe::Absent,
         })
         .unwrap_or_else(|| Err(StoreError::NotFound(name.to_string())))
+    }
+
+    /// Several arrays resolved as one set: a write of several arrays at once
+    /// ([`Store::commit_set`]) is seen whole or not at all.
+    ///
+    /// # Errors
+    /// As [`Store::get`], for the first name that fails.
+    pub fn get_set(&self, names: &[String]) -> Result<Vec<Arc<StoredArray>>, StoreError> {
+        let _set = self
+            .sets
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        names.iter().map(|name| self.get(name)).collect()
+    }
+
+    /// Run `renames` (the file changes of a write of several arrays, to the files `paths`)
+    /// while no set is being resolved, so [`Store::get_set`] sees all of them or none.
+    pub fn commit_set<T>(&self, paths: &[PathBuf], renames: impl FnOnce() -> T) -> T {
+        let _set = self
+            .sets
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = renames();
+        for path in paths {
+            self.invalidate(path);
+        }
+        result
     }
 
     /// The request fast path: the array if every file it depends on is cached and unchanged,

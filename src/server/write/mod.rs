@@ -21,10 +21,12 @@
 //! - `upload`: receiving and validating a body.
 //! - `append`: growing a stored array.
 //! - `events`: the change events, bounded for every subscriber.
+//! - `set`: several arrays written at once, all or none (a bundle, an `.npz` group).
 
 mod append;
 mod auth;
 mod events;
+mod set;
 mod upload;
 
 use std::collections::HashMap;
@@ -40,6 +42,7 @@ use axum::Json;
 
 pub use auth::authorize;
 pub use events::{Events, Subscription, EVENT_BUFFER};
+pub use set::{put_bundle, put_npz, BUNDLE_TYPE, MAX_SET_ARRAYS, NPZ_TYPES};
 pub use upload::ACCEPTED_TYPES;
 
 use crate::catalog::LiveEvent;
@@ -75,6 +78,7 @@ impl Default for WriteConfig {
 #[derive(Debug, Clone)]
 pub struct Writer {
     config: Arc<WriteConfig>,
+    root: PathBuf,
     tmp_dir: PathBuf,
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     events: Events,
@@ -86,6 +90,7 @@ impl Writer {
     pub fn new(data: &Path, config: WriteConfig) -> Writer {
         Writer {
             config: Arc::new(config),
+            root: data.to_path_buf(),
             tmp_dir: data.join(".downlink").join("tmp"),
             locks: Arc::default(),
             events: Events::default(),
@@ -104,6 +109,11 @@ impl Writer {
     /// When the directory cannot be created or read.
     pub fn clean_temporaries(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.tmp_dir)?;
+        // Writes of several arrays that a crash interrupted after their journal: finished.
+        let finished = set::recover(&self.root, &self.tmp_dir)?;
+        if finished > 0 {
+            tracing::warn!("finished {finished} interrupted write(s) of several arrays");
+        }
         for entry in std::fs::read_dir(&self.tmp_dir)? {
             let path = entry?.path();
             if let Err(err) = std::fs::remove_file(&path) {

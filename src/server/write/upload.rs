@@ -26,6 +26,16 @@ pub(super) struct TempFile {
 }
 
 impl TempFile {
+    /// A temporary file at `path` (not created yet), deleted on drop.
+    pub(super) fn new(path: PathBuf) -> TempFile {
+        TempFile { path, keep: false }
+    }
+
+    /// Where it is.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Keep the file (it is about to be renamed into place); its path.
     pub(super) fn keep(mut self) -> PathBuf {
         self.keep = true;
@@ -89,50 +99,68 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-/// Stream a request body to a temporary file and validate it. `durable`: sync the file to
-/// disk (a PUT renames it into place; an append copies it into a file it then syncs).
+/// Stream a request body to a temporary file and validate it as one `.npy` document.
+/// `durable`: sync the file to disk (a PUT renames it into place; an append copies it into a
+/// file it then syncs).
 ///
 /// # Errors
-/// 415 for another content type, 413 over the limit, 400 for an interrupted body, 422 for
-/// a body that is not a valid `.npy` document, 500 when the temporary file cannot be written.
+/// 415 for another content type, 413 over the limit, 400 for an interrupted body, 408 for a
+/// stalled one, 422 for a body that is not a valid `.npy` document, 500 when the temporary
+/// file cannot be written.
 pub(super) async fn receive(
     writer: &Writer,
     headers: &HeaderMap,
     body: Body,
     durable: bool,
 ) -> Result<Upload, ApiError> {
+    let (file, total) = receive_body(writer, headers, body, &ACCEPTED_TYPES, durable).await?;
+    let path = file.path.clone();
+    let (header, data_offset) = blocking(move || validate(&path, total)).await?;
+    let data_len = header.data_len().map_err(ApiError::BadUpload)?;
+    Ok(Upload {
+        file,
+        header,
+        data_offset: data_offset as u64,
+        data_len,
+    })
+}
+
+/// Stream a request body of one of the `accepted` media types to a temporary file under the
+/// upload limit; the file and its length. Nothing is validated but the type and the size.
+///
+/// # Errors
+/// As [`receive`], but for the validation.
+pub(super) async fn receive_body(
+    writer: &Writer,
+    headers: &HeaderMap,
+    body: Body,
+    accepted: &[&str],
+    durable: bool,
+) -> Result<(TempFile, u64), ApiError> {
     let content_type = content_type(headers);
     if !content_type
         .as_deref()
-        .is_some_and(|t| ACCEPTED_TYPES.contains(&t))
+        .is_some_and(|t| accepted.contains(&t))
     {
         return Err(ApiError::UnsupportedMediaType(format!(
             "Content-Type must be {} (got {})",
-            ACCEPTED_TYPES.join(" or "),
+            accepted.join(" or "),
             content_type.as_deref().unwrap_or("none")
         )));
     }
     let max = writer.config().max_upload;
-    let too_large = || {
-        ApiError::PayloadTooLarge(format!(
-            "the upload is over the limit of {max} bytes (DOWNLINK_MAX_UPLOAD); nothing was stored"
-        ))
-    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
-        return Err(too_large());
+        return Err(too_large(max));
     }
 
     tokio::fs::create_dir_all(writer.tmp_dir())
         .await
         .map_err(ApiError::Storage)?;
-    let temp = TempFile {
-        path: writer.temp_path(),
-        keep: false,
-    };
+    let temp = TempFile::new(writer.temp_path());
     let mut file = tokio::fs::File::create(&temp.path)
         .await
         .map_err(ApiError::Storage)?;
@@ -149,7 +177,7 @@ pub(super) async fn receive(
         })?;
         total += chunk.len() as u64;
         if total > max {
-            return Err(too_large());
+            return Err(too_large(max));
         }
         file.write_all(&chunk).await.map_err(ApiError::Storage)?;
     }
@@ -157,17 +185,14 @@ pub(super) async fn receive(
     if durable {
         file.sync_all().await.map_err(ApiError::Storage)?;
     }
-    drop(file);
+    Ok((temp, total))
+}
 
-    let path = temp.path.clone();
-    let (header, data_offset) = blocking(move || validate(&path, total)).await?;
-    let data_len = header.data_len().map_err(ApiError::BadUpload)?;
-    Ok(Upload {
-        file: temp,
-        header,
-        data_offset: data_offset as u64,
-        data_len,
-    })
+/// 413: over the upload limit of `max` bytes.
+pub(super) fn too_large(max: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the upload is over the limit of {max} bytes (DOWNLINK_MAX_UPLOAD); nothing was stored"
+    ))
 }
 
 /// Whether a body error is the body timeout's (the upload stalled; see `server::limits`).

@@ -1,0 +1,448 @@
+//! Several arrays stored at once, all or none: `PUT /api/bundle` (a Downlink bundle body)
+//! and `PUT /api/arrays/{group}` with an `.npz` body (what `np.savez` and
+//! `np.savez_compressed` write).
+//!
+//! - **Staged first.** The body is streamed to a temporary file under the upload limit, as
+//!   for one array. Every array in it is then validated and written to its own temporary
+//!   `.npy` (bundle data copied, `.npz` members inflated), each synced. A malformed body, an
+//!   array that cannot be stored or a name that cannot be written fails here, and only the
+//!   temporaries are deleted.
+//! - **Committed under a journal.** The commit writes a journal (`commit-*.json` in
+//!   `DIR/.downlink/tmp/`) of every rename and removal, syncs it, then makes the renames
+//!   under the store's set lock ([`Store::commit_set`]), then syncs the folders and removes
+//!   the journal. A bundle read resolves all its names under the same lock, so it sees the
+//!   old set or the new set, never a mix. A crash after the journal is written is finished
+//!   at the next start ([`recover`]); a crash before it leaves temporaries only.
+//! - **Bounded.** At most [`MAX_SET_ARRAYS`] arrays. The upload limit bounds the body and,
+//!   for an `.npz`, the inflated members too, counted as they inflate, so a zip bomb stops
+//!   at the limit. Entries whose data overlap (a trick of some zip bombs) are refused.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::upload::{receive_body, too_large, TempFile};
+use super::{path_error, sync_dir, Writer};
+use crate::catalog::{ArrayInfo, LiveEvent};
+use crate::names::validate_name;
+use crate::server::describe::info_of;
+use crate::server::error::ApiError;
+use crate::server::levels::LevelsCache;
+use crate::server::store::Store;
+use crate::server::task::blocking;
+use crate::wire::npy::{check_upload, NpyHeader, Version, MAX_DATA_OFFSET};
+use crate::wire::{bundle_header_len, bundle_spans};
+
+/// Media type of a bundle body.
+pub const BUNDLE_TYPE: &str = "application/x-downlink-bundle";
+/// Media types of an `.npz` body.
+pub const NPZ_TYPES: [&str; 2] = ["application/zip", "application/x-npz"];
+/// Most arrays one set may hold (as many as a bundle read may ask for).
+pub const MAX_SET_ARRAYS: usize = crate::server::api::MAX_BUNDLE_ARRAYS;
+
+/// One array written to its temporary file, waiting for the commit.
+struct Staged {
+    name: String,
+    file: TempFile,
+}
+
+/// What a commit does, written down before it starts so a crash can finish it. Paths are
+/// relative: temporaries to the temporary folder, targets to the data directory.
+#[derive(Serialize, Deserialize)]
+struct Journal {
+    renames: Vec<(String, String)>,
+    removals: Vec<String>,
+}
+
+/// The answer of a set write: the arrays stored, as the listing shows them.
+#[derive(Serialize)]
+struct Stored {
+    arrays: Vec<ArrayInfo>,
+}
+
+/// `PUT /api/bundle`: store every array of a bundle body, all or none (200).
+///
+/// # Errors
+/// 415, 413, 408 and 400 as for one upload; 422 for a malformed bundle or an array that
+/// cannot be stored; 405 for a name inside an `.npz` group; 409 where a file stands in the
+/// way of a folder.
+pub async fn put_bundle(
+    store: &Store,
+    levels: &LevelsCache,
+    writer: &Writer,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (body, len) = receive_body(writer, headers, body, &[BUNDLE_TYPE], false).await?;
+    let (checking, staging) = (store.clone(), writer.clone());
+    let staged = blocking(move || stage_bundle(&checking, &staging, &body, len)).await?;
+    let stored = commit(store, levels, writer, staged, Vec::new()).await?;
+    Ok((StatusCode::OK, Json(Stored { arrays: stored })).into_response())
+}
+
+/// `PUT /api/arrays/{group}` with an `.npz` body: the group becomes the archive's members,
+/// all or none. `.npy` files directly in the group's folder that the archive does not hold
+/// are removed in the same commit. 201 when the group had no arrays, else 200.
+///
+/// # Errors
+/// As [`put_bundle`], plus 409 when an `.npz` file already has the group's name (it is
+/// read-only).
+pub async fn put_npz(
+    store: &Store,
+    levels: &LevelsCache,
+    writer: &Writer,
+    group: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (body, _) = receive_body(writer, headers, body, &NPZ_TYPES, false).await?;
+    let (checking, staging, owned) = (store.clone(), writer.clone(), group.to_string());
+    let (staged, old) = blocking(move || {
+        let npz = checking.root().join(format!("{owned}.npz"));
+        if std::fs::symlink_metadata(&npz).is_ok_and(|m| m.is_file()) {
+            return Err(ApiError::Conflict(format!(
+                "'{owned}' is the .npz file {}, which is read-only; store the group under another name",
+                npz.display()
+            )));
+        }
+        let staged = stage_npz(&checking, &staging, &owned, body.path())?;
+        Ok((staged, members_on_disk(&checking, &owned)))
+    })
+    .await?;
+    let created = old.is_empty();
+    let removals = old
+        .into_iter()
+        .filter(|name| !staged.iter().any(|s| &s.name == name))
+        .collect();
+    let stored = commit(store, levels, writer, staged, removals).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(Stored { arrays: stored })).into_response())
+}
+
+/// The arrays stored directly in `group`'s folder (`group/*.npy`), by name.
+fn members_on_disk(store: &Store, group: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(store.root().join(group)) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|entry| {
+            let file = entry.file_name().into_string().ok()?;
+            let name = format!("{group}/{}", file.strip_suffix(".npy")?);
+            validate_name(&name).is_ok().then_some(name)
+        })
+        .collect()
+}
+
+/// Check a name of a set: valid, not inside an `.npz` group.
+fn check_name(store: &Store, name: &str) -> Result<(), ApiError> {
+    validate_name(name).map_err(|err| ApiError::BadSet(format!("'{name}': {err}")))?;
+    if let Some(npz) = store.npz_owner(name) {
+        return Err(ApiError::MethodNotAllowed(format!(
+            "'{name}' is inside the .npz group {}, which is read-only; nothing was stored",
+            npz.display()
+        )));
+    }
+    Ok(())
+}
+
+fn too_many(count: usize) -> ApiError {
+    ApiError::BadSet(format!(
+        "it holds {count} arrays, more than the {MAX_SET_ARRAYS} one write may hold"
+    ))
+}
+
+/// Validate a bundle body (the file at `body`, `len` bytes) and write each array to its own
+/// temporary `.npy`.
+fn stage_bundle(
+    store: &Store,
+    writer: &Writer,
+    body: &TempFile,
+    len: u64,
+) -> Result<Vec<Staged>, ApiError> {
+    let bad = |err: crate::wire::WireError| ApiError::BadSet(format!("not a valid bundle: {err}"));
+    let mut file = File::open(body.path()).map_err(ApiError::Storage)?;
+    let mut head = Vec::new();
+    (&mut file)
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(ApiError::Storage)?;
+    let header_len = bundle_header_len(&head).map_err(bad)?;
+    (&mut file)
+        .take(header_len.saturating_sub(head.len()) as u64)
+        .read_to_end(&mut head)
+        .map_err(ApiError::Storage)?;
+    let spans = bundle_spans(&head, len).map_err(bad)?;
+    if spans.is_empty() {
+        return Err(ApiError::BadSet("the bundle holds no arrays".into()));
+    }
+    if spans.len() > MAX_SET_ARRAYS {
+        return Err(too_many(spans.len()));
+    }
+    let mut staged = Vec::with_capacity(spans.len());
+    for span in spans {
+        check_name(store, &span.name)?;
+        let header = NpyHeader {
+            version: Version::V1,
+            dtype: span.dtype,
+            fortran_order: false,
+            shape: span.shape,
+        };
+        let temp = TempFile::new(writer.temp_path());
+        let mut out = File::create(temp.path()).map_err(ApiError::Storage)?;
+        out.write_all(&header.to_bytes())
+            .map_err(ApiError::Storage)?;
+        file.seek(SeekFrom::Start(span.offset))
+            .map_err(ApiError::Storage)?;
+        std::io::copy(&mut (&mut file).take(span.nbytes), &mut out).map_err(ApiError::Storage)?;
+        out.sync_all().map_err(ApiError::Storage)?;
+        staged.push(Staged {
+            name: span.name,
+            file: temp,
+        });
+    }
+    Ok(staged)
+}
+
+/// Validate an `.npz` body and inflate each member to its own temporary `.npy`, counting
+/// the inflated bytes against the upload limit.
+fn stage_npz(
+    store: &Store,
+    writer: &Writer,
+    group: &str,
+    body: &Path,
+) -> Result<Vec<Staged>, ApiError> {
+    let bad = |reason: String| ApiError::BadSet(format!("not a valid .npz: {reason}"));
+    let file = File::open(body).map_err(ApiError::Storage)?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+    if archive.len() > MAX_SET_ARRAYS {
+        return Err(too_many(archive.len()));
+    }
+    let max = writer.config().max_upload;
+    let mut inflated_total: u64 = 0;
+    let mut spans: Vec<(u64, u64, String)> = Vec::new();
+    let mut staged: Vec<Staged> = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| bad(format!("member {index} is unreadable: {e}")))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let file_name = entry.name().to_string();
+        let member = file_name
+            .strip_suffix(".npy")
+            .ok_or_else(|| bad(format!("member {file_name} is not an .npy file")))?;
+        let name = format!("{group}/{member}");
+        check_name(store, &name)?;
+        if staged.iter().any(|s| s.name == name) {
+            return Err(bad(format!("member {file_name} is in the archive twice")));
+        }
+        spans.push((
+            entry.data_start(),
+            entry.compressed_size(),
+            file_name.clone(),
+        ));
+
+        let temp = TempFile::new(writer.temp_path());
+        let mut out = File::create(temp.path()).map_err(ApiError::Storage)?;
+        let room = max.saturating_sub(inflated_total);
+        let written = std::io::copy(&mut (&mut entry).take(room + 1), &mut out)
+            .map_err(|e| bad(format!("member {file_name} cannot be inflated: {e}")))?;
+        if written > room {
+            return Err(too_large(max));
+        }
+        inflated_total += written;
+        out.sync_all().map_err(ApiError::Storage)?;
+        drop(out);
+        check_member(temp.path(), written)
+            .map_err(|e| bad(format!("member {file_name} is not a valid .npy: {e}")))?;
+        staged.push(Staged { name, file: temp });
+    }
+    spans.sort();
+    for pair in spans.windows(2) {
+        let ((start, len, first), (next, _, second)) = (&pair[0], &pair[1]);
+        if start.saturating_add(*len) > *next {
+            return Err(bad(format!("members {first} and {second} overlap")));
+        }
+    }
+    if staged.is_empty() {
+        return Err(bad("the archive holds no .npy members".into()));
+    }
+    Ok(staged)
+}
+
+/// Check an inflated member the way a single upload is checked.
+fn check_member(path: &Path, len: u64) -> Result<(), String> {
+    let mut prefix = Vec::with_capacity(MAX_DATA_OFFSET);
+    File::open(path)
+        .and_then(|f| f.take(MAX_DATA_OFFSET as u64).read_to_end(&mut prefix))
+        .map_err(|e| e.to_string())?;
+    check_upload(&prefix, len)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Rename the staged arrays into place and remove `removals`, all or none, with every
+/// name's write lock held; then the events. The arrays stored, in staged order.
+async fn commit(
+    store: &Store,
+    levels: &LevelsCache,
+    writer: &Writer,
+    staged: Vec<Staged>,
+    removals: Vec<String>,
+) -> Result<Vec<ArrayInfo>, ApiError> {
+    let names: BTreeSet<String> = staged
+        .iter()
+        .map(|s| s.name.clone())
+        .chain(removals.iter().cloned())
+        .collect();
+    // In name order, so two sets that share names never wait for each other in a circle.
+    let mut guards = Vec::with_capacity(names.len());
+    for name in &names {
+        guards.push(writer.lock(name).await);
+    }
+    let (committing, journals) = (store.clone(), writer.clone());
+    let removed = removals.clone();
+    let (stored, gone) = blocking(move || {
+        let gone: Vec<_> = removed
+            .iter()
+            .filter_map(|name| committing.get(name).ok())
+            .collect();
+        let journal = Journal {
+            renames: staged
+                .iter()
+                .map(|s| (file_name(s.file.path()), format!("{}.npy", s.name)))
+                .collect(),
+            removals: removed.iter().map(|name| format!("{name}.npy")).collect(),
+        };
+        for (_, target) in &journal.renames {
+            let dir = committing.root().join(target);
+            let dir = dir.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|err| path_error(target, err))?;
+        }
+        let journal_path = journals.write_journal(&journal)?;
+        for staged in staged {
+            // From here the journal owns the temporaries: the next start finishes the renames.
+            staged.file.keep();
+        }
+        let paths: Vec<PathBuf> = journal
+            .renames
+            .iter()
+            .map(|(_, target)| target)
+            .chain(&journal.removals)
+            .map(|target| committing.root().join(target))
+            .collect();
+        let applied = committing.commit_set(&paths, || {
+            apply(committing.root(), journals.tmp_dir(), &journal)
+        });
+        applied.map_err(ApiError::Storage)?;
+        let dirs: BTreeSet<PathBuf> = paths
+            .iter()
+            .map(|path| path.parent().unwrap_or(Path::new(".")).to_path_buf())
+            .collect();
+        for dir in &dirs {
+            sync_dir(dir).map_err(ApiError::Storage)?;
+        }
+        std::fs::remove_file(&journal_path).map_err(ApiError::Storage)?;
+        let stored = journal
+            .renames
+            .iter()
+            .map(|(_, target)| {
+                let name = target.strip_suffix(".npy").unwrap_or(target);
+                Ok(committing.get(name)?)
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok((stored, gone))
+    })
+    .await?;
+    for name in &removals {
+        levels.forget(name);
+    }
+    for array in &gone {
+        writer.emit(LiveEvent::Deleted(info_of(array).into()));
+    }
+    for array in &stored {
+        writer.emit(LiveEvent::Changed(info_of(array).into()));
+    }
+    drop(guards);
+    Ok(stored.iter().map(|array| info_of(array)).collect())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Make a journal's renames and removals. A rename whose temporary is gone was made before
+/// (this is how a crash is finished); a removal of a file that is gone is done.
+fn apply(root: &Path, tmp: &Path, journal: &Journal) -> std::io::Result<()> {
+    for (temp, target) in &journal.renames {
+        let from = tmp.join(temp);
+        if from.exists() {
+            std::fs::rename(&from, root.join(target))?;
+        }
+    }
+    for removal in &journal.removals {
+        match std::fs::remove_file(root.join(removal)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl Writer {
+    /// Write `journal` durably into the temporary folder: `.part` first, synced, then
+    /// renamed, so the next start finds a whole journal or none.
+    fn write_journal(&self, journal: &Journal) -> Result<PathBuf, ApiError> {
+        let path = self.temp_path().with_extension("commit.json");
+        let part = path.with_extension("part");
+        let text = serde_json::to_vec(journal).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut file = File::create(&part).map_err(ApiError::Storage)?;
+        file.write_all(&text).map_err(ApiError::Storage)?;
+        file.sync_all().map_err(ApiError::Storage)?;
+        std::fs::rename(&part, &path).map_err(ApiError::Storage)?;
+        sync_dir(self.tmp_dir()).map_err(ApiError::Storage)?;
+        Ok(path)
+    }
+}
+
+/// Finish the commits a crash interrupted: every whole journal in `tmp` is applied and
+/// removed. Called at start-up, before the temporaries are deleted.
+///
+/// # Errors
+/// When a journal cannot be read or applied.
+pub(super) fn recover(root: &Path, tmp: &Path) -> std::io::Result<usize> {
+    let mut finished = 0;
+    for entry in std::fs::read_dir(tmp)? {
+        let path = entry?.path();
+        if !path.to_string_lossy().ends_with(".commit.json") {
+            continue;
+        }
+        let journal: Journal = serde_json::from_slice(&std::fs::read(&path)?)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        for (_, target) in &journal.renames {
+            if let Some(dir) = root.join(target).parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        apply(root, tmp, &journal)?;
+        std::fs::remove_file(&path)?;
+        finished += 1;
+    }
+    Ok(finished)
+}
