@@ -3,6 +3,7 @@ its whole surface, the errors it raises and the README example that uses it."""
 
 import http.server
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -25,9 +26,11 @@ TOKEN = "client-s3cret"
 def downlink(tmp_path_factory):
     """The client package as `pip install ./clients/python` installs it."""
     target = tmp_path_factory.mktemp("site")
+    # From a copy, so the build leaves nothing in the checkout.
+    source = tmp_path_factory.mktemp("src") / "python"
+    shutil.copytree(REPO / "clients" / "python", source)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-         "--target", str(target), str(REPO / "clients" / "python")],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
         check=True,
     )
     sys.path.insert(0, str(target))
