@@ -18,3 +18,13 @@ export async function example(base) {
   const back = await fetch(`${base}/api/arrays/scripts/wave?format=raw`);
   return { status: put.status, values: new Float32Array(await back.arrayBuffer()) };
 }
+
+// Several arrays in one PUT, all or none, sent from the typed arrays' own buffers.
+import { encodeBundle } from './bundle.js';
+
+export async function exampleMany(base) {
+  const t = BigInt64Array.from({ length: 1000 }, (_, i) => 1_773_478_800_000_000_000n + BigInt(i) * 20_000_000n);
+  const x = Float32Array.from({ length: 1000 }, (_, i) => Math.cos(i / 50));
+  const put = await fetch(`${base}/api/bundle`, { method: 'PUT', body: encodeBundle({ 'scripts/pair/t': t, 'scripts/pair/x': x }) });
+  return { status: put.status, stored: (await put.json()).arrays.map((a) => a.name) };
+}

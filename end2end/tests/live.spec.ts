@@ -60,6 +60,48 @@ test('the file picker uploads an .npz as a folder, and bad files show an error',
   await expect(index.link('uploads/run7/b')).toBeVisible();
 });
 
+/** The server's anonymous resident memory in MB, read from outside (/proc/PID/status). */
+function serverRssAnonMB(): number {
+  const port = process.env.DOWNLINK_E2E_PORT ?? '3917';
+  // The downlink process itself, not a shell that started it.
+  const pid = execFileSync('pgrep', ['-f', '--', `addr 127.0.0.1:${port}`])
+    .toString()
+    .trim()
+    .split('\n')
+    .find((p) => path.basename(fs.readlinkSync(`/proc/${p}/exe`)) === 'downlink');
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('RssAnon:'))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+test('a compressed .npz uploads from the page, is charted, and never sits in server memory', async ({ page }) => {
+  const index = new IndexPage(page);
+  await index.goto();
+  await waitForHydration(page);
+  // 64 MB of float32 once inflated, about 1 MB as np.savez_compressed writes it.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-npzc-'));
+  const npz = path.join(dir, 'squeezed.npz');
+  python(`import numpy as np
+x = np.tile(np.sin(np.arange(4096, dtype="<f4") / 50), 4096)
+np.savez_compressed("${npz}", x=x, t=np.arange(3, dtype="<i8"))`);
+  expect(fs.statSync(npz).size).toBeLessThan(4 << 20);
+  const before = serverRssAnonMB();
+  await page.getByTestId('file-input').setInputFiles([npz]);
+  const row = page.getByTestId('upload').first();
+  await expect(row.getByTestId('upload-status')).toHaveText('uploaded');
+  await expect(row).toContainText('uploads/squeezed/ (2 arrays)');
+  await expect(index.link('uploads/squeezed/x')).toBeVisible();
+  await page.goto('/view/uploads/squeezed/x');
+  await waitForHydration(page);
+  await expect(page.getByTestId('chart')).toHaveAttribute('data-settled', 'true');
+  const grown = serverRssAnonMB() - before;
+  expect(grown, `the server grew by ${grown.toFixed(1)} MB`).toBeLessThan(32);
+  // NumPy reads the stored member back exactly.
+  const data = process.env.DOWNLINK_E2E_DATA!;
+  expect(python(`import numpy as np
+x = np.load("${data}/uploads/squeezed/x.npy")
+print(x.dtype.str, x.shape[0], bool((x == np.tile(np.sin(np.arange(4096, dtype="<f4") / 50), 4096)).all()))`)).toBe('<f4 16777216 True');
+});
+
 test('"save window" stores the visible window with its timestamps, and NumPy confirms them', async ({ page }) => {
   await page.goto('/view/demo/pass/rssi');
   await waitForHydration(page);

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::data::list_arrays;
-use crate::app::live::{file_bytes, name_from_file, on_changes, put_npy};
+use crate::app::live::{name_from_file, on_changes, put_file};
 use crate::catalog::{human_bytes, ArrayInfo};
 
 /// The index page (server only).
@@ -180,8 +180,9 @@ struct UploadItem {
     outcome: RwSignal<Option<Result<(), String>>>,
 }
 
-/// Drag-and-drop (or choose) .npy and .npz files; each uploads to `uploads/<file name>`, an
-/// .npz as a folder of its members, with a progress bar and errors shown in place.
+/// Drag-and-drop (or choose) .npy and .npz files (compressed too); each uploads to
+/// `uploads/<file name>`, an .npz as a group of its members, with a progress bar and errors
+/// shown in place.
 #[component]
 fn Uploader(on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let on_done = Callback::new(move |()| on_done());
@@ -262,30 +263,25 @@ fn Uploader(on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView
     }
 }
 
-/// Upload one file: an .npy as is, an .npz member by member into a folder.
+/// Upload one file as it is: an `.npy` to `uploads/<name>`, an `.npz` (`np.savez` or
+/// `np.savez_compressed`) to the group `uploads/<name>`, which the server unpacks into a
+/// folder of its members, all or none.
 async fn upload(file: &web_sys::File, item: UploadItem) -> Result<(), String> {
     let file_name = file.name();
     let base = format!("uploads/{}", name_from_file(&file_name));
-    let bytes = file_bytes(file).await?;
+    let progress = move |p| item.progress.set(p);
     if !file_name.ends_with(".npz") {
         item.name.set(base.clone());
-        return put_npy(&base, &bytes, move |p| item.progress.set(p)).await;
+        put_file(&base, file, "application/x-npy", progress).await?;
+        return Ok(());
     }
-    let members = crate::wire::npz::read_npz(&bytes).map_err(|e| e.to_string())?;
-    let total: usize = members.iter().map(|m| m.data.len()).sum::<usize>().max(1);
-    item.name.set(format!("{base}/ ({} arrays)", members.len()));
-    let mut sent = 0usize;
-    for member in &members {
-        let name = format!("{base}/{}", name_from_file(&member.name));
-        let (before, size) = (sent, member.data.len());
-        put_npy(&name, member.data, move |p| {
-            item.progress
-                .set((before as f64 + p * size as f64) / total as f64);
-        })
-        .await
-        .map_err(|err| format!("{}: {err}", member.name))?;
-        sent += size;
-    }
+    item.name.set(format!("{base}/"));
+    let answer = put_file(&base, file, "application/zip", progress).await?;
+    let stored = serde_json::from_str::<serde_json::Value>(&answer)
+        .ok()
+        .and_then(|v| v["arrays"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    item.name.set(format!("{base}/ ({stored} arrays)"));
     item.progress.set(1.0);
     Ok(())
 }

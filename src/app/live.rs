@@ -68,8 +68,7 @@ pub fn name_from_file(file: &str) -> String {
     }
 }
 
-/// PUT `body` as `.npy` to `/api/arrays/{name}`, reporting upload progress (0..=1). Uses
-/// XMLHttpRequest: `fetch` reports no upload progress.
+/// PUT `body` as `.npy` to `/api/arrays/{name}`, reporting upload progress (0..=1).
 ///
 /// # Errors
 /// The server's error message, or a network error.
@@ -77,11 +76,57 @@ pub async fn put_npy(
     name: &str,
     body: &[u8],
     on_progress: impl Fn(f64) + 'static,
-) -> Result<(), String> {
+) -> Result<String, String> {
+    put_bytes(name, "application/x-npy", body, on_progress).await
+}
+
+/// PUT `body` with `content_type` to `/api/arrays/{name}`, reporting upload progress.
+///
+/// # Errors
+/// The server's error message, or a network error.
+pub async fn put_bytes(
+    name: &str,
+    content_type: &str,
+    body: &[u8],
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<String, String> {
+    let array = js_sys::Uint8Array::from(body);
+    put(name, content_type, on_progress, |xhr| {
+        xhr.send_with_opt_buffer_source(Some(&array))
+    })
+    .await
+}
+
+/// PUT a dropped or chosen file as it is (the browser streams it from disk, nothing is
+/// copied into wasm memory) to `/api/arrays/{name}` with `content_type`, reporting upload
+/// progress (0..=1). The server's JSON answer.
+///
+/// # Errors
+/// The server's error message, or a network error.
+pub async fn put_file(
+    name: &str,
+    file: &web_sys::File,
+    content_type: &str,
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<String, String> {
+    put(name, content_type, on_progress, |xhr| {
+        xhr.send_with_opt_blob(Some(file))
+    })
+    .await
+}
+
+/// PUT to `/api/arrays/{name}` with XMLHttpRequest (`fetch` reports no upload progress);
+/// `send` sends the body. The answer's text on a 2xx.
+async fn put(
+    name: &str,
+    content_type: &str,
+    on_progress: impl Fn(f64) + 'static,
+    send: impl FnOnce(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
+) -> Result<String, String> {
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| "this browser cannot upload")?;
     xhr.open("PUT", &format!("/api/arrays/{name}"))
         .map_err(|_| "cannot open the upload")?;
-    xhr.set_request_header("Content-Type", "application/x-npy")
+    xhr.set_request_header("Content-Type", content_type)
         .map_err(|_| "cannot set the content type")?;
     let progress =
         Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |event: web_sys::ProgressEvent| {
@@ -103,31 +148,18 @@ pub async fn put_npy(
         xhr.set_onload(Some(on_load.unchecked_ref()));
         xhr.set_onerror(Some(on_error.unchecked_ref()));
     });
-    let array = js_sys::Uint8Array::from(body);
-    xhr.send_with_opt_buffer_source(Some(&array))
-        .map_err(|_| "cannot send the upload")?;
+    send(&xhr).map_err(|_| "cannot send the upload")?;
     let _ = wasm_bindgen_futures::JsFuture::from(done).await;
     drop(progress);
     let status = xhr.status().unwrap_or(0);
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
     Err(serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| v["error"].as_str().map(str::to_string))
         .unwrap_or_else(|| format!("the upload failed (HTTP {status})")))
-}
-
-/// The bytes of a dropped or chosen file.
-///
-/// # Errors
-/// When the browser cannot read it.
-pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|_| format!("cannot read {}", file.name()))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 #[cfg(test)]

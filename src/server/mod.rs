@@ -14,6 +14,7 @@ pub mod limits;
 pub mod openapi;
 pub mod repr;
 pub mod serve;
+pub mod site;
 pub mod store;
 pub mod task;
 pub mod views;
@@ -157,6 +158,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .leptos_routes(&state, PAGE_ROUTES.clone(), move || shell(options.clone()))
+        .nest_service("/pkg", site::pkg_service(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
 }
@@ -193,6 +195,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     if leptos_options.output_name.is_empty() {
         leptos_options.output_name = OUTPUT_NAME.into();
     }
+
+    site::precompress_in_background(PathBuf::from(&*leptos_options.site_root));
 
     let data = cli.data.clone();
     if tokio::task::spawn_blocking(move || demo::ensure_demo(&data)).await?? {

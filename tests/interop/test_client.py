@@ -3,7 +3,6 @@ its whole surface, the errors it raises and the README example that uses it."""
 
 import http.server
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,25 +19,6 @@ sys.path.insert(0, str(HERE))
 from server import Server  # noqa: E402
 
 TOKEN = "client-s3cret"
-
-
-@pytest.fixture(scope="module")
-def downlink(tmp_path_factory):
-    """The client package as `pip install ./clients/python` installs it."""
-    target = tmp_path_factory.mktemp("site")
-    # From a copy, so the build leaves nothing in the checkout.
-    source = tmp_path_factory.mktemp("src") / "python"
-    shutil.copytree(REPO / "clients" / "python", source)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
-        check=True,
-    )
-    sys.path.insert(0, str(target))
-    import downlink as module
-
-    assert Path(module.__file__).is_relative_to(target), "imported a package other than the installed one"
-    yield module
-    sys.path.remove(str(target))
 
 
 @pytest.fixture(scope="module")

@@ -83,6 +83,20 @@ def test_javascript_fetch_example(server):
     assert stored.dtype.str == "<f4" and stored.shape == (1000,)
 
 
+def test_javascript_bundle_put_example(server):
+    script = (
+        f"import {{ exampleMany }} from '{REPO / 'clients' / 'example_fetch.mjs'}';"
+        f"console.log(JSON.stringify(await exampleMany('{server.base}')));"
+    )
+    out = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    assert result == {"status": 200, "stored": ["scripts/pair/t", "scripts/pair/x"]}
+    t = np.load(io.BytesIO(request("GET", f"{server.base}/api/arrays/scripts/pair/t")[1]))
+    x = np.load(io.BytesIO(request("GET", f"{server.base}/api/arrays/scripts/pair/x")[1]))
+    assert t.dtype.str == "<i8" and t[1] - t[0] == 20_000_000
+    np.testing.assert_allclose(x, np.cos(np.arange(1000) / 50).astype("<f4"), rtol=1e-6)
+
+
 def test_no_torn_reads_while_four_writers_replace_an_array(server):
     url = f"{server.base}/api/arrays/torn/target"
     n = 250_000

@@ -31,6 +31,9 @@ EOF
     "$python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
+# The binary media types of the write routes (a bundle, an .npz) are sent as raw bytes.
+export SCHEMATHESIS_HOOKS="${SCHEMATHESIS_HOOKS:-hooks}"
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 # /api/events is an endless Server-Sent Events stream: there is no response to check.
 # The example database is off, so nothing is written into the work tree and every run
 # starts from the seed alone.

@@ -286,18 +286,23 @@ async fn csv_part(part: &Part, unit_ns: Option<i64>) -> Result<CsvPart, String> 
     })
 }
 
-/// Store every part (and its timestamps) under the group `target`, or a single part
-/// without timestamps as the array `target`.
+/// Store every part (and its timestamps) as the group `target`, all or none (an existing
+/// group of that name is replaced whole), or a single part without timestamps as the
+/// array `target`.
 async fn save(parts: &[Part], target: &str) -> Result<(), String> {
     let single = parts.len() == 1 && parts[0].time.is_none();
-    for (name, document) in documents(parts).await? {
-        let name = if single {
-            target.to_string()
-        } else {
-            format!("{target}/{name}")
-        };
-        crate::app::live::put_npy(&name, &document, |_| {}).await?;
+    let documents = documents(parts).await?;
+    if single {
+        crate::app::live::put_npy(target, &documents[0].1, |_| {}).await?;
+        return Ok(());
     }
+    // One .npz PUT: the server stores the group whole or not at all.
+    let members: Vec<(String, Vec<u8>)> = documents
+        .into_iter()
+        .map(|(name, document)| (format!("{name}.npy"), document))
+        .collect();
+    let archive = write_npz(&members).map_err(|e| e.to_string())?;
+    crate::app::live::put_bytes(target, "application/zip", &archive, |_| {}).await?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import http.client
 import json
+import os
 import threading
 import time
 import urllib.parse
@@ -19,9 +20,10 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from . import errors
-from .npy import dtype_of, npy_parts, read_bundle, read_npy
+from .npy import bundle_parts, dtype_of, npy_parts, read_bundle, read_npy
 
 NPY = "application/x-npy"
+BUNDLE = "application/x-downlink-bundle"
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,28 @@ class Client:
         """Append `rows` along axis 0 (same dtype and trailing shape; creates the array if
         there is none)."""
         return self._write("POST", name, rows)
+
+    def put_many(self, arrays) -> list[ArrayInfo]:
+        """Store several arrays ({name: array}) in one request, all or none: a reader sees
+        the old set or the new one, never a mix. The body is streamed from the arrays' own
+        buffers (a bundle), with no copy and no concatenation."""
+        chunks, length = bundle_parts(arrays)
+        headers = {"Content-Type": BUNDLE, "Content-Length": str(length)}
+        body = self._request("PUT", "/api/bundle", body=chunks, headers=headers, auth=True)
+        return [ArrayInfo.from_json(entry) for entry in json.loads(body)["arrays"]]
+
+    def put_group(self, group: str, path_or_bytes) -> list[ArrayInfo]:
+        """Replace the group `group` with the members of an .npz file (a path, or its bytes;
+        `np.savez` or `np.savez_compressed`), all or none; the server unpacks it."""
+        path = f"/api/arrays/{_quote(group)}"
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            headers = {"Content-Type": "application/zip", "Content-Length": str(memoryview(path_or_bytes).nbytes)}
+            answer = self._request("PUT", path, body=[path_or_bytes], headers=headers, auth=True)
+        else:
+            with open(path_or_bytes, "rb") as file:  # streamed from disk by http.client
+                headers = {"Content-Type": "application/zip", "Content-Length": str(os.fstat(file.fileno()).st_size)}
+                answer = self._request("PUT", path, body=file, headers=headers, auth=True)
+        return [ArrayInfo.from_json(entry) for entry in json.loads(answer)["arrays"]]
 
     def delete(self, name: str) -> None:
         """Remove the array `name`."""

@@ -54,7 +54,7 @@ def npy_parts(array: np.ndarray) -> tuple[list, int]:
     if array.dtype.hasobject:
         raise TypeError("object arrays cannot be sent: Downlink stores plain data only")
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
-        array = np.ascontiguousarray(array)
+        array = array.copy(order="C")
     header = io.BytesIO()
     d = np.lib.format.header_data_from_array_1_0(array)
     try:
@@ -70,6 +70,57 @@ def raw_bytes(array: np.ndarray) -> memoryview:
     """The bytes of a contiguous array in its memory order, as a view (no copy)."""
     flat = array.T if (array.flags.f_contiguous and not array.flags.c_contiguous) else array
     return memoryview(flat.reshape(-1).view(np.uint8))
+
+
+ALIGN = 64
+
+
+def bundle_parts(arrays) -> tuple[list, int]:
+    """A Downlink bundle of `arrays` ({name: array}) as a list of buffers to send one after
+    another, and its length: the header, then each array's own memory (C order; anything
+    else is made contiguous first) after zero padding to its 64-byte offset. Nothing is
+    concatenated and no array is copied by `tobytes()`."""
+    items = []
+    for name, array in arrays.items():
+        array = np.asanyarray(array)
+        if not array.flags.c_contiguous:
+            array = array.copy(order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
+        if array.dtype.hasobject:
+            raise TypeError(f"{name}: object arrays cannot be sent")
+        items.append((name, array))
+    def header_for(offsets):
+        entries = [
+            {"name": name, "dtype": _descr(array.dtype), "shape": list(array.shape),
+             "offset": offset, "nbytes": array.nbytes}
+            for (name, array), offset in zip(items, offsets)
+        ]
+        return json.dumps({"arrays": entries}, separators=(",", ":")).encode()
+    # The header's length depends on the offsets' digits: settle it, then pad it to 64.
+    offsets = [0] * len(items)
+    while True:
+        text = header_for(offsets)
+        start = -(-(16 + len(text)) // ALIGN) * ALIGN
+        placed, at = [], start
+        for _, array in items:
+            placed.append(at)
+            at = -(-(at + array.nbytes) // ALIGN) * ALIGN
+        if placed == offsets:
+            break
+        offsets = placed
+    text = text.ljust(start - 16)
+    parts = [BUNDLE_MAGIC + (1).to_bytes(4, "little") + len(text).to_bytes(4, "little") + text]
+    end = start
+    for (_, array), offset in zip(items, offsets):
+        if offset > end:
+            parts.append(bytes(offset - end))
+        parts.append(raw_bytes(array))
+        end = offset + array.nbytes
+    return parts, end
+
+
+def _descr(dtype: np.dtype):
+    descr = np.lib.format.dtype_to_descr(dtype)
+    return descr if isinstance(descr, str) else [list(field) for field in descr]
 
 
 def read_bundle(body) -> dict[str, np.ndarray]:

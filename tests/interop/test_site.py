@@ -1,0 +1,108 @@
+"""The site as a deployed app serves it, against the release binary: wasm, JS and CSS
+precompressed and negotiated by Accept-Encoding, revalidated by browsers; `--version`."""
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from server import Server  # noqa: E402
+
+PKG = REPO / "target" / "site" / "pkg"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    (data / "seed").mkdir()  # not empty: no demo data set
+    running = Server(data)
+    yield running
+    running.stop()
+
+
+def fetch(url, encoding=None, headers=None):
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    if encoding:
+        request.add_header("Accept-Encoding", encoding)
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return r.status, r.headers, r.read()  # case-insensitive (hyper sends lower case)
+
+
+def assets():
+    names = sorted(p.name for p in PKG.iterdir() if p.suffix in (".wasm", ".js", ".css"))
+    assert any(n.endswith(".wasm") for n in names), names
+    return names
+
+
+def wait_for_compressed(name):
+    for _ in range(600):
+        if (PKG / f"{name}.br").exists() and (PKG / f"{name}.gz").exists():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} was not precompressed within 60 s")
+
+
+def test_assets_are_served_compressed_as_the_client_asks(server):
+    for name in assets():
+        wait_for_compressed(name)
+        url = f"{server.base}/pkg/{name}"
+        _, plain_headers, plain = fetch(url)
+        assert "Content-Encoding" not in plain_headers, name
+        assert plain == (PKG / name).read_bytes()
+
+        _, headers, body = fetch(url, "gzip")
+        assert headers.get("Content-Encoding") == "gzip", name
+        assert gzip.decompress(body) == plain
+
+        _, headers, body = fetch(url, "br, gzip, deflate")
+        assert headers.get("Content-Encoding") == "br", name
+        assert len(body) < len(plain) * 0.6, f"{name}: {len(body)} of {len(plain)} bytes"
+        assert (PKG / f"{name}.br").read_bytes() == body
+        assert headers.get("Cache-Control") == "no-cache"
+        assert "accept-encoding" in headers.get("Vary", "").lower()
+
+
+def test_unchanged_assets_revalidate_with_304(server):
+    name = next(n for n in assets() if n.endswith(".wasm"))
+    _, headers, _ = fetch(f"{server.base}/pkg/{name}", "br")
+    since = headers["Last-Modified"]
+    request = urllib.request.Request(f"{server.base}/pkg/{name}", headers={"If-Modified-Since": since})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=30)
+    assert err.value.code == 304
+
+
+def test_a_stale_compressed_file_is_never_served(tmp_path):
+    """A new build leaves last build's .br behind: the server must not answer with it."""
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg" / "app.js").write_text("console.log('new build');\n" * 200)
+    old = site / "pkg" / "app.js.br"
+    old.write_bytes(b"last build's bytes")
+    past = time.time() - 3600
+    os.utime(old, (past, past))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "seed").mkdir()
+    running = Server(tmp_path / "data", env={"LEPTOS_SITE_ROOT": str(site)})
+    try:
+        _, headers, body = fetch(f"{running.base}/pkg/app.js", "br")
+        assert body != b"last build's bytes"
+    finally:
+        running.stop()
+
+
+def test_version():
+    binary = os.environ.get("DOWNLINK_BIN", str(REPO / "target/release/downlink"))
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    version = next(line.split('"')[1] for line in (REPO / "Cargo.toml").read_text().splitlines()
+                   if line.startswith("version = "))
+    assert out.stdout.strip() == f"downlink {version}"
