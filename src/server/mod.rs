@@ -208,6 +208,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     };
     let state = AppState::with_limits(leptos_options, cli.data.clone(), config, &cli.limits);
     state.writer.clean_temporaries()?;
+    state.store.clear_inflated()?;
     if cli.demo_live {
         demo::spawn_live(state.clone());
     }

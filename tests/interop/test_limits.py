@@ -290,3 +290,33 @@ def test_a_subscriber_that_stops_reading_is_dropped_while_others_keep_receiving(
         reader.close()
     finally:
         running.stop()
+
+
+def test_a_deflated_npz_member_is_served_without_its_inflated_size_in_memory(tmp_path):
+    """np.savez_compressed of 400 MB: inflated once to disk under .downlink/npz and mapped."""
+    data = tmp_path / "data"
+    data.mkdir()
+    x = np.tile(np.arange(1000, dtype="<f4"), 100_000)  # 400 MB, compresses well
+    np.savez_compressed(data / "packed.npz", x=x, t=np.arange(3))
+    assert (data / "packed.npz").stat().st_size < 8 << 20
+    running = Server(data)
+    try:
+        with PeakRss(running.proc.pid) as rss:
+            conn, response = get(running, "/api/arrays/packed/x?format=raw")
+            assert response.status == 200
+            at = 0
+            while True:
+                chunk = response.read(CHUNK)
+                if not chunk:
+                    break
+                n = len(chunk) // 4
+                assert chunk == x[at:at + n].tobytes()
+                at += n
+            conn.close()
+        assert at == x.size
+        print(f"RssAnon growth serving a 400 MB deflated member: {rss.growth_mb:.1f} MB")
+        assert rss.growth_mb < 64, f"{rss.growth_mb:.1f} MB"
+        cached = list((data / ".downlink" / "npz").glob("*/*.npy"))
+        assert len(cached) == 2 and max(p.stat().st_size for p in cached) > 400_000_000
+    finally:
+        running.stop()

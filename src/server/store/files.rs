@@ -1,5 +1,6 @@
 //! Reading the two kinds of file the store serves: `.npy` (header by `pread`, data from the
-//! map) and `.npz` (the zip's members, sliced from the map or inflated).
+//! map) and `.npz` (the zip's members: stored ones sliced from the map, deflated ones
+//! inflated once into the disk cache and mapped from there).
 
 use std::fs::File;
 use std::io::Read;
@@ -13,7 +14,7 @@ use super::{Source, StoredArray};
 use crate::names::validate_name;
 use crate::wire::npy::{parse_npy, NpyHeader, Trailing, MAX_DATA_OFFSET};
 
-/// Largest member of a deflated `.npz` that is inflated into memory (a zip-bomb bound).
+/// Largest member of a deflated `.npz` that is inflated (a zip-bomb bound, in disk bytes).
 pub const MAX_INFLATED_MEMBER: u64 = 4 << 30;
 
 /// Map a whole file read-only and hand it out as shareable bytes.
@@ -117,15 +118,72 @@ fn array_etag(file_etag: &str, header: &NpyHeader) -> String {
     format!("{:016x}", h.finish())
 }
 
-/// The members of an `.npz` file, mapped.
+/// The members of an `.npz` file, mapped. Deflated members are inflated into `cache`, a
+/// folder of this archive's own (see [`inflated_member`]); what it held for other versions
+/// of the archive is removed.
 pub(super) fn read_npz(
     group: &str,
     path: &Path,
     stamp: FileStamp,
+    cache: &Path,
 ) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
     let file = File::open(path).map_err(|err| format!("cannot read it: {err}"))?;
     let bytes = map_file(&file).map_err(|err| format!("cannot read it: {err}"))?;
-    npz_members(group, path, &bytes, stamp)
+    let members = npz_members(group, path, &bytes, stamp, cache)?;
+    if let Ok(entries) = std::fs::read_dir(cache) {
+        let current: Vec<String> = members
+            .iter()
+            .filter_map(|(_, array)| match &array.source {
+                Source::NpzMember { member, .. } => Some(format!("{}.npy", stamp.etag(member))),
+                Source::Npy(_) => None,
+            })
+            .collect();
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !current.contains(&name) && !name.ends_with(".part") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(members)
+}
+
+/// A deflated member, inflated once into the disk cache and mapped from there, so its bytes
+/// are page cache the kernel can drop, never the server's own memory. The file is named by
+/// the member's version (`etag`) and written whole before it is renamed into place, so a
+/// file found there is complete; at most [`MAX_INFLATED_MEMBER`] bytes are written.
+fn inflated_member(
+    member: &mut impl Read,
+    file_name: &str,
+    cache: &Path,
+    etag: &str,
+) -> Result<Bytes, String> {
+    let path = cache.join(format!("{etag}.npy"));
+    if let Ok(file) = File::open(&path) {
+        return map_file(&file)
+            .map_err(|err| format!("cannot read the inflated {file_name}: {err}"));
+    }
+    let failed = |err: std::io::Error| format!("zip member {file_name} cannot be inflated: {err}");
+    std::fs::create_dir_all(cache).map_err(failed)?;
+    let part = cache.join(format!("{etag}.{}.part", std::process::id()));
+    let written = File::create(&part).and_then(|mut out| {
+        let n = std::io::copy(&mut member.take(MAX_INFLATED_MEMBER + 1), &mut out)?;
+        out.sync_all()?;
+        Ok(n)
+    });
+    let placed = match written {
+        Ok(n) if n > MAX_INFLATED_MEMBER => Err(format!(
+            "zip member {file_name} inflates to more than {MAX_INFLATED_MEMBER} bytes"
+        )),
+        Ok(_) => std::fs::rename(&part, &path).map_err(failed),
+        Err(err) => Err(failed(err)),
+    };
+    if let Err(reason) = placed {
+        let _ = std::fs::remove_file(&part);
+        return Err(reason);
+    }
+    let file = File::open(&path).map_err(failed)?;
+    map_file(&file).map_err(failed)
 }
 
 fn npz_members(
@@ -133,6 +191,7 @@ fn npz_members(
     path: &Path,
     bytes: &Bytes,
     stamp: FileStamp,
+    cache: &Path,
 ) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_ref()))
         .map_err(|e| format!("not a valid .npz (zip) file: {e}"))?;
@@ -166,19 +225,7 @@ fn npz_members(
                     })?;
                 bytes.slice(start..end)
             }
-            _ => {
-                let mut inflated = Vec::new();
-                (&mut file)
-                    .take(MAX_INFLATED_MEMBER + 1)
-                    .read_to_end(&mut inflated)
-                    .map_err(|e| format!("zip member {file_name} cannot be inflated: {e}"))?;
-                if inflated.len() as u64 > MAX_INFLATED_MEMBER {
-                    return Err(format!(
-                        "zip member {file_name} inflates to more than {MAX_INFLATED_MEMBER} bytes"
-                    ));
-                }
-                Bytes::from(inflated)
-            }
+            _ => inflated_member(&mut file, &file_name, cache, &stamp.etag(&file_name))?,
         };
         let source = Source::NpzMember {
             path: path.to_path_buf(),

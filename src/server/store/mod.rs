@@ -5,7 +5,9 @@
 //!   member).
 //! - Files are memory-mapped once and their data handed out as [`Bytes`] slices of the map,
 //!   so a response never copies the array. Stored (uncompressed) `.npz` members are sliced
-//!   from the map of the zip file the same way; deflated members are inflated once into memory.
+//!   from the map of the zip file the same way; deflated members are inflated once into a
+//!   file under `DIR/.downlink/npz/` (named by the archive's version, removed when it
+//!   changes, emptied at start-up) and mapped from there.
 //! - Every lookup checks the file's identity (inode, length, modification time) with one
 //!   `lstat`, so a file added, replaced or removed on disk is seen by the next request without
 //!   a restart. A file that is replaced by rename keeps serving its old map to the requests
@@ -143,6 +145,24 @@ impl Store {
     /// The data directory this store serves.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where deflated `.npz` members are inflated (`DIR/.downlink/npz/`, one folder per
+    /// archive).
+    fn inflated_dir(&self) -> PathBuf {
+        self.root.join(".downlink").join("npz")
+    }
+
+    /// Empty the cache of inflated members (at start-up: it then holds only members of the
+    /// archives served since, each once).
+    ///
+    /// # Errors
+    /// When the folder exists but cannot be removed.
+    pub fn clear_inflated(&self) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(self.inflated_dir()) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
     }
 
     /// The array called `name` (which must already be a valid name).
@@ -386,7 +406,13 @@ impl Store {
         }
         let is_npz = path.extension().is_some_and(|e| e == "npz");
         let result = if is_npz {
-            files::read_npz(&stem_name, path, stamp).map(|members| Content::Npz(Arc::new(members)))
+            let cache = self.inflated_dir().join(format!("{:016x}", {
+                let mut h = Fnv64::new();
+                h.write(path.as_os_str().as_encoded_bytes());
+                h.finish()
+            }));
+            files::read_npz(&stem_name, path, stamp, &cache)
+                .map(|members| Content::Npz(Arc::new(members)))
         } else {
             let _reading = self
                 .headers
