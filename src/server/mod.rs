@@ -195,6 +195,11 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     if leptos_options.output_name.is_empty() {
         leptos_options.output_name = OUTPUT_NAME.into();
     }
+    // A site built with hashed file names (cargo-leptos' `hash-files`) leaves the hashes in
+    // a file beside the binary; when it is there, the pages link the hashed names.
+    if !leptos_options.hash_files {
+        leptos_options.hash_files = site::hash_file(&leptos_options).is_some_and(|p| p.exists());
+    }
 
     site::precompress_in_background(PathBuf::from(&*leptos_options.site_root));
 

@@ -7,9 +7,11 @@
 //!   (leptos_axum's, a tower-http `ServeDir`) then answers `Accept-Encoding: br` or `gzip`
 //!   with them, and anything else with the file itself. A site folder the server cannot
 //!   write to is served uncompressed, with one warning.
-//! - **Revalidated, not stale.** `/pkg/` files keep their names from build to build, so they
-//!   go out with `Cache-Control: no-cache` and `Vary: Accept-Encoding`: a browser keeps
-//!   them and asks again with `If-Modified-Since`, a 304 when nothing changed.
+//! - **Cached for good when hashed.** cargo-leptos' `hash-files` names each build's JS, wasm
+//!   and CSS by their content (`downlink.<hash>.wasm`, the hashes in `hash.txt` beside the
+//!   server binary); those go out `Cache-Control: public, max-age=31536000, immutable`.
+//!   Anything else under `/pkg/` gets `no-cache` (kept, revalidated with
+//!   `If-Modified-Since`), and everything `Vary: Accept-Encoding`.
 //!
 //! The site is not embedded in the binary: `LEPTOS_SITE_ROOT` (default `target/site`)
 //! names the folder `cargo leptos build --release` writes, and a deployment ships it
@@ -18,9 +20,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use axum::http::{header, HeaderValue};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Extensions of the files worth compressing.
 const COMPRESSIBLE: [&str; 3] = ["wasm", "js", "css"];
@@ -130,24 +134,61 @@ fn gzip_of(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
+/// The hash file cargo-leptos writes beside the server binary when it hashes file names.
+pub fn hash_file(options: &leptos::prelude::LeptosOptions) -> Option<PathBuf> {
+    Some(
+        std::env::current_exe()
+            .ok()?
+            .parent()?
+            .join(&*options.hash_file),
+    )
+}
+
+/// Whether a file name carries a content hash, as cargo-leptos' `hash-files` writes them
+/// (`downlink.0b5c2e1f9a8d7c6b.wasm`: the output name, the hash, the extension).
+pub fn is_hashed(file_name: &str) -> bool {
+    let parts: Vec<&str> = file_name.split('.').collect();
+    parts.len() >= 3
+        && parts[parts.len() - 2].len() >= 8
+        && parts[parts.len() - 2]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// The service of `/pkg/`: the files under `SITE_ROOT/pkg`, their `.br` or `.gz` as the
 /// client's `Accept-Encoding` allows, with `Last-Modified` and 304 to `If-Modified-Since`,
-/// `Cache-Control: no-cache` and `Vary: Accept-Encoding` (see the module docs).
+/// and the caching headers of [`cache_headers`].
 pub fn pkg_service(options: &leptos::prelude::LeptosOptions) -> axum::Router {
     let dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    axum::Router::new().fallback_service(
-        tower::ServiceBuilder::new()
-            .layer(SetResponseHeaderLayer::overriding(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("no-cache"),
-            ))
-            .layer(SetResponseHeaderLayer::appending(
-                header::VARY,
-                HeaderValue::from_static("accept-encoding"),
-            ))
-            .service(files),
-    )
+    axum::Router::new()
+        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        .layer(axum::middleware::from_fn(cache_headers))
+}
+
+/// `Vary: Accept-Encoding` on every `/pkg/` answer; `Cache-Control: public,
+/// max-age=31536000, immutable` on a hashed name (its content never changes: a new build
+/// has a new name), `no-cache` on any other (kept, but revalidated).
+async fn cache_headers(request: Request, next: Next) -> Response {
+    let hashed = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .is_some_and(is_hashed);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        let policy = if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
 }
 
 #[cfg(test)]
@@ -178,5 +219,14 @@ mod tests {
         assert_eq!(inflated, body);
         assert!(br.len() < body.len() / 10 && gz.len() < body.len() / 5);
         assert!(!dir.path().join("favicon.ico.br").exists());
+    }
+
+    #[test]
+    fn hashed_names_are_told_apart() {
+        assert!(is_hashed("downlink.3fJ9kq0aZ1bX.wasm"));
+        assert!(is_hashed("downlink.0b5c2e1f9a8d7c6b.css"));
+        assert!(!is_hashed("downlink.wasm"));
+        assert!(!is_hashed("downlink_bg.wasm"));
+        assert!(!is_hashed("downlink.d.ts"));
     }
 }

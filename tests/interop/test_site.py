@@ -1,5 +1,6 @@
-"""The site as a deployed app serves it, against the release binary: wasm, JS and CSS
-precompressed and negotiated by Accept-Encoding, revalidated by browsers; `--version`."""
+"""The site as a deployed app serves it, against the release binary: wasm, JS and CSS under
+hashed names, precompressed and negotiated by Accept-Encoding, cached as immutable; the
+pages link the hashed names; `--version`."""
 
 import gzip
 import os
@@ -67,8 +68,33 @@ def test_assets_are_served_compressed_as_the_client_asks(server):
         assert headers.get("Content-Encoding") == "br", name
         assert len(body) < len(plain) * 0.6, f"{name}: {len(body)} of {len(plain)} bytes"
         assert (PKG / f"{name}.br").read_bytes() == body
-        assert headers.get("Cache-Control") == "no-cache"
+        # cargo-leptos' hash-files names every build's files by their content.
+        assert name.count(".") == 2, f"{name} is not a hashed name"
+        assert headers.get("Cache-Control") == "public, max-age=31536000, immutable"
         assert "accept-encoding" in headers.get("Vary", "").lower()
+
+
+def test_pages_link_the_hashed_names(server):
+    hashes = dict(line.split(": ") for line in (REPO / "target/release/hash.txt").read_text().split("\n") if line)
+    _, _, page = fetch(f"{server.base}/")
+    for kind in ("js", "wasm", "css"):
+        name = f"downlink.{hashes[kind]}.{kind}"
+        assert (PKG / name).exists(), name
+        assert f"/pkg/{name}".encode() in page, f"the page does not link {name}"
+
+
+def test_unhashed_files_are_revalidated(server, tmp_path):
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg" / "plain.js").write_text("console.log(1);\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "seed").mkdir()
+    running = Server(tmp_path / "data", env={"LEPTOS_SITE_ROOT": str(site)})
+    try:
+        _, headers, _ = fetch(f"{running.base}/pkg/plain.js")
+        assert headers.get("Cache-Control") == "no-cache"
+    finally:
+        running.stop()
 
 
 def test_unchanged_assets_revalidate_with_304(server):
