@@ -113,7 +113,7 @@ fn list(text: &str) -> Vec<String> {
 pub async fn list_arrays() -> Result<Vec<ArrayInfo>, PageError> {
     use crate::server::describe::info_of;
     use crate::server::task::blocking;
-    let store = ssr::state()?.store;
+    let store = ssr::state()?.store.clone();
     let arrays = blocking(move || Ok(store.list())).await?;
     Ok(arrays.iter().map(|a| info_of(a)).collect())
 }

@@ -22,6 +22,7 @@ pub mod write;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::LazyLock;
 
 use axum::extract::FromRef;
@@ -69,9 +70,15 @@ pub struct Cli {
     pub limits: limits::Limits,
 }
 
-/// Everything a handler can reach.
-#[derive(Debug, Clone, FromRef)]
-pub struct AppState {
+/// Everything a handler can reach: one shared [`AppParts`]. axum hands every request its
+/// own clone of the state, so a clone is one reference count, not a copy of every part
+/// (which was a few percent of a small request's time, `benches/serve.sh`).
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<AppParts>);
+
+/// What [`AppState`] holds (reached through it, `state.store`).
+#[derive(Debug)]
+pub struct AppParts {
     /// Leptos' settings (site root, output name, ...).
     pub leptos_options: LeptosOptions,
     /// The data directory's arrays.
@@ -85,6 +92,34 @@ pub struct AppState {
     /// Timeouts and caps.
     pub limits: limits::Limits,
 }
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// `State<Part>` extractors for each part of the state.
+macro_rules! state_parts {
+    ($($part:ident: $type:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $type {
+            fn from_ref(state: &AppState) -> $type {
+                state.$part.clone()
+            }
+        })*
+    };
+}
+
+state_parts!(
+    leptos_options: LeptosOptions,
+    store: Store,
+    levels: levels::LevelsCache,
+    writer: write::Writer,
+    heavy: limits::Heavy,
+    limits: limits::Limits,
+);
 
 impl AppState {
     /// The state for a data directory (pyramids persist under `DIR/.downlink/lod`), with
@@ -106,14 +141,14 @@ impl AppState {
     ) -> AppState {
         let data = data.into();
         let heavy = limits.heavy_pool();
-        AppState {
+        AppState(Arc::new(AppParts {
             leptos_options,
             levels: levels::LevelsCache::new(data.join(".downlink").join("lod"), heavy.clone()),
             writer: write::Writer::new(&data, write),
             store: Store::new(data),
             heavy,
             limits: limits.clone(),
-        }
+        }))
     }
 }
 
