@@ -274,16 +274,14 @@ class Client:
         connection, fresh = self._connection(stream)
         try:
             try:
-                connection.request(method, target, body=body, headers=headers)
-                response = connection.getresponse()
+                response = _exchange(connection, method, target, body, headers)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 # A kept-alive connection the server closed meanwhile: once more, on a new one.
                 connection.close()
                 if fresh:
                     raise
                 connection, _ = self._connection(stream, new=True)
-                connection.request(method, target, body=body, headers=headers)
-                response = connection.getresponse()
+                response = _exchange(connection, method, target, body, headers)
         except OSError as err:
             connection.close()
             raise errors.Unreachable(str(err), method=method, url=url) from err
@@ -311,6 +309,18 @@ class Client:
             self._local.connection = connection
             return connection, True
         return connection, False
+
+
+def _exchange(connection, method, target, body, headers) -> http.client.HTTPResponse:
+    """Send one request and read its answer's head. A server that refuses an upload early
+    (401, 413, 415) answers before it has read the body and closes the connection, so
+    sending the rest fails; its answer is read all the same."""
+    try:
+        connection.request(method, target, body=body, headers=headers)
+    except (BrokenPipeError, ConnectionResetError):
+        if body is None:
+            raise
+    return connection.getresponse()
 
 
 def _read_body(response: http.client.HTTPResponse) -> bytearray:
