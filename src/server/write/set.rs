@@ -446,3 +446,49 @@ pub(super) fn recover(root: &Path, tmp: &Path) -> std::io::Result<usize> {
     }
     Ok(finished)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A crash after the journal was written and some renames made: the next start makes
+    /// the rest, removes what the journal removes, and deletes the journal.
+    #[test]
+    fn recovery_finishes_an_interrupted_commit() {
+        let root = tempfile::tempdir().unwrap();
+        let tmp = root.path().join(".downlink/tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::create_dir_all(root.path().join("g")).unwrap();
+        // `a` was renamed before the crash; `b` was not; `old` is to be removed.
+        std::fs::write(root.path().join("g/a.npy"), b"new a").unwrap();
+        std::fs::write(tmp.join("upload-1-2.npy"), b"new b").unwrap();
+        std::fs::write(root.path().join("g/old.npy"), b"old").unwrap();
+        let journal = Journal {
+            renames: vec![
+                ("upload-1-1.npy".into(), "g/a.npy".into()),
+                ("upload-1-2.npy".into(), "g/sub/b.npy".into()),
+            ],
+            removals: vec!["g/old.npy".into()],
+        };
+        std::fs::write(
+            tmp.join("upload-1-3.commit.json"),
+            serde_json::to_vec(&journal).unwrap(),
+        )
+        .unwrap();
+        // A journal that was never finished writing is not a commit.
+        std::fs::write(tmp.join("upload-1-4.commit.part"), b"{\"renames\": [").unwrap();
+
+        assert_eq!(recover(root.path(), &tmp).unwrap(), 1);
+        assert_eq!(
+            std::fs::read(root.path().join("g/a.npy")).unwrap(),
+            b"new a"
+        );
+        assert_eq!(
+            std::fs::read(root.path().join("g/sub/b.npy")).unwrap(),
+            b"new b"
+        );
+        assert!(!root.path().join("g/old.npy").exists());
+        assert!(!tmp.join("upload-1-3.commit.json").exists());
+        assert!(!tmp.join("upload-1-2.npy").exists());
+    }
+}
