@@ -21,15 +21,7 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "s3cret-token";
 
-fn npy(descr: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
-    let header = NpyHeader {
-        version: Version::V1,
-        dtype: DType::parse_descr(descr).unwrap(),
-        fortran_order: false,
-        shape: shape.to_vec(),
-    };
-    write_npy(&header, data).unwrap()
-}
+use common::npy;
 
 fn f4(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
     values.into_iter().flat_map(f32::to_le_bytes).collect()

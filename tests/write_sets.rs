@@ -18,7 +18,7 @@ use downlink::server::write::WriteConfig;
 use downlink::server::{router, AppState};
 use downlink::wire::bundle::{decode_bundle, encode_bundle, BundleItem};
 use downlink::wire::dtype::DType;
-use downlink::wire::npy::{parse_npy, write_npy, NpyHeader, Trailing, Version};
+use downlink::wire::npy::{parse_npy, Trailing};
 use leptos::prelude::LeptosOptions;
 
 fn app_with(max_upload: u64) -> (tempfile::TempDir, AppState, Router) {
@@ -69,15 +69,7 @@ fn put_npz(group: &str, body: Vec<u8>) -> Request<Body> {
         .unwrap()
 }
 
-fn npy(descr: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
-    let header = NpyHeader {
-        version: Version::V1,
-        dtype: DType::parse_descr(descr).unwrap(),
-        fortran_order: false,
-        shape: shape.to_vec(),
-    };
-    write_npy(&header, data).unwrap()
-}
+use common::npy;
 
 /// A zip of `.npy` members, deflated or stored.
 fn npz(members: &[(&str, Vec<u8>)], deflate: bool) -> Vec<u8> {

@@ -1,4 +1,4 @@
-//! Helpers shared by the router tests (`tests/api.rs`, `tests/write.rs`).
+//! Helpers shared by the router tests (`tests/api.rs`, `tests/write.rs`, `tests/write_sets.rs`, ...).
 
 #![allow(dead_code, reason = "each test file uses some of these")]
 
@@ -25,6 +25,17 @@ pub async fn respond(app: &Router, request: Request<Body>) -> (StatusCode, Heade
         .to_bytes()
         .to_vec();
     (status, headers, body)
+}
+
+/// An `.npy` document (C order) of `data`.
+pub fn npy(descr: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype: DType::parse_descr(descr).unwrap(),
+        fortran_order: false,
+        shape: shape.to_vec(),
+    };
+    write_npy(&header, data).unwrap()
 }
 
 /// Write an .npy of `data` as `dir/name.npy`.

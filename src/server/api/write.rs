@@ -64,7 +64,7 @@ pub(crate) async fn put_array(
 ) -> Result<Response, ApiError> {
     writable(&state, &name, &request)?;
     let (parts, body) = request.into_parts();
-    if is_npz(&parts.headers) {
+    if write::is_npz(&parts.headers) {
         return write::put_npz(
             &state.store,
             &state.levels,
@@ -76,15 +76,6 @@ pub(crate) async fn put_array(
         .await;
     }
     write::put(&state.store, &state.writer, &name, &parts.headers, body).await
-}
-
-/// Whether a PUT's body is an `.npz` archive (a group), by its Content-Type.
-fn is_npz(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| write::NPZ_TYPES.contains(&t.trim().to_ascii_lowercase().as_str()))
 }
 
 /// `PUT /api/bundle`: store several arrays at once, all or none.

@@ -42,7 +42,7 @@ use axum::Json;
 
 pub use auth::authorize;
 pub use events::{Events, Subscription, EVENT_BUFFER};
-pub use set::{put_bundle, put_npz, BUNDLE_TYPE, MAX_SET_ARRAYS, NPZ_TYPES};
+pub use set::{is_npz, put_bundle, put_npz, BUNDLE_TYPE, MAX_SET_ARRAYS, NPZ_TYPES};
 pub use upload::ACCEPTED_TYPES;
 
 use crate::catalog::LiveEvent;

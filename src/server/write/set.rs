@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::upload::{receive_body, too_large, TempFile};
+use super::upload::{check_file, content_type, receive_body, too_large, TempFile};
 use super::{path_error, sync_dir, Writer};
 use crate::catalog::{ArrayInfo, LiveEvent};
 use crate::names::validate_name;
@@ -37,7 +37,7 @@ use crate::server::error::ApiError;
 use crate::server::levels::LevelsCache;
 use crate::server::store::Store;
 use crate::server::task::blocking;
-use crate::wire::npy::{check_upload, NpyHeader, Version, MAX_DATA_OFFSET};
+use crate::wire::npy::{NpyHeader, Version};
 use crate::wire::{bundle_header_len, bundle_spans};
 
 /// Media type of a bundle body.
@@ -46,6 +46,11 @@ pub const BUNDLE_TYPE: &str = "application/x-downlink-bundle";
 pub const NPZ_TYPES: [&str; 2] = ["application/zip", "application/x-npz"];
 /// Most arrays one set may hold (as many as a bundle read may ask for).
 pub const MAX_SET_ARRAYS: usize = crate::server::api::MAX_BUNDLE_ARRAYS;
+
+/// Whether a PUT's body is an `.npz` archive (a group), by its Content-Type.
+pub fn is_npz(headers: &HeaderMap) -> bool {
+    content_type(headers).is_some_and(|t| NPZ_TYPES.contains(&t.as_str()))
+}
 
 /// One array written to its temporary file, waiting for the commit.
 struct Staged {
@@ -267,7 +272,8 @@ fn stage_npz(
         inflated_total += written;
         out.sync_all().map_err(ApiError::Storage)?;
         drop(out);
-        check_member(temp.path(), written)
+        check_file(temp.path(), written)
+            .map_err(ApiError::Storage)?
             .map_err(|e| bad(format!("member {file_name} is not a valid .npy: {e}")))?;
         staged.push(Staged { name, file: temp });
     }
@@ -282,17 +288,6 @@ fn stage_npz(
         return Err(bad("the archive holds no .npy members".into()));
     }
     Ok(staged)
-}
-
-/// Check an inflated member the way a single upload is checked.
-fn check_member(path: &Path, len: u64) -> Result<(), String> {
-    let mut prefix = Vec::with_capacity(MAX_DATA_OFFSET);
-    File::open(path)
-        .and_then(|f| f.take(MAX_DATA_OFFSET as u64).read_to_end(&mut prefix))
-        .map_err(|e| e.to_string())?;
-    check_upload(&prefix, len)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 /// Rename the staged arrays into place and remove `removals`, all or none, with every

@@ -86,7 +86,7 @@ impl Upload {
 }
 
 /// The media type of a request, lower-case and without parameters.
-fn content_type(headers: &HeaderMap) -> Option<String> {
+pub(super) fn content_type(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -209,9 +209,20 @@ fn stalled(err: &axum::Error) -> bool {
 
 /// Check the upload at `path`, `total` bytes long, from its first bytes.
 fn validate(path: &Path, total: u64) -> Result<(NpyHeader, usize), ApiError> {
+    check_file(path, total)
+        .map_err(ApiError::Storage)?
+        .map_err(ApiError::BadUpload)
+}
+
+/// Check the `.npy` document in the file at `path` (`total` bytes) as an upload is checked:
+/// the outer error is the file system's, the inner one the document's.
+pub(super) fn check_file(
+    path: &Path,
+    total: u64,
+) -> std::io::Result<Result<(NpyHeader, usize), crate::wire::WireError>> {
     let mut prefix = Vec::with_capacity(MAX_DATA_OFFSET);
-    File::open(path)
-        .and_then(|f| f.take(MAX_DATA_OFFSET as u64).read_to_end(&mut prefix))
-        .map_err(ApiError::Storage)?;
-    check_upload(&prefix, total).map_err(ApiError::BadUpload)
+    File::open(path)?
+        .take(MAX_DATA_OFFSET as u64)
+        .read_to_end(&mut prefix)?;
+    Ok(check_upload(&prefix, total))
 }
