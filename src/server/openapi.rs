@@ -11,7 +11,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::catalog::{ArrayChange, ArrayInfo};
-use crate::server::api::{self, lod, read, write};
+use crate::server::api::{self, lod, read, write, zarr};
 
 /// What the document's `info.description` says: the contract in brief.
 pub const DESCRIPTION: &str = "\
@@ -60,6 +60,7 @@ members are read-only (405). Every change is announced on `GET /api/events`.";
         read::get_bundle,
         write::put_bundle,
         lod::get_lod,
+        zarr::get_key,
         api::events,
         api::openapi_json,
     ),

@@ -5,12 +5,14 @@
 //! - `read`: the listing, arrays and bundles.
 //! - `lod`: level-of-detail envelopes.
 //! - `write`: PUT, POST and DELETE.
+//! - `zarr`: every array as a read-only Zarr v3 store under `/zarr/`.
 //! - `params`: query parameters.
 
 pub(crate) mod lod;
 mod params;
 pub(crate) mod read;
 pub(crate) mod write;
+pub(crate) mod zarr;
 
 use std::convert::Infallible;
 
@@ -45,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/bundle", get(read::get_bundle).put(write::put_bundle))
         .route("/api/lod/{*name}", get(lod::get_lod))
         .route("/api/openapi.json", get(openapi_json))
+        .route("/zarr/{*key}", get(zarr::get_key))
 }
 
 /// `GET /api/events`: one Server-Sent Event per change (`changed` or `deleted`). A

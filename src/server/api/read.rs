@@ -113,7 +113,8 @@ pub(crate) async fn get_array(
         Some(array) => repr::single(&array, format, &selection)?,
         None => {
             blocking(move || {
-                let array = store.get(&name)?;
+                // Lazy: a slice of a Zarr array decodes only the chunks it reads.
+                let array = store.get_lazy(&name)?;
                 repr::single(&array, format, &selection)
             })
             .await?

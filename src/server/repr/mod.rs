@@ -138,7 +138,8 @@ impl Part {
 /// anything else is [`Derived`] data, computed as it is sent.
 ///
 /// # Errors
-/// 400 for a slice of a 0-d array or an unsupported conversion.
+/// 400 for a slice of a 0-d array or an unsupported conversion; 422 when a Zarr chunk the
+/// selection reads cannot be decoded.
 pub fn select(array: &StoredArray, sel: &Selection, c_order: bool) -> Result<Selected, ApiError> {
     let header = &array.header;
     let itemsize = header.dtype.itemsize();
@@ -170,6 +171,14 @@ pub fn select(array: &StoredArray, sel: &Selection, c_order: bool) -> Result<Sel
             count: header.shape.first().copied().unwrap_or(1),
         },
     };
+
+    // A Zarr array decodes only the rows the selection reads.
+    if rows.count > 0 {
+        let last = rows.start + rows.step * (rows.count as i64 - 1);
+        let low = rows.start.min(last).max(0) as u64;
+        let high = rows.start.max(last).max(0) as u64 + 1;
+        array.ensure_rows(low..high)?;
+    }
 
     let mut dtype = header.dtype.clone();
     let mut conversion = None;

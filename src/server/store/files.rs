@@ -18,7 +18,7 @@ use crate::wire::npy::{parse_npy, NpyHeader, Trailing, MAX_DATA_OFFSET};
 pub const MAX_INFLATED_MEMBER: u64 = 4 << 30;
 
 /// Map a whole file read-only and hand it out as shareable bytes.
-fn map_file(file: &File) -> std::io::Result<Bytes> {
+pub(super) fn map_file(file: &File) -> std::io::Result<Bytes> {
     let len = file.metadata()?.len();
     if len == 0 {
         // mmap refuses zero lengths; an empty file is simply not an array.
@@ -30,7 +30,8 @@ fn map_file(file: &File) -> std::io::Result<Bytes> {
     // and hands out only the data bytes after it, which no write changes while a version is
     // served (appends write after them; replacements are new files renamed into place).
     // Another program truncating or rewriting a served file is outside what any mmap-based
-    // reader can defend against; the module docs say so.
+    // reader can defend against; the module docs say so. A Zarr array's decode cache is
+    // written (by `pwrite`) only in blocks no reader has been handed yet (see `zarr`).
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(file)? };
     Ok(Bytes::from_owner(map))
@@ -82,6 +83,7 @@ pub(super) fn read_npy_file(
         header,
         etag,
         source: Source::Npy(path.to_path_buf()),
+        decoder: None,
     })
 }
 
@@ -101,13 +103,14 @@ fn read_npy_bytes(
         header: view.header,
         data: bytes.slice(start..end),
         source,
+        decoder: None,
     })
 }
 
 /// The validator of an array version: its file's identity plus its header. The header is
 /// part of it: an append rewrites the header in place, possibly within one tick of the
 /// file's modification clock, and must still change the ETag.
-fn array_etag(file_etag: &str, header: &NpyHeader) -> String {
+pub(super) fn array_etag(file_etag: &str, header: &NpyHeader) -> String {
     let mut h = Fnv64::new();
     h.write(file_etag.as_bytes());
     h.write(header.dtype.descr_string().as_bytes());
@@ -135,7 +138,7 @@ pub(super) fn read_npz(
             .iter()
             .filter_map(|(_, array)| match &array.source {
                 Source::NpzMember { member, .. } => Some(format!("{}.npy", stamp.etag(member))),
-                Source::Npy(_) => None,
+                Source::Npy(_) | Source::Zarr { .. } => None,
             })
             .collect();
         for entry in entries.filter_map(Result::ok) {

@@ -1,8 +1,10 @@
-//! The array store: a data directory of `.npy` files and `.npz` groups, served without copying.
+//! The array store: a data directory of `.npy` files, `.npz` groups and Zarr v3 stores, served
+//! without copying.
 //!
-//! - `DIR/a/b.npy` is the array `a/b`; member `x.npy` of `DIR/a/run.npz` is `a/run/x`. When
-//!   both spellings exist, the `.npy` file wins (and the listing says nothing of the shadowed
-//!   member).
+//! - `DIR/a/b.npy` is the array `a/b`; member `x.npy` of `DIR/a/run.npz` is `a/run/x`; the
+//!   Zarr array `DIR/a/b.zarr/` is `a/b` and array `x` of the Zarr group `DIR/a/run.zarr/` is
+//!   `a/run/x`. When several spellings exist, the `.npy` file wins, then a Zarr array, then
+//!   the group with the longest name (and the listing says nothing of the shadowed ones).
 //! - Files are memory-mapped once and their data handed out as [`Bytes`] slices of the map,
 //!   so a response never copies the array. Stored (uncompressed) `.npz` members are sliced
 //!   from the map of the zip file the same way; deflated members are inflated once into a
@@ -28,16 +30,25 @@
 //! request fast path, which does one `lstat` per candidate file and no reads, cheap enough for
 //! an async worker as nginx's per-request `open`/`fstat` is.
 //!
+//! - Zarr arrays are decoded on demand into a sparse cache file under `DIR/.downlink/zarr/`
+//!   (see `zarr`): [`Store::get`] hands out an array whose every row is decoded,
+//!   [`Store::get_lazy`] one whose caller decodes the rows it reads
+//!   ([`StoredArray::ensure_rows`]). A Zarr store's files are checked for changes at most
+//!   once per [`ZARR_RECHECK`].
+//!
 //! - `files`: reading `.npy` and `.npz` files.
+//! - `zarr`: reading Zarr v3 stores.
 //! - `stamp`: file identities and the ETag hash.
 
 mod files;
 mod stamp;
+mod zarr;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -47,6 +58,11 @@ use crate::wire::npy::NpyHeader;
 pub use files::MAX_INFLATED_MEMBER;
 use stamp::FileStamp;
 pub use stamp::Fnv64;
+pub use zarr::Decoder;
+
+/// How long a Zarr store is trusted unchanged before its files are checked again (a change
+/// made by another program is seen within this time; one made through Downlink, at once).
+pub const ZARR_RECHECK: Duration = Duration::from_secs(1);
 
 /// One array as stored: its header, its data bytes (exactly the header's data length) and
 /// the identity of the file version it came from.
@@ -62,6 +78,38 @@ pub struct StoredArray {
     pub etag: String,
     /// Where the array lives on disk.
     pub source: Source,
+    /// For a Zarr array: what decodes its rows into `data` (rows not yet decoded read as
+    /// zeros, so readers call [`StoredArray::ensure_rows`] first). `None`: `data` is whole.
+    pub decoder: Option<Arc<Decoder>>,
+}
+
+impl StoredArray {
+    /// Make sure rows `rows` (along the first axis; a 0-d array has one) are in `data`.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] when a chunk cannot be read or decoded.
+    pub fn ensure_rows(&self, rows: std::ops::Range<u64>) -> Result<(), StoreError> {
+        match &self.decoder {
+            Some(decoder) => decoder.ensure(rows).map_err(|reason| StoreError::Invalid {
+                name: self.name.clone(),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Make sure every row is in `data`.
+    ///
+    /// # Errors
+    /// As [`StoredArray::ensure_rows`].
+    pub fn ensure_all(&self) -> Result<(), StoreError> {
+        self.ensure_rows(0..u64::MAX)
+    }
+
+    /// Whether all of `data` can be read without decoding anything.
+    pub fn is_whole(&self) -> bool {
+        self.decoder.as_ref().is_none_or(|d| d.is_complete())
+    }
 }
 
 /// Where a stored array comes from.
@@ -74,6 +122,13 @@ pub enum Source {
         /// The `.npz` file.
         path: PathBuf,
         /// The member's file name inside the zip, e.g. `x.npy`.
+        member: String,
+    },
+    /// An array of a Zarr v3 store (read-only through the API).
+    Zarr {
+        /// The store's folder (`... .zarr`).
+        path: PathBuf,
+        /// The array's path inside the store (`""` when the store is the array).
         member: String,
     },
 }
@@ -100,6 +155,9 @@ enum Content {
     Npy(Arc<StoredArray>),
     /// Members by their name inside the group (`x` for `x.npy`), in zip order.
     Npz(Arc<Vec<(String, Arc<StoredArray>)>>),
+    /// The arrays of a Zarr store by their path inside it (`""`: the store is one array),
+    /// each servable or not.
+    Zarr(Arc<zarr::Members>),
     /// Not servable; the reason was logged once when this version was first seen.
     Invalid(String),
 }
@@ -118,6 +176,8 @@ enum Probe {
 struct Cached {
     stamp: FileStamp,
     content: Content,
+    /// A Zarr store: its version (every file's identity) and when it was last checked.
+    store: Option<(u64, Instant)>,
 }
 
 /// The data directory and a cache of what its files hold, keyed by file path.
@@ -153,24 +213,44 @@ impl Store {
         self.root.join(".downlink").join("npz")
     }
 
-    /// Empty the cache of inflated members (at start-up: it then holds only members of the
-    /// archives served since, each once).
-    ///
-    /// # Errors
-    /// When the folder exists but cannot be removed.
-    pub fn clear_inflated(&self) -> std::io::Result<()> {
-        match std::fs::remove_dir_all(self.inflated_dir()) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
-            _ => Ok(()),
-        }
+    /// Where Zarr arrays are decoded (`DIR/.downlink/zarr/`, one folder per store).
+    fn decoded_dir(&self) -> PathBuf {
+        self.root.join(".downlink").join("zarr")
     }
 
-    /// The array called `name` (which must already be a valid name).
+    /// Empty the caches of inflated `.npz` members and decoded Zarr arrays (at start-up: they
+    /// then hold only what was served since, each once).
+    ///
+    /// # Errors
+    /// When a folder exists but cannot be removed.
+    pub fn clear_inflated(&self) -> std::io::Result<()> {
+        for dir in [self.inflated_dir(), self.decoded_dir()] {
+            match std::fs::remove_dir_all(dir) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The array called `name` (which must already be a valid name), every row readable
+    /// (a Zarr array is decoded whole, block by block, if it is not yet).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when no file or member has the name, [`StoreError::Invalid`]
-    /// when the file that has it cannot be served.
+    /// when the file that has it cannot be served or a Zarr chunk cannot be decoded.
     pub fn get(&self, name: &str) -> Result<Arc<StoredArray>, StoreError> {
+        let array = self.get_lazy(name)?;
+        array.ensure_all()?;
+        Ok(array)
+    }
+
+    /// As [`Store::get`], but a Zarr array's rows are left for the caller to decode with
+    /// [`StoredArray::ensure_rows`] (a slice then decodes only the chunks it needs).
+    ///
+    /// # Errors
+    /// As [`Store::get`], less the decoding.
+    pub fn get_lazy(&self, name: &str) -> Result<Arc<StoredArray>, StoreError> {
         self.resolve(name, |path| match self.load(path) {
             Some(content) => Probe::Found(content),
             None => Probe::Absent,
@@ -179,16 +259,16 @@ impl Store {
     }
 
     /// Several arrays resolved as one set: a write of several arrays at once
-    /// ([`Store::commit_set`]) is seen whole or not at all.
+    /// ([`Store::commit_set`]) is seen whole or not at all. Lazy, as [`Store::get_lazy`].
     ///
     /// # Errors
-    /// As [`Store::get`], for the first name that fails.
+    /// As [`Store::get_lazy`], for the first name that fails.
     pub fn get_set(&self, names: &[String]) -> Result<Vec<Arc<StoredArray>>, StoreError> {
         let _set = self
             .sets
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        names.iter().map(|name| self.get(name)).collect()
+        names.iter().map(|name| self.get_lazy(name)).collect()
     }
 
     /// Run `renames` (the file changes of a write of several arrays, to the files `paths`)
@@ -213,8 +293,9 @@ impl Store {
         self.resolve(name, |path| self.probe_cached(path))
     }
 
-    /// Resolve a name against its candidate files: `a/b/c` is a/b/c.npy, else member c of
-    /// a/b.npz, else member b/c of a.npz. `None` when a probe could not tell.
+    /// Resolve a name against its candidate files: `a/b/c` is a/b/c.npy, else the Zarr array
+    /// a/b/c.zarr, else member c of a/b.npz or of the Zarr group a/b.zarr, else member b/c of
+    /// a.npz or a.zarr. `None` when a probe could not tell.
     fn resolve(
         &self,
         name: &str,
@@ -229,7 +310,25 @@ impl Store {
             Probe::Unknown => return None,
             Probe::Found(Content::Npy(array)) => return Some(Ok(array)),
             Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
-            Probe::Found(Content::Npz(_)) | Probe::Absent => {}
+            Probe::Found(Content::Npz(_) | Content::Zarr(_)) | Probe::Absent => {}
+        }
+        let zarr_member = |members: &zarr::Members, member: &str| {
+            members.iter().find(|(m, _)| m == member).map(|(_, found)| {
+                found
+                    .as_ref()
+                    .map(Arc::clone)
+                    .map_err(|reason| invalid(reason))
+            })
+        };
+        match probe(&self.root.join(format!("{name}.zarr"))) {
+            Probe::Unknown => return None,
+            Probe::Found(Content::Zarr(members)) => {
+                if let Some(found) = zarr_member(&members, "") {
+                    return Some(found);
+                }
+            }
+            Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+            Probe::Found(_) | Probe::Absent => {}
         }
         let segments: Vec<&str> = name.split('/').collect();
         for split in (1..segments.len()).rev() {
@@ -245,7 +344,20 @@ impl Store {
                     }
                 }
                 Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
-                Probe::Found(Content::Npy(_)) | Probe::Absent => {}
+                Probe::Found(_) | Probe::Absent => {}
+            }
+            let group = self
+                .root
+                .join(format!("{}.zarr", segments[..split].join("/")));
+            match probe(&group) {
+                Probe::Unknown => return None,
+                Probe::Found(Content::Zarr(members)) => {
+                    if let Some(found) = zarr_member(&members, &member) {
+                        return Some(found);
+                    }
+                }
+                Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+                Probe::Found(_) | Probe::Absent => {}
             }
         }
         Some(Err(StoreError::NotFound(name.to_string())))
@@ -256,16 +368,22 @@ impl Store {
         self.root.join(format!("{name}.npy"))
     }
 
-    /// The `.npz` group that owns `name`, if a prefix of the name is one (writes to group
-    /// members are refused).
-    pub fn npz_owner(&self, name: &str) -> Option<PathBuf> {
+    /// The read-only file or folder that owns `name`, if any: an `.npz` group or a Zarr
+    /// group that a prefix of the name is, or a Zarr array of the name itself (writes there
+    /// are refused).
+    pub fn read_only_owner(&self, name: &str) -> Option<PathBuf> {
         let segments: Vec<&str> = name.split('/').collect();
-        (1..segments.len())
-            .map(|split| {
-                self.root
-                    .join(format!("{}.npz", segments[..split].join("/")))
+        let zarr = |path: PathBuf| path.join("zarr.json").is_file().then_some(path);
+        zarr(self.root.join(format!("{name}.zarr"))).or_else(|| {
+            (1..segments.len()).find_map(|split| {
+                let prefix = segments[..split].join("/");
+                let npz = self.root.join(format!("{prefix}.npz"));
+                if std::fs::symlink_metadata(&npz).is_ok_and(|m| m.is_file()) {
+                    return Some(npz);
+                }
+                zarr(self.root.join(format!("{prefix}.zarr")))
             })
-            .find(|path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()))
+        })
     }
 
     /// Forget what is cached for `path`, so the next lookup reads it again. Writers call
@@ -296,20 +414,19 @@ impl Store {
     pub fn list(&self) -> Vec<Arc<StoredArray>> {
         let mut seen_paths = HashSet::new();
         let mut by_name: HashMap<String, Arc<StoredArray>> = HashMap::new();
-        let walker = walkdir::WalkDir::new(&self.root)
+        let mut walker = walkdir::WalkDir::new(&self.root)
             .follow_links(false)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-        for entry in walker.filter_map(Result::ok) {
-            if !entry.file_type().is_file() {
-                continue;
-            }
+        while let Some(entry) = walker.next() {
+            let Ok(entry) = entry else { continue };
             let path = entry.path();
-            let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
-                continue;
-            };
-            if ext != "npy" && ext != "npz" {
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let is_store = entry.depth() > 0 && entry.file_type().is_dir() && ext == "zarr";
+            if is_store {
+                walker.skip_current_dir();
+            } else if !entry.file_type().is_file() || (ext != "npy" && ext != "npz") {
                 continue;
             }
             seen_paths.insert(path.to_path_buf());
@@ -320,6 +437,13 @@ impl Store {
                 Some(Content::Npz(members)) => {
                     for (_, array) in members.iter() {
                         // A plain .npy of the same name shadows the member.
+                        by_name
+                            .entry(array.name.clone())
+                            .or_insert_with(|| Arc::clone(array));
+                    }
+                }
+                Some(Content::Zarr(members)) => {
+                    for array in members.iter().filter_map(|(_, a)| a.as_ref().ok()) {
                         by_name
                             .entry(array.name.clone())
                             .or_insert_with(|| Arc::clone(array));
@@ -342,6 +466,10 @@ impl Store {
         let Ok(meta) = std::fs::symlink_metadata(path) else {
             return Probe::Absent;
         };
+        if is_zarr_path(path) && meta.file_type().is_dir() {
+            // Checking a store, and decoding its rows, is work for a blocking thread.
+            return Probe::Unknown;
+        }
         if !meta.file_type().is_file() {
             return Probe::Absent;
         }
@@ -356,6 +484,9 @@ impl Store {
     fn load(&self, path: &Path) -> Option<Content> {
         // lstat: a symlink is not followed, so nothing outside the directory is ever read.
         let meta = std::fs::symlink_metadata(path).ok()?;
+        if is_zarr_path(path) && meta.file_type().is_dir() {
+            return self.load_zarr(path, &meta);
+        }
         if !meta.file_type().is_file() {
             return None;
         }
@@ -377,9 +508,101 @@ impl Store {
                 Cached {
                     stamp,
                     content: content.clone(),
+                    store: None,
                 },
             );
         Some(content)
+    }
+
+    /// What the Zarr store in folder `path` holds now: from the cache when it was checked
+    /// within [`ZARR_RECHECK`] or its files have not changed since. `None` when the folder
+    /// is no Zarr store (no `zarr.json`).
+    fn load_zarr(&self, path: &Path, meta: &std::fs::Metadata) -> Option<Content> {
+        let root_meta = std::fs::symlink_metadata(path.join("zarr.json")).ok()?;
+        if !root_meta.file_type().is_file() {
+            return None;
+        }
+        let stamp = FileStamp::of(meta);
+        let cached = self.read_cache().get(path).and_then(|hit| {
+            let (version, checked) = hit.store?;
+            Some((version, checked, hit.content.clone()))
+        });
+        if let Some((_, checked, content)) = &cached {
+            if checked.elapsed() < ZARR_RECHECK {
+                return Some(content.clone());
+            }
+        }
+        let version = match zarr::store_version(path) {
+            Ok(version) => version,
+            Err(reason) => return Some(self.remember_invalid(path, stamp, reason)),
+        };
+        let content = match cached {
+            Some((known, _, content)) if known == version => content,
+            _ => match self.check_store(path) {
+                Ok(group) => {
+                    let cache = self.decoded_dir().join(format!("{:016x}", {
+                        let mut h = Fnv64::new();
+                        h.write(path.as_os_str().as_encoded_bytes());
+                        h.finish()
+                    }));
+                    let members = zarr::read_zarr(&group, path, version, &cache);
+                    for (member, failed) in &members {
+                        if let Err(reason) = failed {
+                            tracing::warn!(store = %path.display(), member = %member, "skipping Zarr array: {reason}");
+                        }
+                    }
+                    Content::Zarr(Arc::new(members))
+                }
+                Err(reason) => return Some(self.remember_invalid(path, stamp, reason)),
+            },
+        };
+        self.cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(
+                path.to_path_buf(),
+                Cached {
+                    stamp,
+                    content: content.clone(),
+                    store: Some((version, Instant::now())),
+                },
+            );
+        Some(content)
+    }
+
+    /// The group name of a Zarr store's folder, if it may be served.
+    fn check_store(&self, path: &Path) -> Result<String, String> {
+        let name = self.name_of(path).ok_or_else(|| {
+            "its path is not a valid array name (letters, digits, '_', '.', '-' only)".to_string()
+        })?;
+        self.check_inside_root(path)?;
+        Ok(name)
+    }
+
+    /// Cache `path` as not servable (logging why, once per version).
+    fn remember_invalid(&self, path: &Path, stamp: FileStamp, reason: String) -> Content {
+        let content = Content::Invalid(reason);
+        let mut cache = self
+            .cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seen = cache
+            .get(path)
+            .is_some_and(|hit| hit.stamp == stamp && matches!(hit.content, Content::Invalid(_)));
+        if !seen {
+            if let Content::Invalid(reason) = &content {
+                tracing::warn!(path = %path.display(), "skipping Zarr store: {reason}");
+            }
+        }
+        cache.insert(
+            path.to_path_buf(),
+            Cached {
+                stamp,
+                content: content.clone(),
+                store: Some((0, Instant::now())),
+            },
+        );
+        content
     }
 
     fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, Cached>> {
@@ -423,7 +646,7 @@ impl Store {
         result.unwrap_or_else(Content::Invalid)
     }
 
-    /// The array name of a file path (without its extension), if it is a valid name.
+    /// The array name of a file or store path (without its extension), if it is a valid name.
     fn name_of(&self, path: &Path) -> Option<String> {
         let rel = path.strip_prefix(&self.root).ok()?.with_extension("");
         let name = rel.to_str()?.to_string();
@@ -445,4 +668,9 @@ impl Store {
             Err("it lies outside the data directory (through a symlink)".into())
         }
     }
+}
+
+/// Whether `path` names a Zarr store's folder (`... .zarr`).
+fn is_zarr_path(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "zarr")
 }

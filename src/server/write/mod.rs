@@ -156,16 +156,23 @@ impl Writer {
     }
 }
 
-/// Refuse writes to `.npz` members.
-async fn refuse_npz(store: &Store, name: &str) -> Result<(), ApiError> {
+/// Refuse writes to `.npz` members and Zarr arrays.
+async fn refuse_read_only(store: &Store, name: &str) -> Result<(), ApiError> {
     let (store, name) = (store.clone(), name.to_string());
-    blocking(move || match store.npz_owner(&name) {
-        Some(npz) => Err(ApiError::MethodNotAllowed(format!(
-            "'{name}' is a member of the .npz group {}; groups are read-only",
-            npz.file_name()
+    blocking(move || match store.read_only_owner(&name) {
+        Some(owner) => {
+            let file = owner
+                .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ))),
+                .unwrap_or_default();
+            Err(ApiError::MethodNotAllowed(
+                if owner.extension().is_some_and(|e| e == "zarr") {
+                    format!("'{name}' is in the Zarr store {file}; Zarr stores are read-only")
+                } else {
+                    format!("'{name}' is a member of the .npz group {file}; groups are read-only")
+                },
+            ))
+        }
         None => Ok(()),
     })
     .await
@@ -214,7 +221,7 @@ pub async fn put(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    refuse_npz(store, name).await?;
+    refuse_read_only(store, name).await?;
     let _guard = writer.lock(name).await;
     put_locked(store, writer, name, headers, body).await
 }
@@ -264,7 +271,7 @@ pub async fn append(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    refuse_npz(store, name).await?;
+    refuse_read_only(store, name).await?;
     let _guard = writer.lock(name).await;
     let (reader, owned) = (store.clone(), name.to_string());
     let old = blocking(move || match reader.get(&owned) {
@@ -305,7 +312,7 @@ pub async fn delete(
     writer: &Writer,
     name: &str,
 ) -> Result<Response, ApiError> {
-    refuse_npz(store, name).await?;
+    refuse_read_only(store, name).await?;
     let _guard = writer.lock(name).await;
     let (store, owned) = (store.clone(), name.to_string());
     let last = blocking(move || {

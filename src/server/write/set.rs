@@ -151,13 +151,13 @@ fn members_on_disk(store: &Store, group: &str) -> Vec<String> {
         .collect()
 }
 
-/// Check a name of a set: valid, not inside an `.npz` group.
+/// Check a name of a set: valid, not inside an `.npz` group or a Zarr store.
 fn check_name(store: &Store, name: &str) -> Result<(), ApiError> {
     validate_name(name).map_err(|err| ApiError::BadSet(format!("'{name}': {err}")))?;
-    if let Some(npz) = store.npz_owner(name) {
+    if let Some(owner) = store.read_only_owner(name) {
         return Err(ApiError::MethodNotAllowed(format!(
-            "'{name}' is inside the .npz group {}, which is read-only; nothing was stored",
-            npz.display()
+            "'{name}' is inside {}, which is read-only; nothing was stored",
+            owner.display()
         )));
     }
     Ok(())

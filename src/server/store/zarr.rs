@@ -1,0 +1,369 @@
+//! Zarr v3 stores in the data directory (a folder ending in `.zarr` with a `zarr.json`, as
+//! zarr-python 3 writes them), read with the `zarrs` crate.
+//!
+//! - `DIR/b.zarr/` holding an array is the array `b`; `DIR/run7.zarr/` holding a group with
+//!   arrays `t` and `x` gives `run7/t` and `run7/x` (nested groups give longer names).
+//! - An array is decoded lazily, one block of rows at a time, into a sparse file of its
+//!   decoded C-order bytes under `DIR/.downlink/zarr/` that is mapped like any `.npy`. A
+//!   slice decodes only the blocks it covers; a pyramid or a whole read decodes every block,
+//!   each streamed from its chunks through memory and written to the file, so the decoded
+//!   array is page cache the kernel can drop, never the server's own memory at once.
+//! - The store's version is the identity of every file in it (a change to any chunk or
+//!   metadata file is a new version, a new ETag and a new cache file). The store refuses to
+//!   serve a folder that contains a symlink, so nothing outside the data directory is read.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use zarrs::array::{Array, ArrayBytes, ArraySubset};
+use zarrs::filesystem::FilesystemStore;
+
+use super::files::map_file;
+use super::stamp::{FileStamp, Fnv64};
+use super::{Source, StoredArray};
+use crate::names::validate_name;
+use crate::wire::dtype::DType;
+use crate::wire::npy::{NpyHeader, Version};
+
+/// Most bytes one decode block holds in memory (a block is a run of whole rows).
+const MAX_BLOCK_BYTES: u64 = 64 << 20;
+
+/// The members of a store: each array's path inside it (`""` for a store that is one array)
+/// and the array, or why it cannot be served.
+pub(super) type Members = Vec<(String, Result<Arc<StoredArray>, String>)>;
+
+/// The version of the store in `dir`: a hash of the identity of every file and folder in it.
+///
+/// # Errors
+/// When the folder cannot be walked or holds a symlink.
+pub(super) fn store_version(dir: &Path) -> Result<u64, String> {
+    let mut h = Fnv64::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|err| format!("cannot read the store: {err}"))?;
+        if entry.path_is_symlink() {
+            return Err(format!(
+                "it holds a symlink ({}); Zarr stores with symlinks are not served",
+                entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap_or(entry.path())
+                    .display()
+            ));
+        }
+        if entry.file_type().is_file() {
+            let meta = entry
+                .metadata()
+                .map_err(|err| format!("cannot read the store: {err}"))?;
+            h.write(entry.path().as_os_str().as_encoded_bytes());
+            h.write(FileStamp::of(&meta).etag("").as_bytes());
+        }
+    }
+    Ok(h.finish())
+}
+
+/// Every array of the store in `dir` (named `group` in the data directory), its data mapped
+/// from a sparse cache file under `cache` (a folder of this store's own, emptied of other
+/// versions).
+pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> Members {
+    let storage = match FilesystemStore::new(dir) {
+        Ok(storage) => Arc::new(storage),
+        Err(err) => return vec![(String::new(), Err(format!("cannot open the store: {err}")))],
+    };
+    let mut members = Vec::new();
+    let mut metadata: Vec<_> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.file_name() == "zarr.json")
+        .filter_map(|e| {
+            let rel = e
+                .path()
+                .parent()?
+                .strip_prefix(dir)
+                .ok()?
+                .to_str()?
+                .to_string();
+            Some(rel)
+        })
+        .collect();
+    metadata.sort();
+    let mut keep = Vec::new();
+    for member in metadata {
+        let meta = match read_metadata(&dir.join(&member).join("zarr.json")) {
+            Ok(meta) if meta.get("node_type").and_then(|t| t.as_str()) == Some("array") => meta,
+            Ok(_) => continue,
+            Err(reason) => {
+                members.push((member, Err(reason)));
+                continue;
+            }
+        };
+        let name = if member.is_empty() {
+            group.to_string()
+        } else {
+            format!("{group}/{member}")
+        };
+        if let Err(err) = validate_name(&name) {
+            tracing::warn!(store = %dir.display(), member = %member, "skipping Zarr array: {err}");
+            continue;
+        }
+        let file_name = {
+            let mut h = Fnv64::new();
+            h.write(member.as_bytes());
+            h.write(&version.to_le_bytes());
+            format!("{:016x}.bin", h.finish())
+        };
+        keep.push(file_name.clone());
+        let array = open_array(
+            &name,
+            dir,
+            &member,
+            &meta,
+            &storage,
+            &cache.join(file_name),
+            version,
+        );
+        members.push((member, array.map(Arc::new)));
+    }
+    if let Ok(entries) = std::fs::read_dir(cache) {
+        for entry in entries.filter_map(Result::ok) {
+            if !keep.contains(&entry.file_name().to_string_lossy().into_owned()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    members
+}
+
+/// A `zarr.json`, checked to be Zarr format 3.
+fn read_metadata(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read(path).map_err(|err| format!("cannot read zarr.json: {err}"))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|err| format!("zarr.json is not JSON: {err}"))?;
+    if json.get("zarr_format").and_then(serde_json::Value::as_u64) != Some(3) {
+        return Err("only Zarr format 3 is supported (zarr.json says otherwise)".into());
+    }
+    Ok(json)
+}
+
+fn open_array(
+    name: &str,
+    dir: &Path,
+    member: &str,
+    meta: &serde_json::Value,
+    storage: &Arc<FilesystemStore>,
+    cache_file: &Path,
+    version: u64,
+) -> Result<StoredArray, String> {
+    let path = format!("/{member}");
+    let array = Array::open(Arc::clone(storage), &path)
+        .map_err(|err| format!("the Zarr array cannot be opened: {err}"))?;
+    let descr = npy_descr(meta.get("data_type").unwrap_or(&serde_json::Value::Null))?;
+    let dtype = DType::parse_descr(&descr).map_err(|err| err.to_string())?;
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype,
+        fortran_order: false,
+        shape: array.shape().to_vec(),
+    };
+    let nbytes = header.data_len().map_err(|err| err.to_string())?;
+    let rows = header.shape.first().copied().unwrap_or(1);
+    let row_bytes = header.dtype.itemsize() as u64 * header.shape.iter().skip(1).product::<u64>();
+    let chunk_rows = match array.chunk_shape(&vec![0; header.shape.len()]) {
+        Ok(shape) => shape.first().map_or(1, |n| n.get()),
+        Err(err) => return Err(format!("the Zarr array's chunk grid is unsupported: {err}")),
+    };
+    let block_rows = chunk_rows
+        .min((MAX_BLOCK_BYTES / row_bytes.max(1)).max(1))
+        .max(1);
+    let blocks = rows.div_ceil(block_rows);
+
+    let failed = |err: std::io::Error| format!("cannot write its decode cache: {err}");
+    std::fs::create_dir_all(cache_file.parent().unwrap_or(cache_file)).map_err(failed)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(cache_file)
+        .map_err(failed)?;
+    // Sparse: blocks are filled as they are decoded.
+    file.set_len(nbytes).map_err(failed)?;
+    let data = map_file(&file).map_err(failed)?;
+    let etag = {
+        let mut h = Fnv64::new();
+        h.write(&version.to_le_bytes());
+        h.write(member.as_bytes());
+        format!("{:016x}", h.finish())
+    };
+    Ok(StoredArray {
+        name: name.to_string(),
+        etag: super::files::array_etag(&etag, &header),
+        header,
+        data,
+        source: Source::Zarr {
+            path: dir.to_path_buf(),
+            member: member.to_string(),
+        },
+        decoder: Some(Arc::new(Decoder {
+            array,
+            file,
+            rows,
+            row_bytes,
+            block_rows,
+            decoded: Mutex::new(vec![false; usize::try_from(blocks).unwrap_or(0)]),
+            complete: AtomicBool::new(blocks == 0),
+        })),
+    })
+}
+
+/// The `.npy` descr (native byte order, as `zarrs` decodes) of a Zarr v3 `data_type`.
+fn npy_descr(data_type: &serde_json::Value) -> Result<String, String> {
+    let native = if cfg!(target_endian = "little") {
+        '<'
+    } else {
+        '>'
+    };
+    let (name, config) = match data_type {
+        serde_json::Value::String(name) => (name.as_str(), None),
+        serde_json::Value::Object(o) => (
+            o.get("name").and_then(|n| n.as_str()).unwrap_or(""),
+            o.get("configuration"),
+        ),
+        _ => ("", None),
+    };
+    let plain = match name {
+        "bool" => Some("|b1".to_string()),
+        "int8" => Some("|i1".to_string()),
+        "uint8" => Some("|u1".to_string()),
+        "int16" | "int32" | "int64" | "uint16" | "uint32" | "uint64" | "float16" | "float32"
+        | "float64" => {
+            let bits: u32 = name
+                .trim_start_matches(char::is_alphabetic)
+                .parse()
+                .unwrap_or(8);
+            let kind = match name.as_bytes()[0] {
+                b'i' => 'i',
+                b'u' => 'u',
+                _ => 'f',
+            };
+            Some(format!("{native}{kind}{}", bits / 8))
+        }
+        "complex64" => Some(format!("{native}c8")),
+        "complex128" => Some(format!("{native}c16")),
+        _ => None,
+    };
+    if let Some(descr) = plain {
+        return Ok(descr);
+    }
+    let time = match name {
+        "numpy.datetime64" => 'M',
+        "numpy.timedelta64" => 'm',
+        _ => return Err(format!("the Zarr data type {data_type} is not supported")),
+    };
+    let unit = config
+        .and_then(|c| c.get("unit"))
+        .and_then(|u| u.as_str())
+        .ok_or_else(|| format!("the Zarr data type {data_type} has no unit"))?;
+    let scale = config
+        .and_then(|c| c.get("scale_factor"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(1);
+    Ok(if scale == 1 {
+        format!("{native}{time}8[{unit}]")
+    } else {
+        format!("{native}{time}8[{scale}{unit}]")
+    })
+}
+
+/// Decodes a Zarr array's rows into its cache file on demand.
+pub struct Decoder {
+    array: Array<FilesystemStore>,
+    file: File,
+    rows: u64,
+    row_bytes: u64,
+    block_rows: u64,
+    /// Which blocks of `block_rows` rows are in the file; held while a block is decoded, so
+    /// two readers never decode the same block at once.
+    decoded: Mutex<Vec<bool>>,
+    complete: AtomicBool,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("rows", &self.rows)
+            .field("block_rows", &self.block_rows)
+            .field("complete", &self.is_complete())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decoder {
+    /// Whether every row is decoded.
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// Decode the blocks that hold `rows` (clamped to the array) unless they already are.
+    ///
+    /// # Errors
+    /// A chunk that cannot be read or decoded (the message says which rows).
+    pub fn ensure(&self, rows: Range<u64>) -> Result<(), String> {
+        let end = rows.end.min(self.rows);
+        if rows.start >= end || self.is_complete() {
+            return Ok(());
+        }
+        let mut decoded = self
+            .decoded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for block in rows.start / self.block_rows..end.div_ceil(self.block_rows) {
+            let slot = usize::try_from(block).map_err(|err| err.to_string())?;
+            if !decoded[slot] {
+                self.decode_block(block)?;
+                decoded[slot] = true;
+            }
+        }
+        if decoded.iter().all(|d| *d) {
+            self.complete.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn decode_block(&self, block: u64) -> Result<(), String> {
+        use std::os::unix::fs::FileExt;
+        let start = block * self.block_rows;
+        let end = (start + self.block_rows).min(self.rows);
+        let shape = self.array.shape();
+        let ranges: Vec<Range<u64>> = if shape.is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(start..end)
+                .chain(shape[1..].iter().map(|n| 0..*n))
+                .collect()
+        };
+        let failed = |err: String| format!("rows {start}..{end} cannot be decoded: {err}");
+        let bytes: ArrayBytes = self
+            .array
+            .retrieve_array_subset(&ArraySubset::new_with_ranges(&ranges))
+            .map_err(|err| failed(err.to_string()))?;
+        let raw = bytes.into_fixed().map_err(|err| failed(err.to_string()))?;
+        let want = (end - start) * self.row_bytes;
+        if raw.len() as u64 != want {
+            return Err(failed(format!(
+                "{} bytes decoded, {want} expected",
+                raw.len()
+            )));
+        }
+        self.file
+            .write_all_at(&raw, start * self.row_bytes)
+            .map_err(|err| failed(format!("the decode cache cannot be written: {err}")))
+    }
+}
