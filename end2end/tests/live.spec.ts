@@ -58,6 +58,26 @@ test('the file picker uploads an .npz as a folder, and bad files show an error',
   await expect(page.getByTestId('upload-status').filter({ hasText: 'not a valid .npy upload' })).toBeVisible();
   await expect(index.link('uploads/run7/a')).toBeVisible();
   await expect(index.link('uploads/run7/b')).toBeVisible();
+  // A failure looks like one: marked failed, announced, its reason in the danger colour;
+  // the good upload beside it looks done.
+  const failed = page.getByTestId('upload').filter({ hasText: 'not a valid .npy upload' });
+  await expect(failed).toHaveAttribute('data-state', 'failed');
+  await expect(failed).toHaveClass(/\bfailed\b/);
+  await expect(failed.getByRole('alert')).toContainText('not a valid .npy upload');
+  const danger = await page.evaluate(() =>
+    getComputedStyle(document.documentElement).getPropertyValue('--danger').trim());
+  const red = await failed.getByTestId('upload-status').evaluate((el) => getComputedStyle(el).color);
+  expect(red).toBe(await page.evaluate((c) => {
+    const probe = document.createElement('span');
+    probe.style.color = c;
+    document.body.appendChild(probe);
+    const rgb = getComputedStyle(probe).color;
+    probe.remove();
+    return rgb;
+  }, danger));
+  const done = page.getByTestId('upload').filter({ hasText: 'uploads/run7/' });
+  await expect(done).toHaveAttribute('data-state', 'uploaded');
+  expect(await done.getByTestId('upload-status').evaluate((el) => getComputedStyle(el).color)).not.toBe(red);
 });
 
 /** The server's anonymous resident memory in MB, read from outside (/proc/PID/status). */

@@ -247,10 +247,24 @@ fn Uploader(on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView
         </div>
         <ul class="uploads" data-testid="uploads">
             <For each=move || items.get() key=|item| item.id let:item>
-                <li class="upload" data-testid="upload">
+                <li
+                    class="upload"
+                    class:failed=move || matches!(item.outcome.get(), Some(Err(_)))
+                    class:done=move || matches!(item.outcome.get(), Some(Ok(())))
+                    data-testid="upload"
+                    data-state=move || match item.outcome.get() {
+                        None => "uploading",
+                        Some(Ok(())) => "uploaded",
+                        Some(Err(_)) => "failed",
+                    }
+                >
                     <span class="upload-name">{move || item.name.get()}</span>
                     <progress max="1" prop:value=move || item.progress.get() data-testid="upload-progress"></progress>
-                    <span class="upload-status" data-testid="upload-status">
+                    <span
+                        class="upload-status"
+                        data-testid="upload-status"
+                        role=move || matches!(item.outcome.get(), Some(Err(_))).then_some("alert")
+                    >
                         {move || match item.outcome.get() {
                             None => format!("{:.0}%", item.progress.get() * 100.0),
                             Some(Ok(())) => "uploaded".to_string(),

@@ -340,3 +340,73 @@ fn chunk(array: &Arc<StoredArray>, indices: &[u64]) -> Option<Result<Representat
         etag: etag_for(&array.etag, &key),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{data_type, Grid, CHUNK_BYTES};
+    use crate::server::store::{Source, StoredArray};
+    use crate::wire::dtype::{DType, ScalarType};
+    use crate::wire::npy::{NpyHeader, Version};
+    use serde_json::json;
+
+    fn scalar(descr: &str) -> ScalarType {
+        ScalarType::parse(descr).unwrap()
+    }
+
+    #[test]
+    fn dtypes_map_to_zarr_data_types_or_none() {
+        assert_eq!(data_type(&scalar("<f4")).unwrap().0, json!("float32"));
+        assert_eq!(data_type(&scalar(">i2")).unwrap().0, json!("int16"));
+        assert_eq!(
+            data_type(&scalar("|b1")).unwrap(),
+            (json!("bool"), json!(false))
+        );
+        assert_eq!(data_type(&scalar("<c16")).unwrap().1, json!([0.0, 0.0]));
+        assert_eq!(
+            data_type(&scalar("<M8[ns]")).unwrap().0,
+            json!({"name": "numpy.datetime64", "configuration": {"unit": "ns", "scale_factor": 1}})
+        );
+        for none in ["<U5", "|S3", "<f16"] {
+            assert!(data_type(&scalar(none)).is_none(), "{none}");
+        }
+    }
+
+    fn array(descr: &str, shape: &[u64], fortran_order: bool) -> StoredArray {
+        StoredArray {
+            name: "a".into(),
+            header: NpyHeader {
+                version: Version::V1,
+                dtype: DType::parse_descr(descr).unwrap(),
+                fortran_order,
+                shape: shape.to_vec(),
+            },
+            data: bytes::Bytes::new(),
+            etag: String::new(),
+            source: Source::Npy("a.npy".into()),
+            decoder: None,
+        }
+    }
+
+    #[test]
+    fn chunks_are_runs_of_whole_rows_of_about_chunk_bytes() {
+        let grid = |descr, shape: &[u64], fortran| {
+            let g = Grid::of(&array(descr, shape, fortran));
+            (g.chunk, g.axis, g.slab)
+        };
+        let rows = CHUNK_BYTES / 16;
+        assert_eq!(grid("<f4", &[10_000_000, 4], false), (vec![rows, 4], 0, 16));
+        // Short arrays are one chunk; a zero-length axis still has a chunk length of 1.
+        assert_eq!(grid("<f8", &[1000, 3], false), (vec![1000, 3], 0, 24));
+        assert_eq!(grid("<i4", &[0, 3], false), (vec![1, 3], 0, 12));
+        // A row bigger than CHUNK_BYTES is a chunk of its own.
+        assert_eq!(
+            grid("<f8", &[5, 1 << 20], false),
+            (vec![1, 1 << 20], 0, 8 << 20)
+        );
+        // Fortran order: runs along the last axis (contiguous in the file).
+        let run = CHUNK_BYTES / 32;
+        assert_eq!(grid("<f8", &[4, 10_000_000], true), (vec![4, run], 1, 32));
+        // 0-d: no chunk shape, one chunk of one element.
+        assert_eq!(grid("<f8", &[], false), (vec![], 0, 8));
+    }
+}

@@ -28,7 +28,8 @@ use crate::names::validate_name;
 use crate::wire::dtype::DType;
 use crate::wire::npy::{NpyHeader, Version};
 
-/// Most bytes one decode block holds in memory (a block is a run of whole rows).
+/// Most bytes one decode call holds in memory (whole rows: one row of chunks where it fits,
+/// and as many rows of chunks as fit when a whole array is decoded).
 const MAX_BLOCK_BYTES: u64 = 64 << 20;
 
 /// The members of a store: each array's path inside it (`""` for a store that is one array)
@@ -324,12 +325,25 @@ impl Decoder {
             .decoded
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for block in rows.start / self.block_rows..end.div_ceil(self.block_rows) {
-            let slot = usize::try_from(block).map_err(|err| err.to_string())?;
-            if !decoded[slot] {
-                self.decode_block(block)?;
-                decoded[slot] = true;
+        // Runs of missing blocks, each decoded in one call of at most MAX_BLOCK_BYTES (in
+        // which zarrs decodes the chunks in parallel).
+        let per_call = (MAX_BLOCK_BYTES / (self.block_rows * self.row_bytes).max(1)).max(1);
+        let last = end.div_ceil(self.block_rows);
+        let mut block = rows.start / self.block_rows;
+        while block < last {
+            if decoded[block as usize] {
+                block += 1;
+                continue;
             }
+            let mut run_end = block + 1;
+            while run_end < last && run_end - block < per_call && !decoded[run_end as usize] {
+                run_end += 1;
+            }
+            self.decode_rows(block * self.block_rows, run_end * self.block_rows)?;
+            for slot in &mut decoded[block as usize..run_end as usize] {
+                *slot = true;
+            }
+            block = run_end;
         }
         if decoded.iter().all(|d| *d) {
             self.complete.store(true, Ordering::Release);
@@ -337,10 +351,10 @@ impl Decoder {
         Ok(())
     }
 
-    fn decode_block(&self, block: u64) -> Result<(), String> {
+    /// Decode rows `start..end` (clamped to the array) into the file.
+    fn decode_rows(&self, start: u64, end: u64) -> Result<(), String> {
         use std::os::unix::fs::FileExt;
-        let start = block * self.block_rows;
-        let end = (start + self.block_rows).min(self.rows);
+        let end = end.min(self.rows);
         let shape = self.array.shape();
         let ranges: Vec<Range<u64>> = if shape.is_empty() {
             Vec::new()
@@ -365,5 +379,55 @@ impl Decoder {
         self.file
             .write_all_at(&raw, start * self.row_bytes)
             .map_err(|err| failed(format!("the decode cache cannot be written: {err}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::npy_descr;
+    use serde_json::json;
+
+    #[test]
+    fn zarr_data_types_map_to_native_order_descrs() {
+        let native = if cfg!(target_endian = "little") {
+            "<"
+        } else {
+            ">"
+        };
+        for (data_type, want) in [
+            (json!("bool"), "|b1".to_string()),
+            (json!("int8"), "|i1".to_string()),
+            (json!("uint8"), "|u1".to_string()),
+            (json!("int16"), format!("{native}i2")),
+            (json!("uint64"), format!("{native}u8")),
+            (json!("float16"), format!("{native}f2")),
+            (json!("float64"), format!("{native}f8")),
+            (json!("complex64"), format!("{native}c8")),
+            (
+                json!({"name": "numpy.datetime64", "configuration": {"unit": "ns", "scale_factor": 1}}),
+                format!("{native}M8[ns]"),
+            ),
+            (
+                json!({"name": "numpy.timedelta64", "configuration": {"unit": "ms", "scale_factor": 10}}),
+                format!("{native}m8[10ms]"),
+            ),
+        ] {
+            assert_eq!(
+                npy_descr(&data_type).as_deref(),
+                Ok(want.as_str()),
+                "{data_type}"
+            );
+        }
+        for unsupported in [
+            json!("string"),
+            json!({"name": "numpy.datetime64"}),
+            json!(3),
+        ] {
+            let err = npy_descr(&unsupported).unwrap_err();
+            assert!(
+                err.contains("not supported") || err.contains("no unit"),
+                "{err}"
+            );
+        }
     }
 }
