@@ -127,6 +127,29 @@ test('a reload restores the view from the URL', async ({ page }) => {
   await expect(page.getByTestId('series-toggle').filter({ hasText: 'rssi' })).toHaveClass(/off/);
 });
 
+test('every series of a group has a colour of its own, in the legend and on the canvas', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass');
+  const swatches = page.getByTestId('series-toggle').locator('.swatch');
+  const colours = await swatches.evaluateAll((els) => els.map((el) => getComputedStyle(el).backgroundColor));
+  expect(colours.length).toBeGreaterThanOrEqual(10);
+  expect(new Set(colours).size).toBe(colours.length);
+  // The legend's colours are the ones the chart draws with: each is on the canvas (a pixel
+  // the line covers whole has it, give or take rounding).
+  const missing = await page.evaluate((want) => {
+    const canvas = document.querySelector('canvas')!;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    return want.filter((colour) => {
+      const [r, g, b] = colour.match(/\d+/g)!.map(Number);
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) <= 6) return false;
+      }
+      return true;
+    });
+  }, colours);
+  expect(missing).toEqual([]);
+});
+
 test('a group stacks its members and toggles series', async ({ page }) => {
   const chart = new ChartPage(page);
   await chart.goto('/view/demo/pass');

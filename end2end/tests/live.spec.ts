@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { IndexPage, waitForHydration } from './pages';
+import { ChartPage, IndexPage, waitForHydration } from './pages';
 
 const python = (code: string) => execFileSync('python3', ['-c', code]).toString().trim();
 
@@ -170,6 +170,63 @@ import io, urllib.request, numpy as np
 buf = io.BytesIO(); np.save(buf, np.ones(3))
 urllib.request.urlopen(urllib.request.Request("${baseURL}/api/arrays/live/other", data=buf.getvalue(), method="PUT", headers={"Content-Type": "application/x-npy"}))`);
   await expect(index.link('live/other')).toBeVisible();
+});
+
+test('a pan or a zoom turns follow off, visibly, and the next append leaves the view alone', async ({ page, baseURL }) => {
+  const post = (start: number, n: number) => append(baseURL!, 'live/roam', start, n);
+  post(0, 5000);
+  const chart = new ChartPage(page);
+  await chart.goto('/view/live/roam');
+  const follow = page.getByTestId('follow');
+  await follow.click();
+  await expect(follow).toHaveAttribute('aria-pressed', 'true');
+  post(5000, 1000);
+  await expect(chart.windowText).toHaveText(/– 6000$/);
+  // Zoom in with the wheel: follow lets go.
+  const { x, y } = await chart.center();
+  await page.mouse.move(x, y);
+  await page.mouse.wheel(0, -300);
+  await expect(follow).toHaveAttribute('aria-pressed', 'false');
+  await expect(follow).not.toHaveClass(/\bon\b/);
+  const zoomed = await chart.window();
+  post(6000, 1000);
+  const rows = async () =>
+    (await page.request.head(`${baseURL}/api/arrays/live/roam?format=raw`)).headers()['x-array-shape'];
+  await expect.poll(rows).toBe('7000');
+  await page.waitForTimeout(500);
+  expect(await chart.window()).toEqual(zoomed);
+  // A click turns it on again and jumps to the newest; a drag pan turns it off.
+  await follow.click();
+  await expect(chart.windowText).toHaveText(/– 7000$/);
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 200, y, { steps: 5 });
+  await page.mouse.up();
+  await expect(follow).toHaveAttribute('aria-pressed', 'false');
+  const panned = await chart.window();
+  expect(panned[1]).toBeLessThan(7000);
+  post(7000, 1000);
+  await expect.poll(rows).toBe('8000');
+  await page.waitForTimeout(500);
+  expect(await chart.window()).toEqual(panned);
+});
+
+test("a group view's Members table follows appends, new members and deletions", async ({ page, baseURL }) => {
+  append(baseURL!, 'live/grp/a', 0, 300);
+  append(baseURL!, 'live/grp/b', 0, 200);
+  await page.goto('/view/live/grp');
+  await waitForHydration(page);
+  const row = (name: string) => page.locator(`[data-testid="member"][data-name="${name}"]`);
+  await expect(row('live/grp/a').getByTestId('member-shape')).toHaveText(/\b300\b/);
+  append(baseURL!, 'live/grp/a', 300, 700);
+  await expect(row('live/grp/a').getByTestId('member-shape')).toHaveText(/\b1000\b/);
+  append(baseURL!, 'live/grp/c', 0, 5);
+  await expect(row('live/grp/c')).toBeVisible();
+  python(`
+import urllib.request
+urllib.request.urlopen(urllib.request.Request("${baseURL}/api/arrays/live/grp/b", method="DELETE"))`);
+  await expect(row('live/grp/b')).toHaveCount(0);
+  await expect(page.getByTestId('member')).toHaveCount(2);
 });
 
 test('a page catches up on appends made before its live stream connected', async ({ page, baseURL }) => {

@@ -101,33 +101,76 @@ fn View(data: ViewData) -> impl IntoView {
         </section>
         {charts}
         {data.array.map(|detail| view! { <ArrayMeta detail/> })}
-        {(!data.members.is_empty()).then(|| view! { <Members members=data.members/> })}
+        {(!data.members.is_empty()).then(|| view! { <Members group=data.name.clone() members=data.members/> })}
     }
 }
 
-#[component]
-fn Members(members: Vec<ArrayInfo>) -> impl IntoView {
+/// The members table of a group view: an island, so appends, replacements, new members and
+/// deletions made while the page is open show up in it, as they do in the chart.
+#[island]
+fn Members(group: String, members: Vec<ArrayInfo>) -> impl IntoView {
+    crate::app::island_hydrated();
+    let members = RwSignal::new(members);
+    let prefix = format!("{group}/");
+    let refetch = {
+        let prefix = prefix.clone();
+        move || {
+            let prefix = prefix.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = crate::app::data::list_arrays().await {
+                    members.set(direct_members(list, &prefix));
+                }
+            });
+        }
+    };
+    // Refetch after changes to this group, at most twice a second.
+    let queued = StoredValue::new(false);
+    crate::app::live::on_changes(move |event| {
+        use crate::catalog::LiveEvent;
+        let ours = match &event {
+            LiveEvent::Connected => true,
+            LiveEvent::Changed(change) | LiveEvent::Deleted(change) => {
+                change.name.starts_with(&prefix)
+            }
+        };
+        if !ours || queued.get_value() {
+            return;
+        }
+        queued.set_value(true);
+        let refetch = refetch.clone();
+        set_timeout(
+            move || {
+                queued.set_value(false);
+                refetch();
+            },
+            std::time::Duration::from_millis(500),
+        );
+    });
     view! {
         <div class="panel">
             <h2>"Members"</h2>
-            <table class="arrays">
+            <table class="arrays" data-testid="members">
                 <tbody>
-                    {members.into_iter().map(|info| {
-                        let href = format!("/view/{}", info.name);
-                        let name = info.name.clone();
-                        view! {
-                            <tr>
-                                <td><A href=href attr:class="array-link"><span class="leaf">{name}</span></A></td>
-                                <td><code>{info.dtype_text()}</code></td>
-                                <td><code>{info.shape_text()}</code></td>
-                                <td class="num">{human_bytes(info.nbytes)}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
+                    <For each=move || members.get() key=|info| (info.name.clone(), info.etag.clone()) let:info>
+                        <tr data-testid="member" data-name=info.name.clone()>
+                            <td><a href=format!("/view/{}", info.name) class="array-link"><span class="leaf">{info.name.clone()}</span></a></td>
+                            <td><code>{info.dtype_text()}</code></td>
+                            <td><code data-testid="member-shape">{info.shape_text()}</code></td>
+                            <td class="num">{human_bytes(info.nbytes)}</td>
+                        </tr>
+                    </For>
                 </tbody>
             </table>
         </div>
     }
+}
+
+/// The arrays of `list` directly in the group `prefix` (`name/`), as the server lists a
+/// group's members.
+fn direct_members(list: Vec<ArrayInfo>, prefix: &str) -> Vec<ArrayInfo> {
+    list.into_iter()
+        .filter(|a| a.name.starts_with(prefix) && !a.name[prefix.len()..].contains('/'))
+        .collect()
 }
 
 #[component]

@@ -13,7 +13,7 @@ pub enum Theme {
 
 /// Number of distinct series colours; [`Series::color`](super::Series::color) wraps
 /// around it.
-pub const PALETTE_LEN: usize = 6;
+pub const PALETTE_LEN: usize = 12;
 
 /// Every colour one theme uses.
 #[derive(Debug)]
@@ -48,6 +48,12 @@ const LIGHT: Colors = Colors {
         RGBColor(0xd6, 0x3f, 0x6e), // rose
         RGBColor(0x7a, 0x8a, 0x1e), // olive
         RGBColor(0x5b, 0x67, 0x78), // slate
+        RGBColor(0x93, 0x34, 0xe6), // purple
+        RGBColor(0x1a, 0x8f, 0xd6), // sky
+        RGBColor(0x8d, 0x5a, 0x2b), // brown
+        RGBColor(0xc0, 0x26, 0xd3), // magenta
+        RGBColor(0xb8, 0x8a, 0x00), // gold
+        RGBColor(0x1e, 0x6b, 0x3a), // forest
     ],
 };
 

@@ -238,10 +238,18 @@ impl Chart {
         self.set_window((0.0, self.end.get_untracked()));
     }
 
+    /// A view the user chose (a zoom or a pan): Follow lets go, visibly, so the next
+    /// append does not pull the view back; its button turns it on again.
+    fn user_view(&self, window: Window) {
+        if self.follow.get_untracked() {
+            self.follow.set(false);
+        }
+        self.window.set(window);
+    }
+
     fn zoom_about(&self, x: f64, factor: f64) {
         let extent = self.extent();
-        self.window
-            .set(view::zoomed(self.window.get_untracked(), x, factor, extent));
+        self.user_view(view::zoomed(self.window.get_untracked(), x, factor, extent));
     }
 
     fn zoom_center(&self, factor: f64) {
@@ -251,8 +259,7 @@ impl Chart {
 
     fn pan_by(&self, fraction: f64) {
         let extent = self.extent();
-        self.window
-            .set(view::panned(self.window.get_untracked(), fraction, extent));
+        self.user_view(view::panned(self.window.get_untracked(), fraction, extent));
     }
 
     /// The plot as last drawn (before the first frame, where a frame without data puts it).
@@ -339,9 +346,12 @@ impl Chart {
         self.cursor.set(Some(x));
         match self.drag.get_value() {
             Some(d) if d.boxed => self.selection.set(Some(d.selection(x))),
-            Some(d) => self
-                .window
-                .set(d.panned_to(px, &self.placed(), self.extent())),
+            Some(d) => {
+                let panned = d.panned_to(px, &self.placed(), self.extent());
+                if panned != self.window.get_untracked() {
+                    self.user_view(panned);
+                }
+            }
             None => {}
         }
     }
@@ -354,7 +364,7 @@ impl Chart {
                 .get_untracked()
                 .and_then(|s| view::boxed_window(s, extent))
             {
-                self.window.set(window);
+                self.user_view(window);
             }
             self.selection.set(None);
         }
