@@ -13,7 +13,7 @@ pub enum Theme {
 
 /// Number of distinct series colours; [`Series::color`](super::Series::color) wraps
 /// around it.
-pub const PALETTE_LEN: usize = 12;
+pub const PALETTE_LEN: usize = 16;
 
 /// Every colour one theme uses.
 #[derive(Debug)]
@@ -54,6 +54,10 @@ const LIGHT: Colors = Colors {
         RGBColor(0xc0, 0x26, 0xd3), // magenta
         RGBColor(0xb8, 0x8a, 0x00), // gold
         RGBColor(0x1e, 0x6b, 0x3a), // forest
+        RGBColor(0x1f, 0x3b, 0x8a), // navy
+        RGBColor(0xf0, 0x5a, 0x4f), // coral
+        RGBColor(0x7b, 0x2d, 0x5b), // plum
+        RGBColor(0x4a, 0x90, 0xa4), // steel
     ],
 };
 

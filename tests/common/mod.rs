@@ -1,4 +1,4 @@
-//! Helpers shared by the router tests (`tests/api.rs`, `tests/write.rs`, `tests/write_sets.rs`, ...).
+//! Helpers shared by the router tests (`tests/integration/api.rs`, `tests/integration/write.rs`, `tests/integration/write_sets.rs`, ...).
 
 #![allow(dead_code, reason = "each test file uses some of these")]
 

@@ -4,7 +4,7 @@
 
 #[allow(dead_code)]
 mod oracles {
-    include!("../fuzz/oracles.rs");
+    include!("../../fuzz/oracles.rs");
 }
 
 use std::path::Path;

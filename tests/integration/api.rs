@@ -1,7 +1,7 @@
 //! The read API through the router, with no socket (`tower::ServiceExt::oneshot`).
 #![cfg(feature = "ssr")]
 
-mod common;
+use crate::common;
 use common::{f64s, respond as send, save};
 
 use axum::body::Body;

@@ -1,7 +1,7 @@
 //! The write path through the router: statuses, atomicity, appends, auth, events.
 #![cfg(feature = "ssr")]
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

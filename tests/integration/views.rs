@@ -3,7 +3,7 @@
 //! added from anywhere, and the first frame stacked and overlaid as the URL says.
 #![cfg(feature = "ssr")]
 
-mod common;
+use crate::common;
 
 use downlink::catalog::{ChartInit, ViewData};
 use downlink::server::views::{view, ViewQuery};

@@ -3,7 +3,7 @@
 //! bundle see the old set or the new one.
 #![cfg(feature = "ssr")]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! changes.
 #![cfg(feature = "ssr")]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 
