@@ -127,6 +127,28 @@ test('a reload restores the view from the URL', async ({ page }) => {
   await expect(page.getByTestId('series-toggle').filter({ hasText: 'rssi' })).toHaveClass(/off/);
 });
 
+test('the chart uses the width of the screen, follows resizes and honours the pixel ratio', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 2400, height: 1200 }, deviceScaleFactor: 2 });
+  const page = await context.newPage();
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/vibration');
+  const canvas = page.getByTestId('chart-canvas');
+  const size = () =>
+    canvas.evaluate((c: HTMLCanvasElement) => ({ css: c.getBoundingClientRect().width, px: c.width }));
+  // On a 2400 px screen the chart is 2400 px less the page's margins, not a fixed 1090.
+  await expect.poll(async () => (await size()).css).toBeGreaterThan(2200);
+  let { css, px } = await size();
+  expect(px).toBe(Math.round(css * 2));
+  await page.setViewportSize({ width: 900, height: 1000 });
+  await expect.poll(async () => (await size()).css).toBeLessThan(900);
+  ({ css, px } = await size());
+  expect(css).toBeGreaterThan(700);
+  expect(px).toBe(Math.round(css * 2));
+  // And it still draws after the resize.
+  expect(await inkedPixels(page)).toBeGreaterThan(1000);
+  await context.close();
+});
+
 test('every series of a group has a colour of its own, in the legend and on the canvas', async ({ page }) => {
   const chart = new ChartPage(page);
   await chart.goto('/view/demo/pass');
