@@ -250,9 +250,10 @@ impl ChartSpec {
     }
 }
 
-/// The y ticks of a panel: 3 to 6, about one per 26 px.
+/// The y ticks of a panel: at most one per 16 px (a label is 12 px high), 4 to 12 of them,
+/// so even a short panel gets 3 or 4 values to read against (it used to get 2 or 3).
 pub(super) fn y_ticks(rect: &PanelRect) -> Vec<(f64, String)> {
-    let max_ticks = ((rect.bottom - rect.top) / 26.0).clamp(3.0, 6.0) as usize;
+    let max_ticks = ((rect.bottom - rect.top) / 16.0).clamp(4.0, 12.0) as usize;
     nice_ticks(rect.y_range.0, rect.y_range.1, max_ticks)
 }
 

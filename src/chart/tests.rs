@@ -1247,3 +1247,31 @@ fn a_time_axis_is_linear_in_time_and_shows_gaps() {
     assert_eq!(polylines(&render_svg(&joined).expect("renders")).len(), 1);
     assert_eq!(polylines(&render_svg(&gapped).expect("renders")).len(), 2);
 }
+
+#[test]
+fn short_panels_get_enough_y_ticks_to_read_a_value() {
+    // Panels of a 10-panel group and of a single chart, over ranges like the demo's.
+    for (height, range, at_least) in [
+        (60.0, (27.55, 28.05), 3),
+        (60.0, (-103.0, -78.0), 3),
+        (60.0, (-1.0, 1.0), 3),
+        (150.0, (17.9, 19.1), 5),
+        (300.0, (0.0, 40.0), 8),
+    ] {
+        let rect = layout::PanelRect {
+            top: 10.0,
+            bottom: 10.0 + height,
+            y_range: range,
+        };
+        let ticks = layout::y_ticks(&rect);
+        assert!(
+            ticks.len() >= at_least,
+            "{height} px over {range:?}: {ticks:?}"
+        );
+        // Labels never crowd: at least 14 px apart (a label is 12 px high).
+        for pair in ticks.windows(2) {
+            let gap = (rect.px_from_y(pair[0].0) - rect.px_from_y(pair[1].0)).abs();
+            assert!(gap >= 14.0, "{height} px over {range:?}: {ticks:?}");
+        }
+    }
+}
