@@ -22,12 +22,9 @@ bench-out/telemetry, kept between runs unless missing).
 
 import argparse
 import http.client
-import json
-import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -35,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from harness import REPO, Server, percentiles, warm
+
 CHUNK = 10_000_000
 START_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 GAP_NS = 95 * 60 * 1_000_000_000
@@ -98,46 +96,6 @@ def ensure(data: Path, name: str) -> None:
         write_times(data / shape["times"], shape["n"], shape["passes"])
 
 
-class Server:
-    def __init__(self, data: Path, port: int, log: Path):
-        env = dict(os.environ, LEPTOS_SITE_ROOT=str(REPO / "target/site"), RUST_LOG="downlink=info,warn")
-        self.log = log
-        self.proc = subprocess.Popen(
-            [str(REPO / "target/release/downlink"), "--data", str(data), "--addr", f"127.0.0.1:{port}"],
-            env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-        )
-        self.port = port
-        for _ in range(600):
-            try:
-                self.get("/api/arrays")
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("downlink did not start")
-
-    def get(self, path: str, conn=None) -> bytes:
-        own = conn is None
-        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        conn.request("GET", path)
-        r = conn.getresponse()
-        body = r.read()
-        if own:
-            conn.close()
-        if r.status != 200:
-            raise RuntimeError(f"{path}: {r.status} {body[:200]!r}")
-        return body
-
-    def rss_anon_mb(self) -> float:
-        for line in open(f"/proc/{self.proc.pid}/status"):
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
 def build_rates(log: Path) -> list:
     rates = []
     for line in open(log):
@@ -146,18 +104,6 @@ def build_rates(log: Path) -> list:
             if m:
                 rates.append((("timestamps" if "timestamps" in line else "pyramid"), float(m.group(1))))
     return rates
-
-
-def percentiles(samples_ms: list) -> tuple:
-    s = sorted(samples_ms)
-    return statistics.median(s), s[min(len(s) - 1, int(len(s) * 0.99))]
-
-
-def warm(path: Path) -> None:
-    """Read a file once, so it is in the page cache (as it is right after being written)."""
-    with open(path, "rb") as f:
-        while f.read(64 << 20):
-            pass
 
 
 def measure(server: Server, data: Path, name: str) -> dict:
@@ -245,7 +191,7 @@ def main() -> None:
         for f in cache.iterdir():
             f.unlink()
     log = data.parent / "telemetry-server.log"
-    server = Server(data, 3991, log)
+    server = Server(data, 3991, log, rust_log="downlink=info,warn")
     server.expected = 0
     rows = []
     try:

@@ -18,11 +18,9 @@ kept between runs). It prints a table and asserts nothing.
 
 import argparse
 import http.client
-import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-REPO = Path(__file__).resolve().parents[1]
+from harness import REPO, Server, percentiles, warm
+
 N = 100_000_000
 CHUNK = 1_000_000
 BLOCK = 10_000_000
@@ -68,52 +67,6 @@ def write(out: Path) -> None:
         t = g.create_array("t", shape=(N,), dtype="<M8[ns]", chunks=(CHUNK,))
         for a in range(0, N, BLOCK):
             t[a : a + BLOCK], x[a : a + BLOCK] = block(a, min(N, a + BLOCK))
-
-
-class Server:
-    def __init__(self, data: Path, port: int):
-        env = dict(os.environ, LEPTOS_SITE_ROOT=str(REPO / "target/site"), RUST_LOG="warn")
-        self.proc = subprocess.Popen(
-            [str(REPO / "target/release/downlink"), "--data", str(data), "--addr", f"127.0.0.1:{port}"],
-            env=env,
-        )
-        self.port = port
-        for _ in range(600):
-            try:
-                self.get("/api/arrays")
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("downlink did not start")
-
-    def get(self, path: str, conn=None) -> bytes:
-        own = conn is None
-        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        conn.request("GET", path)
-        r = conn.getresponse()
-        body = r.read()
-        if own:
-            conn.close()
-        if r.status != 200:
-            raise RuntimeError(f"{path}: {r.status} {body[:200]!r}")
-        return body
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def percentiles(samples_ms: list) -> tuple:
-    s = sorted(samples_ms)
-    return statistics.median(s), s[min(len(s) - 1, int(len(s) * 0.99))]
-
-
-def warm(path: Path) -> None:
-    for p in [path] if path.is_file() else sorted(path.rglob("*")):
-        if p.is_file():
-            with open(p, "rb") as f:
-                while f.read(64 << 20):
-                    pass
 
 
 def timed(server, paths, conn=None) -> list:

@@ -500,6 +500,18 @@ impl Store {
         if let Content::Invalid(reason) = &content {
             tracing::warn!(path = %path.display(), "skipping file: {reason}");
         }
+        Some(self.remember(path, stamp, content, None))
+    }
+
+    /// Cache what `path` holds (`store`: a Zarr store's version and when it was checked),
+    /// and hand it back.
+    fn remember(
+        &self,
+        path: &Path,
+        stamp: FileStamp,
+        content: Content,
+        store: Option<(u64, Instant)>,
+    ) -> Content {
         self.cache
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -508,10 +520,10 @@ impl Store {
                 Cached {
                     stamp,
                     content: content.clone(),
-                    store: None,
+                    store,
                 },
             );
-        Some(content)
+        content
     }
 
     /// What the Zarr store in folder `path` holds now: from the cache when it was checked
@@ -540,11 +552,7 @@ impl Store {
             Some((known, _, content)) if known == version => content,
             _ => match self.check_store(path) {
                 Ok(group) => {
-                    let cache = self.decoded_dir().join(format!("{:016x}", {
-                        let mut h = Fnv64::new();
-                        h.write(path.as_os_str().as_encoded_bytes());
-                        h.finish()
-                    }));
+                    let cache = own_folder(&self.decoded_dir(), path);
                     let members = zarr::read_zarr(&group, path, version, &cache);
                     for (member, failed) in &members {
                         if let Err(reason) = failed {
@@ -556,18 +564,7 @@ impl Store {
                 Err(reason) => return Some(self.remember_invalid(path, stamp, reason)),
             },
         };
-        self.cache
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(
-                path.to_path_buf(),
-                Cached {
-                    stamp,
-                    content: content.clone(),
-                    store: Some((version, Instant::now())),
-                },
-            );
-        Some(content)
+        Some(self.remember(path, stamp, content, Some((version, Instant::now()))))
     }
 
     /// The group name of a Zarr store's folder, if it may be served.
@@ -579,30 +576,21 @@ impl Store {
         Ok(name)
     }
 
-    /// Cache `path` as not servable (logging why, once per version).
+    /// Cache `path` as not servable, logging why once per version of its folder.
     fn remember_invalid(&self, path: &Path, stamp: FileStamp, reason: String) -> Content {
-        let content = Content::Invalid(reason);
-        let mut cache = self
-            .cache
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let seen = cache
+        let seen = self
+            .read_cache()
             .get(path)
             .is_some_and(|hit| hit.stamp == stamp && matches!(hit.content, Content::Invalid(_)));
         if !seen {
-            if let Content::Invalid(reason) = &content {
-                tracing::warn!(path = %path.display(), "skipping Zarr store: {reason}");
-            }
+            tracing::warn!(path = %path.display(), "skipping Zarr store: {reason}");
         }
-        cache.insert(
-            path.to_path_buf(),
-            Cached {
-                stamp,
-                content: content.clone(),
-                store: Some((0, Instant::now())),
-            },
-        );
-        content
+        self.remember(
+            path,
+            stamp,
+            Content::Invalid(reason),
+            Some((0, Instant::now())),
+        )
     }
 
     fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, Cached>> {
@@ -629,11 +617,7 @@ impl Store {
         }
         let is_npz = path.extension().is_some_and(|e| e == "npz");
         let result = if is_npz {
-            let cache = self.inflated_dir().join(format!("{:016x}", {
-                let mut h = Fnv64::new();
-                h.write(path.as_os_str().as_encoded_bytes());
-                h.finish()
-            }));
+            let cache = own_folder(&self.inflated_dir(), path);
             files::read_npz(&stem_name, path, stamp, &cache)
                 .map(|members| Content::Npz(Arc::new(members)))
         } else {
@@ -668,6 +652,14 @@ impl Store {
             Err("it lies outside the data directory (through a symlink)".into())
         }
     }
+}
+
+/// The folder of `base` that holds what is cached for the file or store at `path`, named
+/// by a hash of the path.
+fn own_folder(base: &Path, path: &Path) -> PathBuf {
+    let mut h = Fnv64::new();
+    h.write(path.as_os_str().as_encoded_bytes());
+    base.join(format!("{:016x}", h.finish()))
 }
 
 /// Whether `path` names a Zarr store's folder (`... .zarr`).

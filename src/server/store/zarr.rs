@@ -79,7 +79,6 @@ pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> 
     let mut members = Vec::new();
     let mut metadata: Vec<_> = walkdir::WalkDir::new(dir)
         .follow_links(false)
-        .sort_by_file_name()
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file() && e.file_name() == "zarr.json")
