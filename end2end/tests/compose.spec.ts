@@ -21,6 +21,8 @@ function windowOf(page: Page): [bigint, bigint] {
 /** Hover `x` px into the chart and wait for a readout of every visible series. */
 async function readAt(page: Page, chart: ChartPage, x: number, series: number) {
   const box = (await chart.host.boundingBox())!;
+  // Move onto x (from a pixel beside it, so a pointer already there moves again).
+  await page.mouse.move(box.x + x - 1, box.y + 60);
   await page.mouse.move(box.x + x, box.y + 60);
   await expect(page.getByTestId('readout-value')).toHaveCount(series);
   const at = ns((await page.getByTestId('readout-at').textContent())!.trim());
@@ -53,14 +55,23 @@ test('a two-rate view composed with the picker zooms and pans in sync, with a re
   const spacing: Record<string, bigint> = { rssi: 20_000_000n, 'demo/pass/hk_solar_a': 1_000_000_000n };
   for (const pan of [false, true]) {
     if (pan) {
+      const before = page.url();
       await chart.host.focus();
       await page.keyboard.press('ArrowRight');
       await expect(chart.host).toHaveAttribute('data-settled', 'true');
+      // The address bar follows the view once it rests (debounced): wait for the panned
+      // window there, or the check below compares the new view with the old window.
+      await expect(page).not.toHaveURL(before);
     }
     await expect(page).toHaveURL(/t0=\d+&t1=\d+/);
     const [t0, t1] = windowOf(page);
     const width = (await chart.host.boundingBox())!.width;
     const nsPerPx = (t1 - t0) / BigInt(Math.round(width));
+    // The readout's time is set at once, each series' exact value once its bytes arrive:
+    // read until every value belongs to the cursor's time.
+    const near = (r: Awaited<ReturnType<typeof readAt>>) =>
+      r.values.every((v) => abs(ns(v.time) - r.at) <= spacing[v.key] / 2n + 2n * nsPerPx);
+    await expect.poll(async () => near(await readAt(page, chart, width / 2, 2))).toBe(true);
     const { at, values } = await readAt(page, chart, width / 2, 2);
     expect(at >= t0 && at < t1).toBe(true);
     expect(values.map((v) => v.key)).toEqual(['rssi', 'demo/pass/hk_solar_a']);
