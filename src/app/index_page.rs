@@ -1,13 +1,16 @@
 //! `/`: every array, with a filter that works once the page is hydrated.
 //!
 //! The server renders the list; the list, its filter and the uploader are one island,
-//! which follows changes on the server and uploads files.
+//! which follows changes on the server, uploads files (asking before it replaces an array)
+//! and deletes arrays (after a confirmation). Both writes go through the same API, and the
+//! same write token, as scripts: when the server asks for a token, the page asks the user
+//! once and keeps it for the tab.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::data::list_arrays;
-use crate::app::live::{name_from_file, on_changes, put_file};
+use crate::app::live::{delete_array, name_from_file, on_changes, put_file};
 use crate::catalog::{human_bytes, ArrayInfo};
 
 /// The index page (server only).
@@ -37,6 +40,8 @@ fn Arrays(arrays: Vec<ArrayInfo>) -> impl IntoView {
     crate::app::island_hydrated();
     let arrays = RwSignal::new(arrays);
     let error = RwSignal::new(None::<String>);
+    // Why the last delete failed (kept apart from `error`, which the next listing clears).
+    let delete_error = RwSignal::new(None::<String>);
     let (filter, set_filter) = signal(String::new());
     let refetch = move || {
         leptos::task::spawn_local(async move {
@@ -49,6 +54,24 @@ fn Arrays(arrays: Vec<ArrayInfo>) -> impl IntoView {
             }
         });
     };
+    let on_delete = Callback::new(move |name: String| {
+        let asked = web_sys::window().and_then(|w| {
+            w.confirm_with_message(&format!("Delete {name}? This cannot be undone."))
+                .ok()
+        });
+        if asked != Some(true) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match delete_array(&name).await {
+                Ok(()) => {
+                    arrays.update(|list| list.retain(|info| info.name != name));
+                    delete_error.set(None);
+                }
+                Err(err) => delete_error.set(Some(format!("{name} was not deleted: {err}"))),
+            }
+        });
+    });
     // Follow the server: refetch the listing after changes, at most twice a second.
     let refetch_queued = StoredValue::new(false);
     on_changes(move |_| {
@@ -80,9 +103,10 @@ fn Arrays(arrays: Vec<ArrayInfo>) -> impl IntoView {
                 on:input=move |ev| set_filter.set(event_target_value(&ev))
             />
         </section>
-        <Uploader on_done=refetch/>
+        <Uploader on_done=refetch stored=arrays/>
         {move || error.get().map(|err| view! { <p class="error" role="alert">{err}</p> })}
-        {move || view! { <ArrayTable arrays=arrays.get() filter/> }}
+        {move || delete_error.get().map(|err| view! { <p class="error" role="alert" data-testid="index-error">{err}</p> })}
+        {move || view! { <ArrayTable arrays=arrays.get() filter on_delete/> }}
     }
 }
 
@@ -96,7 +120,11 @@ fn matches(info: &ArrayInfo, filter: &str) -> bool {
 }
 
 #[component]
-fn ArrayTable(arrays: Vec<ArrayInfo>, filter: ReadSignal<String>) -> impl IntoView {
+fn ArrayTable(
+    arrays: Vec<ArrayInfo>,
+    filter: ReadSignal<String>,
+    on_delete: Callback<String>,
+) -> impl IntoView {
     if arrays.is_empty() {
         return view! {
             <div class="panel empty">
@@ -126,6 +154,7 @@ fn ArrayTable(arrays: Vec<ArrayInfo>, filter: ReadSignal<String>) -> impl IntoVi
                         <th>"dtype"</th>
                         <th>"Shape"</th>
                         <th class="num">"Size"</th>
+                        <th><span class="sr-only">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -153,6 +182,19 @@ fn ArrayTable(arrays: Vec<ArrayInfo>, filter: ReadSignal<String>) -> impl IntoVi
                                         <td><code>{info.dtype_text()}</code></td>
                                         <td><code>{info.shape_text()}</code></td>
                                         <td class="num">{human_bytes(info.nbytes)}</td>
+                                        <td class="actions">
+                                            <button
+                                                class="delete"
+                                                data-testid="delete"
+                                                title=format!("Delete {}", info.name)
+                                                on:click={
+                                                    let name = info.name.clone();
+                                                    move |_| on_delete.run(name.clone())
+                                                }
+                                            >
+                                                "Delete"
+                                            </button>
+                                        </td>
                                     </tr>
                                 }
                             })
@@ -182,15 +224,29 @@ struct UploadItem {
 
 /// Drag-and-drop (or choose) .npy and .npz files (compressed too); each uploads to
 /// `uploads/<file name>`, an .npz as a group of its members, with a progress bar and errors
-/// shown in place.
+/// shown in place. A file whose name is already `stored` (an array, or a group for an .npz)
+/// is uploaded only if the user agrees to replace it.
 #[component]
-fn Uploader(on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+fn Uploader(
+    on_done: impl Fn() + Clone + Send + Sync + 'static,
+    stored: RwSignal<Vec<ArrayInfo>>,
+) -> impl IntoView {
     let on_done = Callback::new(move |()| on_done());
     let items = RwSignal::new(Vec::<UploadItem>::new());
     let over = RwSignal::new(false);
     let next_id = StoredValue::new(0u64);
     let start = move |files: Vec<web_sys::File>| {
         for file in files {
+            let target = upload_target(&file.name());
+            let taken = stored.with_untracked(|list| {
+                list.iter().any(|info| match &target {
+                    Target::Array(name) => &info.name == name,
+                    Target::Group(name) => info.name.starts_with(&format!("{name}/")),
+                })
+            });
+            if taken && !confirm_replace(&target) {
+                continue;
+            }
             let id = next_id.get_value();
             next_id.set_value(id + 1);
             let item = UploadItem {
@@ -277,18 +333,49 @@ fn Uploader(on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView
     }
 }
 
+/// Where a file uploads to.
+enum Target {
+    /// An `.npy` file: this array.
+    Array(String),
+    /// An `.npz` file: this group (folder) of arrays.
+    Group(String),
+}
+
+fn upload_target(file_name: &str) -> Target {
+    let name = format!("uploads/{}", name_from_file(file_name));
+    if file_name.ends_with(".npz") {
+        Target::Group(name)
+    } else {
+        Target::Array(name)
+    }
+}
+
+/// Ask whether an upload may replace what is stored under its name.
+fn confirm_replace(target: &Target) -> bool {
+    let question = match target {
+        Target::Array(name) => format!("{name} already exists. Replace it?"),
+        Target::Group(name) => {
+            format!("The group {name}/ already exists. Replace all of its arrays?")
+        }
+    };
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(&question).ok())
+        .unwrap_or(false)
+}
+
 /// Upload one file as it is: an `.npy` to `uploads/<name>`, an `.npz` (`np.savez` or
 /// `np.savez_compressed`) to the group `uploads/<name>`, which the server unpacks into a
 /// folder of its members, all or none.
 async fn upload(file: &web_sys::File, item: UploadItem) -> Result<(), String> {
-    let file_name = file.name();
-    let base = format!("uploads/{}", name_from_file(&file_name));
     let progress = move |p| item.progress.set(p);
-    if !file_name.ends_with(".npz") {
-        item.name.set(base.clone());
-        put_file(&base, file, "application/x-npy", progress).await?;
-        return Ok(());
-    }
+    let base = match upload_target(&file.name()) {
+        Target::Array(name) => {
+            item.name.set(name.clone());
+            put_file(&name, file, "application/x-npy", progress).await?;
+            return Ok(());
+        }
+        Target::Group(name) => name,
+    };
     item.name.set(format!("{base}/"));
     let answer = put_file(&base, file, "application/zip", progress).await?;
     let stored = serde_json::from_str::<serde_json::Value>(&answer)

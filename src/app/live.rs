@@ -115,19 +115,117 @@ pub async fn put_file(
     .await
 }
 
-/// PUT to `/api/arrays/{name}` with XMLHttpRequest (`fetch` reports no upload progress);
-/// `send` sends the body. The answer's text on a 2xx.
+/// DELETE `/api/arrays/{name}`, with the write token when the server asks for one.
+///
+/// # Errors
+/// The server's error message, or a network error.
+pub async fn delete_array(name: &str) -> Result<(), String> {
+    write("DELETE", name, None, |_| {}, |xhr| xhr.send()).await?;
+    Ok(())
+}
+
+/// PUT to `/api/arrays/{name}`; `send` sends the body.
 async fn put(
     name: &str,
     content_type: &str,
     on_progress: impl Fn(f64) + 'static,
-    send: impl FnOnce(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
+    send: impl Fn(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
 ) -> Result<String, String> {
+    write("PUT", name, Some(content_type), on_progress, send).await
+}
+
+/// Where this tab keeps the write token it was given (for the tab's life, never on disk).
+const TOKEN_KEY: &str = "downlink-write-token";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// The write token this tab was given, if any.
+fn held_token() -> Option<String> {
+    session_storage()?.get_item(TOKEN_KEY).ok().flatten()
+}
+
+/// Ask the user for the server's write token and keep it for the tab; `None` if they cancel.
+fn ask_token() -> Option<String> {
+    let token = web_sys::window()?
+        .prompt_with_message("This server needs its write token to change arrays. Token:")
+        .ok()
+        .flatten()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())?;
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(TOKEN_KEY, &token);
+    }
+    Some(token)
+}
+
+/// Send a write to `/api/arrays/{name}` with XMLHttpRequest (`fetch` reports no upload
+/// progress), as scripts do: with `Authorization: Bearer` once the tab holds a token. On a 401
+/// the user is asked for the token once and the write is sent again. The answer's text on a
+/// 2xx.
+async fn write(
+    method: &str,
+    name: &str,
+    content_type: Option<&str>,
+    on_progress: impl Fn(f64) + 'static,
+    send: impl Fn(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
+) -> Result<String, String> {
+    let on_progress: std::rc::Rc<dyn Fn(f64)> = std::rc::Rc::new(on_progress);
+    let mut token = held_token();
+    let mut asked = false;
+    loop {
+        let (status, text) = send_once(
+            method,
+            name,
+            content_type,
+            token.as_deref(),
+            on_progress.clone(),
+            &send,
+        )
+        .await?;
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        if status == 401 {
+            if let Some(storage) = session_storage() {
+                let _ = storage.remove_item(TOKEN_KEY);
+            }
+            if !asked {
+                asked = true;
+                token = ask_token();
+                if token.is_some() {
+                    continue;
+                }
+            }
+        }
+        return Err(serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("the request failed (HTTP {status})")));
+    }
+}
+
+/// One request of [`write`]: its status (0 for a network error) and answer text.
+async fn send_once(
+    method: &str,
+    name: &str,
+    content_type: Option<&str>,
+    token: Option<&str>,
+    on_progress: std::rc::Rc<dyn Fn(f64)>,
+    send: &impl Fn(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
+) -> Result<(u16, String), String> {
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| "this browser cannot upload")?;
-    xhr.open("PUT", &format!("/api/arrays/{name}"))
-        .map_err(|_| "cannot open the upload")?;
-    xhr.set_request_header("Content-Type", content_type)
-        .map_err(|_| "cannot set the content type")?;
+    xhr.open(method, &format!("/api/arrays/{name}"))
+        .map_err(|_| "cannot open the request")?;
+    if let Some(content_type) = content_type {
+        xhr.set_request_header("Content-Type", content_type)
+            .map_err(|_| "cannot set the content type")?;
+    }
+    if let Some(token) = token {
+        xhr.set_request_header("Authorization", &format!("Bearer {token}"))
+            .map_err(|_| "cannot set the write token")?;
+    }
     let progress =
         Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |event: web_sys::ProgressEvent| {
             if event.length_computable() && event.total() > 0.0 {
@@ -148,18 +246,12 @@ async fn put(
         xhr.set_onload(Some(on_load.unchecked_ref()));
         xhr.set_onerror(Some(on_error.unchecked_ref()));
     });
-    send(&xhr).map_err(|_| "cannot send the upload")?;
+    send(&xhr).map_err(|_| "cannot send the request")?;
     let _ = wasm_bindgen_futures::JsFuture::from(done).await;
     drop(progress);
     let status = xhr.status().unwrap_or(0);
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
-    if (200..300).contains(&status) {
-        return Ok(text);
-    }
-    Err(serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("the upload failed (HTTP {status})")))
+    Ok((status, text))
 }
 
 #[cfg(test)]
