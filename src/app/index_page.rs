@@ -258,7 +258,7 @@ fn Uploader(
             items.update(|list| list.insert(0, item));
             let file = send_wrapper::SendWrapper::new(file);
             leptos::task::spawn_local(async move {
-                let result = upload(&file, item).await;
+                let result = upload(&file, target, item).await;
                 item.outcome.set(Some(result));
                 on_done.run(());
             });
@@ -363,12 +363,12 @@ fn confirm_replace(target: &Target) -> bool {
         .unwrap_or(false)
 }
 
-/// Upload one file as it is: an `.npy` to `uploads/<name>`, an `.npz` (`np.savez` or
+/// Upload one file as it is to its `target`: an `.npy` to `uploads/<name>`, an `.npz` (`np.savez` or
 /// `np.savez_compressed`) to the group `uploads/<name>`, which the server unpacks into a
 /// folder of its members, all or none.
-async fn upload(file: &web_sys::File, item: UploadItem) -> Result<(), String> {
+async fn upload(file: &web_sys::File, target: Target, item: UploadItem) -> Result<(), String> {
     let progress = move |p| item.progress.set(p);
-    let base = match upload_target(&file.name()) {
+    let base = match target {
         Target::Array(name) => {
             item.name.set(name.clone());
             put_file(&name, file, "application/x-npy", progress).await?;

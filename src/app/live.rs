@@ -91,7 +91,7 @@ pub async fn put_bytes(
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<String, String> {
     let array = js_sys::Uint8Array::from(body);
-    put(name, content_type, on_progress, |xhr| {
+    write("PUT", name, Some(content_type), on_progress, |xhr| {
         xhr.send_with_opt_buffer_source(Some(&array))
     })
     .await
@@ -109,7 +109,7 @@ pub async fn put_file(
     content_type: &str,
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<String, String> {
-    put(name, content_type, on_progress, |xhr| {
+    write("PUT", name, Some(content_type), on_progress, |xhr| {
         xhr.send_with_opt_blob(Some(file))
     })
     .await
@@ -122,16 +122,6 @@ pub async fn put_file(
 pub async fn delete_array(name: &str) -> Result<(), String> {
     write("DELETE", name, None, |_| {}, |xhr| xhr.send()).await?;
     Ok(())
-}
-
-/// PUT to `/api/arrays/{name}`; `send` sends the body.
-async fn put(
-    name: &str,
-    content_type: &str,
-    on_progress: impl Fn(f64) + 'static,
-    send: impl Fn(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
-) -> Result<String, String> {
-    write("PUT", name, Some(content_type), on_progress, send).await
 }
 
 /// Where this tab keeps the write token it was given (for the tab's life, never on disk).
