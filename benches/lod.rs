@@ -1,10 +1,12 @@
 //! LOD query time: exact M4 of a 100M-sample float32 series in 2,000 bins over random
-//! windows, from the pyramid and by a full scan of the same windows. Prints a table; run
+//! windows, from the pyramid and by a full scan of the same windows; and the window
+//! statistics (count, min, max, mean, RMS, std) of the same windows from the pyramid and the
+//! moment tree, against a plain scan. Prints a table; run
 //! with `cargo bench --bench lod` (or `./dev bench`). Not a test: nothing here asserts.
 
 use std::time::{Duration, Instant};
 
-use downlink::lod::{m4_scan, Pyramid};
+use downlink::lod::{m4_scan, MomentTree, Moments, Pyramid};
 
 const SAMPLES: usize = 100_000_000;
 const BINS: usize = 2_000;
@@ -65,6 +67,9 @@ fn main() {
     let started = Instant::now();
     let pyramid = Pyramid::build(&samples);
     let build = started.elapsed();
+    let started = Instant::now();
+    let moments = MomentTree::build(&samples);
+    let moments_build = started.elapsed();
     let windows = windows();
 
     let time = |f: &dyn Fn(u64, u64)| {
@@ -86,6 +91,23 @@ fn main() {
         std::hint::black_box(m4_scan(&samples, a, b, BINS).expect("valid window"));
     });
 
+    let stats = time(&|a, b| {
+        std::hint::black_box(pyramid.min_max(&samples, a, b).expect("valid window"));
+        std::hint::black_box(moments.query(&samples, a, b).expect("valid window"));
+    });
+    let stats_scan = time(&|a, b| {
+        std::hint::black_box(m4_scan(&samples, a, b, 1).expect("valid window"));
+        std::hint::black_box(Moments::of(&samples, a as usize, b as usize));
+    });
+    let widest = {
+        let t = Instant::now();
+        for _ in 0..100 {
+            std::hint::black_box(pyramid.min_max(&samples, 1, SAMPLES as u64 - 1).ok());
+            std::hint::black_box(moments.query(&samples, 1, SAMPLES as u64 - 1).ok());
+        }
+        t.elapsed() / 100
+    };
+
     println!("\nLOD of {SAMPLES} float32 samples, {BINS} bins, {WINDOWS} random windows (1e3 to 1e8 samples wide)");
     println!(
         "pyramid build: {} ms, memory {:.1} MB ({:.2}% of the data)\n",
@@ -93,11 +115,22 @@ fn main() {
         pyramid.memory_bytes() as f64 / 1e6,
         100.0 * pyramid.memory_bytes() as f64 / (SAMPLES * 4) as f64
     );
+    println!(
+        "moment tree build: {} ms, memory {:.1} MB ({:.2}% of the data)\n",
+        ms(moments_build),
+        moments.memory_bytes() as f64 / 1e6,
+        100.0 * moments.memory_bytes() as f64 / (SAMPLES * 4) as f64
+    );
     println!("| method | p50 ms | p90 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|");
     for (name, t) in [
         ("pyramid (`/api/lod`)", &lod),
         ("full scan of the window", &scan),
+        (
+            "window statistics: pyramid + moment tree (`/api/stats`)",
+            &stats,
+        ),
+        ("window statistics: scan of the window", &stats_scan),
     ] {
         println!(
             "| {name} | {} | {} | {} | {} |",
@@ -107,4 +140,9 @@ fn main() {
             ms(*t.last().unwrap_or(&Duration::ZERO))
         );
     }
+    println!(
+        "\nwindow statistics of [1, {}) (the whole series but its ends): {} ms",
+        SAMPLES - 1,
+        ms(widest)
+    );
 }

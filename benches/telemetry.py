@@ -12,7 +12,8 @@ NumPy writes five arrays the way telemetry arrives, then the script charts each 
 Per array: the time to the first answer on a fresh server (no pyramid cached; the array's
 files are read once first, so they are in the page cache as right after being written), the pyramid
 build rate (from the server's log), LOD p50/p99 over random index windows and random time
-windows of 2,000 bins once indexed, p50 with 8 concurrent clients, and at the end the
+windows of 2,000 bins once indexed, /api/stats p50/p99 over the same windows (by time where
+the series has timestamps), p50 with 8 concurrent clients, and at the end the
 server's RssAnon (anonymous memory: not the page cache of the maps).
 
 Usage: python3 benches/telemetry.py [--out DIR] [--only NAME,...] [--keep]
@@ -154,8 +155,14 @@ def measure(server: Server, data: Path, name: str) -> dict:
         return out
 
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
-    index_ms = timed([index_window() for _ in range(WINDOWS)], conn)
-    time_ms = timed([time_window() for _ in range(WINDOWS)], conn) if "times" in shape else None
+    index_paths = [index_window() for _ in range(WINDOWS)]
+    index_ms = timed(index_paths, conn)
+    time_paths = [time_window() for _ in range(WINDOWS)] if "times" in shape else []
+    time_ms = timed(time_paths, conn) if time_paths else None
+    # The statistics of the same windows (by time where the series has timestamps).
+    stats_paths = [p.replace("/api/lod/", "/api/stats/").replace(f"&bins={BINS}", "")
+                   for p in (time_paths or index_paths)]
+    stats_ms = timed(stats_paths, conn)
     conn.close()
 
     results = [[] for _ in range(8)]
@@ -173,7 +180,7 @@ def measure(server: Server, data: Path, name: str) -> dict:
         t.join()
     concurrent = [ms for r in results for ms in r]
     return dict(first_ms=first_ms, index=percentiles(index_ms), time=time_ms and percentiles(time_ms),
-                concurrent_p50=statistics.median(concurrent))
+                stats=percentiles(stats_ms), concurrent_p50=statistics.median(concurrent))
 
 
 def main() -> None:
@@ -204,11 +211,12 @@ def main() -> None:
     rates = build_rates(log)
     pyramid_rates = [r for kind, r in rates if kind == "pyramid"]
     time_rates = [r for kind, r in rates if kind == "timestamps"]
-    print("| array | first answer | LOD p50 / p99, index windows | LOD p50 / p99, time windows | p50, 8 clients |")
-    print("|---|---:|---:|---:|---:|")
+    print("| array | first answer | LOD p50 / p99, index windows | LOD p50 / p99, time windows | stats p50 / p99 | p50, 8 clients |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows:
         t = f"{r['time'][0]:.2f} / {r['time'][1]:.2f} ms" if r["time"] else "–"
-        print(f"| {name} | {r['first_ms']:.0f} ms | {r['index'][0]:.2f} / {r['index'][1]:.2f} ms | {t} | {r['concurrent_p50']:.2f} ms |")
+        st = f"{r['stats'][0]:.2f} / {r['stats'][1]:.2f} ms"
+        print(f"| {name} | {r['first_ms']:.0f} ms | {r['index'][0]:.2f} / {r['index'][1]:.2f} ms | {t} | {st} | {r['concurrent_p50']:.2f} ms |")
     print()
     if pyramid_rates:
         print(f"pyramid builds: {len(pyramid_rates)}, {min(pyramid_rates):.2f} to {max(pyramid_rates):.2f} GB/s of samples (split across the cores)")

@@ -9,7 +9,7 @@
 
 use super::style::size;
 use super::ticks::nice_ticks;
-use super::{ChartSpec, Panel, XAxis};
+use super::{ChartSpec, Panel, XAxis, YScale};
 use crate::lod::M4Bin;
 
 /// Room under the bottom panel for the x tick labels and the context label, CSS px.
@@ -136,19 +136,61 @@ pub struct PanelRect {
     pub bottom: f64,
     /// The values at the bottom and top edges.
     pub y_range: (f64, f64),
+    /// log10 between them (both then positive).
+    pub log: bool,
 }
 
 impl PanelRect {
     /// CSS px (from the chart's top) of the value `y`.
     pub fn px_from_y(&self, y: f64) -> f64 {
-        let (lo, hi) = self.y_range;
+        let (lo, hi) = self.scaled_range();
+        let Some(y) = self.scaled(y) else {
+            // At or below 0 on a log axis: below the plot, where the line is clipped.
+            return f64::INFINITY;
+        };
         self.bottom - (y - lo) / (hi - lo) * (self.bottom - self.top)
+    }
+
+    /// `y` in the axis' own units (its log10 on a log axis; `None` there for `y <= 0`).
+    fn scaled(&self, y: f64) -> Option<f64> {
+        match self.log {
+            false => Some(y),
+            true if y > 0.0 => Some(y.log10()),
+            true => None,
+        }
+    }
+
+    /// The range in the axis' own units.
+    fn scaled_range(&self) -> (f64, f64) {
+        let (lo, hi) = self.y_range;
+        match self.log {
+            false => (lo, hi),
+            true => (lo.log10(), hi.log10()),
+        }
     }
 
     /// The value at `px` CSS px from the chart's top (inverse of [`PanelRect::px_from_y`]).
     pub fn y_from_px(&self, px: f64) -> f64 {
-        let (lo, hi) = self.y_range;
-        lo + (self.bottom - px) / (self.bottom - self.top) * (hi - lo)
+        let (lo, hi) = self.scaled_range();
+        let y = lo + (self.bottom - px) / (self.bottom - self.top) * (hi - lo);
+        if self.log {
+            10f64.powf(y)
+        } else {
+            y
+        }
+    }
+
+    /// The y range after zooming by `factor` (below 1 zooms in) about the value at `px`,
+    /// in the axis' own units (so a log axis zooms by decades).
+    pub fn zoomed_y(&self, px: f64, factor: f64) -> (f64, f64) {
+        let (lo, hi) = self.scaled_range();
+        let at = self.scaled(self.y_from_px(px)).unwrap_or(lo);
+        let (a, b) = (at - (at - lo) * factor, at + (hi - at) * factor);
+        if self.log {
+            (10f64.powf(a), 10f64.powf(b))
+        } else {
+            (a, b)
+        }
     }
 
     /// Whether `px` CSS px from the chart's top is inside the panel.
@@ -173,11 +215,13 @@ impl ChartSpec {
             .enumerate()
             .map(|(i, panel)| {
                 let top = PAD_TOP + TITLE_ROW + i as f64 * (panel_height + TITLE_ROW + PANEL_GAP);
-                let extent = panel_extent(panel, window);
+                let log = panel.y.log;
+                let extent = panel_extent(panel, window, log);
                 let rect = PanelRect {
                     top: top.floor(),
                     bottom: (top + panel_height).floor(),
-                    y_range: y_range(extent),
+                    y_range: panel_range(panel.y, extent),
+                    log,
                 };
                 if extent.is_some() {
                     let widest = y_ticks(&rect).iter().map(|(_, l)| l.chars().count()).max();
@@ -252,9 +296,50 @@ impl ChartSpec {
 
 /// The y ticks of a panel: at most one per 16 px (a label is 12 px high), 4 to 12 of them,
 /// so even a short panel gets 3 or 4 values to read against (it used to get 2 or 3).
-pub(super) fn y_ticks(rect: &PanelRect) -> Vec<(f64, String)> {
+pub fn y_ticks(rect: &PanelRect) -> Vec<(f64, String)> {
     let max_ticks = ((rect.bottom - rect.top) / 16.0).clamp(4.0, 12.0) as usize;
+    if rect.log {
+        return log_ticks(rect.y_range, max_ticks);
+    }
     nice_ticks(rect.y_range.0, rect.y_range.1, max_ticks)
+}
+
+/// The label of a log tick `m × 10^e` (m of 1, 2, 5): `0.002`, `500`, `1e6`, `2e-5`.
+fn log_label(v: f64) -> String {
+    // Nudged: log10(1000) may come out a hair under 3.
+    let e = (v.log10() + 1e-9).floor() as i32;
+    if (-4..6).contains(&e) {
+        let decimals = (-e).max(0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{}e{e}", (v / 10f64.powi(e)).round())
+    }
+}
+
+/// Ticks of a log axis over `(lo, hi)` (both positive): the powers of ten in it (every
+/// second, third... to stay within `max_ticks`), and where fewer than three fit, also 2×
+/// and 5× each; where not even one does, linear ticks.
+fn log_ticks((lo, hi): (f64, f64), max_ticks: usize) -> Vec<(f64, String)> {
+    let (a, b) = (lo.log10().ceil() as i32, hi.log10().floor() as i32);
+    let label = log_label;
+    if b - a + 1 >= 3 {
+        let step = ((b - a + 1) as usize).div_ceil(max_ticks.max(1)).max(1);
+        return (a..=b)
+            .step_by(step)
+            .map(|e| (10f64.powi(e), label(10f64.powi(e))))
+            .collect();
+    }
+    let first = lo.log10().floor() as i32;
+    let ticks: Vec<(f64, String)> = (first..=b.max(first))
+        .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+        .filter(|v| (lo..=hi).contains(v))
+        .map(|v| (v, label(v)))
+        .collect();
+    if ticks.len() >= 2 {
+        ticks
+    } else {
+        nice_ticks(lo, hi, max_ticks)
+    }
 }
 
 /// The bins overlapping `[start, stop)`, and `neighbours` more on each side (so lines
@@ -267,12 +352,19 @@ pub(super) fn bins_in(bins: &[M4Bin], (start, stop): (f64, f64), neighbours: usi
     &bins[first.saturating_sub(neighbours)..(last + neighbours).min(bins.len())]
 }
 
-/// The least and greatest finite extremes of `bins`.
-pub(super) fn finite_extent(bins: &[M4Bin]) -> Option<(f64, f64)> {
+/// The least and greatest finite extremes of `bins` (the positive ones only, for a log axis).
+pub(super) fn finite_extent(bins: &[M4Bin], log: bool) -> Option<(f64, f64)> {
     let mut extent: Option<(f64, f64)> = None;
     for bin in bins {
-        for v in [bin.min, bin.max] {
-            if v.is_finite() {
+        // On a log axis a bin whose minimum is not positive may still reach above 0: its
+        // least positive value is unknown, so its positive first, last or maximum stands in.
+        let values = if log && bin.min <= 0.0 {
+            [bin.first, bin.last, bin.max]
+        } else {
+            [bin.min, bin.max, bin.max]
+        };
+        for v in values {
+            if v.is_finite() && (!log || v > 0.0) {
                 extent = Some(extent.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
             }
         }
@@ -282,12 +374,39 @@ pub(super) fn finite_extent(bins: &[M4Bin]) -> Option<(f64, f64)> {
 
 /// The least and greatest finite extremes of the bins of `panel`'s series that overlap
 /// `window`.
-pub(super) fn panel_extent(panel: &Panel, window: (f64, f64)) -> Option<(f64, f64)> {
+pub(super) fn panel_extent(panel: &Panel, window: (f64, f64), log: bool) -> Option<(f64, f64)> {
     panel
         .series
         .iter()
-        .filter_map(|s| finite_extent(bins_in(&s.bins, window, 0)))
+        .filter_map(|s| finite_extent(bins_in(&s.bins, window, 0), log))
         .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+}
+
+/// The y range of a panel scaled by `y` whose data spans `extent`: the fixed range if it
+/// has a valid one, else autoscaled ([`y_range`], or [`log_range`] on a log axis).
+fn panel_range(y: YScale, extent: Option<(f64, f64)>) -> (f64, f64) {
+    let valid =
+        |(lo, hi): (f64, f64)| lo.is_finite() && hi.is_finite() && lo < hi && (!y.log || lo > 0.0);
+    match y.range {
+        Some(range) if valid(range) => range,
+        _ if y.log => log_range(extent),
+        _ => y_range(extent),
+    }
+}
+
+/// The y range of a log axis whose positive data spans `extent`: plus 5% of its decades
+/// each side; a flat series a decade around it; nothing positive `1..10`.
+fn log_range(extent: Option<(f64, f64)>) -> (f64, f64) {
+    let Some((lo, hi)) = extent else {
+        return (1.0, 10.0);
+    };
+    let (a, b) = (lo.log10(), hi.log10());
+    if b > a {
+        let pad = (b - a) * Y_PADDING;
+        (10f64.powf(a - pad), 10f64.powf(b + pad))
+    } else {
+        (10f64.powf(a - 0.5), 10f64.powf(a + 0.5))
+    }
 }
 
 /// The y range of a panel whose data spans `extent`: plus 5% each side; a flat series gets

@@ -21,7 +21,8 @@
 //!   per run of bins with finite extremes and no gap between them. Skipped when every bin is a single sample, and
 //!   when bins average under 3 CSS px wide, where the line's strokes already cover it.
 //! - **Scales.** The y range of a panel is the finite min/max of its series' bins
-//!   overlapping the window plus 5% on each side ([`ChartSpec::layout`]); the x mapping is linear over the
+//!   overlapping the window plus 5% on each side ([`ChartSpec::layout`]), or the panel's
+//!   fixed range, linear or log10 ([`YScale`]); the x mapping is linear over the
 //!   window, sample `i` at [`ChartSpec::px_from_x`]`(i)`.
 //! - **Pixels.** Positions are in CSS px and scaled by the caller's device pixel ratio, so
 //!   the SVG and canvas frames line up and hit-testing needs no backend.
@@ -32,10 +33,12 @@
 //! - [`ticks`]: "nice" numeric ticks with compact labels.
 //! - [`time`]: calendar ticks from years to nanoseconds, and exact timestamps, all UTC.
 //! - [`draw`](mod@draw): the painter itself, and the SVG document for the first frame.
+//! - [`spectrum`]: the spectrum panel (log y over frequency).
 
 pub mod draw;
 mod error;
 pub mod layout;
+pub mod spectrum;
 mod style;
 pub mod ticks;
 pub mod time;
@@ -78,12 +81,30 @@ pub struct Series {
 pub struct Panel {
     /// The series, drawn in order (the last on top).
     pub series: Vec<Series>,
+    /// How its y axis is scaled.
+    pub y: YScale,
+}
+
+/// A panel's y axis: autoscaled to the visible window (the default) or a fixed range,
+/// linear or log10.
+///
+/// On a log axis only positive values have a place: autoscale looks at the positive
+/// extremes only, and a value at or below 0 is drawn below the plot's bottom edge (so the
+/// line leaves the plot downwards and is clipped there). A manual range on a log axis must
+/// be positive; one that is not falls back to autoscale.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct YScale {
+    /// `(bottom, top)`, `bottom < top`, both finite; `None`: autoscale.
+    pub range: Option<(f64, f64)>,
+    /// log10 instead of linear.
+    pub log: bool,
 }
 
 impl From<Series> for Panel {
     fn from(series: Series) -> Panel {
         Panel {
             series: vec![series],
+            y: YScale::default(),
         }
     }
 }

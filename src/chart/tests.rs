@@ -855,6 +855,7 @@ fn overlaid_series_share_a_panel_and_its_scale() {
             series("small", 0, m4_scan(&small, 0, len, bins).expect("bins")),
             series("large", 1, m4_scan(&large, 0, len, bins).expect("bins")),
         ],
+        ..Panel::default()
     };
     chart.panels = vec![panel];
     let layout = chart.layout();
@@ -1262,6 +1263,7 @@ fn short_panels_get_enough_y_ticks_to_read_a_value() {
             top: 10.0,
             bottom: 10.0 + height,
             y_range: range,
+            log: false,
         };
         let ticks = layout::y_ticks(&rect);
         assert!(
@@ -1274,4 +1276,72 @@ fn short_panels_get_enough_y_ticks_to_read_a_value() {
             assert!(gap >= 14.0, "{height} px over {range:?}: {ticks:?}");
         }
     }
+}
+
+#[test]
+fn manual_and_log_y_ranges() {
+    let bins = vec![bin_of(0, 0.5), bin_of(1, 2000.0), bin_of(2, -3.0)];
+    let with = |y: YScale| {
+        let mut chart = spec(
+            800.0,
+            (0.0, 3.0),
+            XAxis::Index,
+            vec![series("s", 0, bins.clone())],
+        );
+        chart.panels[0].y = y;
+        chart.layout().panels[0].clone()
+    };
+    // A manual range is kept as it is, and its ticks are nice numbers within it.
+    let manual = with(YScale {
+        range: Some((-10.0, 10.0)),
+        log: false,
+    });
+    assert_eq!(manual.y_range, (-10.0, 10.0));
+    let labels: Vec<String> = layout::y_ticks(&manual).into_iter().map(|t| t.1).collect();
+    assert!(
+        labels.contains(&"0".to_string()) && labels.contains(&"-10".to_string()),
+        "{labels:?}"
+    );
+    // Log autoscale looks at positive values only: 0.5 to 2000, padded by 5% of the decades.
+    let log = with(YScale {
+        range: None,
+        log: true,
+    });
+    let (lo, hi) = log.y_range;
+    assert!(
+        lo < 0.5 && lo > 0.3 && hi > 2000.0 && hi < 3100.0,
+        "{:?}",
+        log.y_range
+    );
+    let labels: Vec<String> = layout::y_ticks(&log).into_iter().map(|t| t.1).collect();
+    assert_eq!(labels, ["1", "10", "100", "1000"]);
+    // Decades are evenly spaced, and a value at or below zero falls below the plot.
+    let d = |y: f64| log.px_from_y(y);
+    assert!(((d(1.0) - d(10.0)) - (d(10.0) - d(100.0))).abs() < 1e-9);
+    assert!((log.y_from_px(d(42.0)) - 42.0).abs() < 1e-9);
+    assert_eq!(d(0.0), f64::INFINITY);
+    assert_eq!(d(-3.0), f64::INFINITY);
+    // A narrow log range gets 1-2-5 ticks; a manual log range that is not positive is ignored.
+    let narrow = with(YScale {
+        range: Some((1.5, 60.0)),
+        log: true,
+    });
+    let labels: Vec<String> = layout::y_ticks(&narrow).into_iter().map(|t| t.1).collect();
+    assert_eq!(labels, ["2", "5", "10", "20", "50"]);
+    assert_eq!(
+        with(YScale {
+            range: Some((-1.0, 10.0)),
+            log: true
+        })
+        .y_range,
+        log.y_range
+    );
+    // Zooming a log axis about a value keeps that value under the pointer.
+    let px = d(100.0);
+    let (a, b) = log.zoomed_y(px, 0.5);
+    let zoomed = layout::PanelRect {
+        y_range: (a, b),
+        ..log.clone()
+    };
+    assert!((zoomed.y_from_px(px) - 100.0).abs() < 1e-9);
 }

@@ -29,6 +29,8 @@
 //!   are simply scanned, which is faster at that size); [`Pyramid::extend`] follows an
 //!   appended series; [`Pyramid::to_bytes`] and [`Pyramid::from_bytes`] are a validated
 //!   disk cache.
+//! - [`MomentTree`]: count, mean and spread of any window from per-chunk [`Moments`] kept
+//!   beside the pyramid (0.6% of `f32` data), for the window statistics.
 //! - [`merge_bins`]: re-binning of M4 bins without the samples.
 //! - [`TimeIndex`]: which samples fall in each interval of a window of time, by binary
 //!   search on the timestamps in place.
@@ -40,6 +42,7 @@ mod cache;
 mod error;
 mod kernels;
 mod m4;
+mod moments;
 mod pyramid;
 mod sample;
 pub mod series;
@@ -52,6 +55,7 @@ pub use answer::{AnswerError, LodAnswer, PointTimes, POINTS_PER_BIN};
 pub use cache::{PYRAMID_MAGIC, PYRAMID_VERSION};
 pub use error::LodError;
 pub use m4::{m4_scan, m4_scan_ranges, merge_bins, M4Bin};
+pub use moments::{MomentTree, Moments, CHUNK};
 pub use pyramid::{MinMax, Pyramid, BLOCK, FANOUT};
 pub use sample::{Count, Sample, Truth};
 pub use series::{Series, Strided, View};

@@ -11,7 +11,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::catalog::{ArrayChange, ArrayInfo};
-use crate::server::api::{self, lod, read, write, zarr};
+use crate::server::api::{self, lod, measure, read, write, zarr};
 
 /// What the document's `info.description` says: the contract in brief.
 pub const DESCRIPTION: &str = "\
@@ -41,6 +41,11 @@ unsatisfiable range answers 416, and a multi-range request gets the whole body (
 length H, H bytes of JSON `{\"arrays\":[{\"name\",\"dtype\",\"shape\",\"offset\",\"nbytes\"}]}` \
 and each array's C-order data at its offset, a multiple of 64.
 
+**Measurements.** `GET /api/stats/{name}` answers JSON statistics of a window (count, NaN \
+count, min and max with their first index, mean, RMS, std with ddof 0), exact from the samples \
+in microseconds on a series of any length; `GET /api/spectrum/{name}` its Welch power spectral \
+density (periodic Hann, half overlap, constant detrend, one-sided density).
+
 **Writes.** `PUT` creates or replaces, `POST` appends along axis 0 (or creates), `DELETE` \
 removes; bodies are `.npy` documents. `PUT /api/bundle` (a bundle body) and a `PUT` of an \
 `.npz` archive to a group name store several arrays at once, all or none. Without a configured token only loopback clients may \
@@ -60,6 +65,8 @@ members are read-only (405). Every change is announced on `GET /api/events`.";
         read::get_bundle,
         write::put_bundle,
         lod::get_lod,
+        measure::get_stats,
+        measure::get_spectrum,
         zarr::get_key,
         api::events,
         api::openapi_json,
@@ -341,6 +348,16 @@ mod tests {
         ),
         (
             "/api/lod/{name}",
+            "get",
+            &[200, 206, 304, 400, 404, 416, 422, 503],
+        ),
+        (
+            "/api/stats/{name}",
+            "get",
+            &[200, 206, 304, 400, 404, 416, 422, 503],
+        ),
+        (
+            "/api/spectrum/{name}",
             "get",
             &[200, 206, 304, 400, 404, 416, 422, 503],
         ),

@@ -23,6 +23,8 @@ pub(super) fn start(chart: Chart) {
     keep_url(chart);
     read_under_cursor(chart);
     follow_changes(chart);
+    super::measure::follow_view(chart);
+    super::cursors::follow(chart);
 }
 
 /// The whole x positions a window covers: `[floor(start), ceil(stop))` within `[0, end]`.
@@ -44,11 +46,16 @@ fn redraw(chart: Chart) {
         let mut frame = chart.frame();
         let bins = bins_for(frame.width);
         let (lo, hi) = positions(frame.x_range, end);
+        let scales = chart.y_scales.get();
         frame.panels = chart.held.with_value(|held| {
             chart
                 .panels()
                 .into_iter()
                 .map(|members| Panel {
+                    y: members
+                        .first()
+                        .and_then(|(_, s)| scales.get(&s.key).copied())
+                        .unwrap_or_default(),
                     series: members
                         .into_iter()
                         .map(|(color, series)| Series {
@@ -91,6 +98,9 @@ fn redraw(chart: Chart) {
                     let placed = PlotBox::of(&layout);
                     if chart.plot.get_untracked() != placed {
                         chart.plot.set(placed);
+                    }
+                    if chart.rects.with_untracked(|r| *r != layout.panels) {
+                        chart.rects.set(layout.panels.clone());
                     }
                     if has_data && !chart.drawn.get_untracked() {
                         chart.drawn.set(true);
@@ -141,7 +151,7 @@ fn keep_url(chart: Chart) {
 
 /// What the cursor at `x` reads: where it is, and each visible series' sample nearest it
 /// (by index, the sample at `x`; in time, the nearest of those held, with its own time).
-fn points_under(chart: Chart, x: f64) -> (String, Vec<Point>) {
+pub(super) fn points_under(chart: Chart, x: f64) -> (String, Vec<Point>) {
     let series = chart.visible();
     let Some(axis) = chart.time else {
         let at = view::sample_at(x, chart.len.get_untracked());
@@ -149,7 +159,7 @@ fn points_under(chart: Chart, x: f64) -> (String, Vec<Point>) {
             .into_iter()
             .map(|(_, s)| {
                 let index = view::sample_at(x, chart.length_of(&s.array));
-                (s, index, None)
+                (s, index, None, index as f64)
             })
             .collect();
         return (format!("sample {at}"), points);
@@ -159,7 +169,7 @@ fn points_under(chart: Chart, x: f64) -> (String, Vec<Point>) {
             .into_iter()
             .filter_map(|(_, s)| {
                 let (index, at) = held.get(&s.array)?.nearest(s.column as usize, x)?;
-                Some((s, index, Some(format_time_ns(axis.ns_of_x(at)))))
+                Some((s, index, Some(format_time_ns(axis.ns_of_x(at))), at))
             })
             .collect()
     });
@@ -168,7 +178,7 @@ fn points_under(chart: Chart, x: f64) -> (String, Vec<Point>) {
 
 /// The samples a readout at `x` reads, to tell whether the cursor still rests on them.
 fn indices(points: &[Point]) -> Vec<u64> {
-    points.iter().map(|(_, index, _)| *index).collect()
+    points.iter().map(|(_, index, _, _)| *index).collect()
 }
 
 /// Read the exact samples under the cursor once it rests on them.

@@ -14,17 +14,23 @@
 //! - `refine`: fetching the LOD of each view, placed by each series' timestamps;
 //! - `legend`: the series chips (toggle, overlay, remove) and the picker that adds series;
 //! - `client` and `browser`: `fetch` and the other browser services;
-//! - `export` and `readout`: the export buttons and the readout line.
+//! - `export` and `readout`: the export buttons and the readout line;
+//! - `measure`: the statistics of the window and its spectrum, below the chart;
+//! - `yaxis`: each panel's y range (auto, manual, log) and y zoom;
+//! - `cursors`: the two measurement cursors and their differences.
 
 mod browser;
 mod client;
+mod cursors;
 mod effects;
 mod export;
 mod held;
 mod legend;
+mod measure;
 mod readout;
 mod refine;
 pub mod view;
+mod yaxis;
 
 use std::collections::HashMap;
 
@@ -32,13 +38,16 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::catalog::{stack, ChartInit, SeriesInfo, TimeAxis};
-use crate::chart::{chart_height, ChartSpec, Theme, XAxis};
+use crate::chart::{chart_height, ChartSpec, PanelRect, Theme, XAxis, YScale};
 use browser::perf_mark;
+use cursors::{CursorBar, CursorLines, Cursors, CLICK_PX};
 use export::{ExportMenu, ExportNote};
 use held::Held;
 use legend::Legend;
+use measure::{Measure, MeasurePanel};
 use readout::{Readout, ReadoutBar};
 use view::{Drag, Extent, PlotBox, UrlState, Window, KEY_PAN, MIN_WIDTH_PX, STEP_ZOOM};
+use yaxis::YControls;
 
 /// Every piece of the chart's state; all of it `Copy`, so handlers and effects share it.
 #[derive(Clone, Copy)]
@@ -83,12 +92,20 @@ struct Chart {
     data_generation: RwSignal<u64>,
     /// Where the last frame put its plots.
     plot: RwSignal<Option<PlotBox>>,
+    /// Where the last frame put each panel, with its y range.
+    rects: RwSignal<Vec<PanelRect>>,
+    /// Each panel's y scale, by the key of its first series (autoscaled when missing).
+    y_scales: RwSignal<HashMap<String, YScale>>,
     held: StoredValue<HashMap<String, Held>>,
     /// The latest view a refining fetch was started for.
     generation: StoredValue<u64>,
     drag: StoredValue<Option<Drag>>,
     canvas_ref: NodeRef<html::Canvas>,
     host_ref: NodeRef<html::Div>,
+    /// The statistics and spectrum of the window.
+    measure: Measure,
+    /// The two measurement cursors.
+    cursors: Cursors,
 }
 
 impl Chart {
@@ -119,11 +136,15 @@ impl Chart {
             version: RwSignal::new(0),
             data_generation: RwSignal::new(0),
             plot: RwSignal::new(None),
+            rects: RwSignal::new(Vec::new()),
+            y_scales: RwSignal::new(HashMap::new()),
             held: StoredValue::new(HashMap::new()),
             generation: StoredValue::new(0),
             drag: StoredValue::new(None),
             canvas_ref: NodeRef::new(),
             host_ref: NodeRef::new(),
+            measure: Measure::new(),
+            cursors: Cursors::new(),
             init: StoredValue::new(init),
         }
     }
@@ -316,9 +337,15 @@ impl Chart {
 
     fn on_wheel(&self, ev: leptos::ev::WheelEvent) {
         ev.prevent_default();
+        if self.wheel_y(&ev) {
+            return;
+        }
         perf_mark("dl-wheel");
         if let Some((_, x)) = self.x_at(ev.client_x() as f64) {
-            self.zoom_about(x, view::wheel_factor(ev.delta_y()));
+            self.zoom_about(
+                x,
+                view::wheel_factor(ev.delta_y(), ev.delta_mode(), ev.ctrl_key()),
+            );
         }
     }
 
@@ -327,6 +354,11 @@ impl Chart {
             return;
         }
         if let Some((px, x)) = self.x_at(ev.client_x() as f64) {
+            let map = self.placed().x_map(self.window.get_untracked());
+            if let Some(grabbed) = self.cursors.grab(px, |x| map.px_from_x(x)) {
+                self.cursors.dragging.set_value(Some(grabbed));
+                return;
+            }
             self.drag.set_value(Some(Drag {
                 from_px: px,
                 from_x: x,
@@ -344,6 +376,10 @@ impl Chart {
             return;
         };
         self.cursor.set(Some(x));
+        if let Some(i) = self.cursors.dragging.get_value() {
+            self.cursors.at.update(|at| at[i] = Some(x));
+            return;
+        }
         match self.drag.get_value() {
             Some(d) if d.boxed => self.selection.set(Some(d.selection(x))),
             Some(d) => {
@@ -356,7 +392,17 @@ impl Chart {
         }
     }
 
-    fn on_up(&self) {
+    fn on_up(&self, ev: leptos::ev::MouseEvent) {
+        if self.cursors.dragging.get_value().is_some() {
+            self.cursors.dragging.set_value(None);
+            return;
+        }
+        // A press and release in one place is a click: it places a cursor.
+        if let (Some(d), Some((px, x))) = (self.drag.get_value(), self.x_at(ev.client_x() as f64)) {
+            if !d.boxed && (px - d.from_px).abs() < CLICK_PX {
+                self.cursors.click(x);
+            }
+        }
         if self.drag.get_value().is_some_and(|d| d.boxed) {
             let extent = self.extent();
             if let Some(window) = self
@@ -372,6 +418,7 @@ impl Chart {
     }
 
     fn on_leave(&self) {
+        self.cursors.dragging.set_value(None);
         self.cursor.set(None);
         self.drag.set_value(None);
         self.selection.set(None);
@@ -384,6 +431,7 @@ impl Chart {
             "ArrowLeft" => self.pan_by(-KEY_PAN),
             "ArrowRight" => self.pan_by(KEY_PAN),
             "0" | "Home" => self.reset(),
+            "Escape" => self.cursors.clear(),
             _ => return,
         }
         ev.prevent_default();
@@ -403,13 +451,51 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
     let chart = Chart::new(init);
     effects::start(chart);
 
+    // The crosshair snaps to the sample nearest the pointer (the first visible series'),
+    // and a dot marks the sample each series' readout read.
     let crosshair = move || {
+        let snapped = chart.cursor.get().map(|x| {
+            chart.version.track();
+            let nearest = effects::points_under(chart, x).1.first().map(|p| p.3);
+            nearest.unwrap_or(x)
+        });
         let style = chart
             .plot
             .get()
-            .zip(chart.cursor.get())
+            .zip(snapped)
             .and_then(|(p, x)| p.crosshair_style(chart.window.get(), x));
         style.unwrap_or_else(|| HIDDEN.into())
+    };
+    let dots = move || {
+        let (Some(plot), Some(readout), Some(_)) =
+            (chart.plot.get(), chart.readout.get(), chart.cursor.get())
+        else {
+            return Vec::new();
+        };
+        let (window, rects, panels) = (chart.window.get(), chart.rects.get(), chart.panels());
+        let map = plot.x_map(window);
+        readout
+            .values
+            .iter()
+            .filter_map(|v| {
+                let panel = panels.iter().position(|p| p.iter().any(|(_, s)| s.key == v.key))?;
+                let color = panels[panel].iter().find(|(_, s)| s.key == v.key)?.0;
+                let value = match v.value.trim() {
+                    "True" => 1.0,
+                    "False" => 0.0,
+                    text => text.parse().ok()?,
+                };
+                let y = rects.get(panel)?.px_from_y(value);
+                let x = map.px_from_x(v.x);
+                let rect = rects.get(panel)?;
+                let inside = (plot.left..=plot.right).contains(&x) && rect.contains_px(y);
+                inside.then(|| {
+                    let style = format!("left:{x:.1}px;top:{y:.1}px");
+                    let class = format!("snap swatch c{}", color % crate::chart::PALETTE_LEN);
+                    view! { <div class=class style=style data-testid="snap-dot" data-key=v.key.clone()></div> }
+                })
+            })
+            .collect::<Vec<_>>()
     };
     let band = move || {
         let style = chart
@@ -469,21 +555,28 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 tabindex="0"
                 data-testid="chart"
                 data-settled=move || chart.settled.get().to_string()
-                aria-label="Chart: scroll to zoom, drag to pan, shift-drag to zoom to a box, double-click to reset"
+                aria-label="Chart: scroll to zoom, drag to pan, shift-drag to zoom to a box, click to place cursors A and B, Alt+scroll to zoom y, double-click to reset"
                 node_ref=chart.host_ref
                 style:height=move || format!("{}px", chart_height(chart.panels().len()))
                 on:wheel=move |ev| chart.on_wheel(ev)
                 on:mousedown=move |ev| chart.on_down(ev)
                 on:mousemove=move |ev| chart.on_move(ev)
-                on:mouseup=move |_| chart.on_up()
+                on:mouseup=move |ev| chart.on_up(ev)
                 on:mouseleave=move |_| chart.on_leave()
-                on:dblclick=move |_| chart.reset()
+                on:dblclick=move |_| {
+                    // Its two clicks placed cursors: a reset clears them too.
+                    chart.cursors.clear();
+                    chart.reset();
+                }
                 on:keydown=move |ev| chart.on_key(ev)
             >
                 <div class="chart-svg" class:hidden=move || chart.drawn.get() inner_html=svg data-testid="chart-svg"></div>
                 <canvas node_ref=chart.canvas_ref class="chart-canvas" data-testid="chart-canvas"></canvas>
                 <div class="band" style=band></div>
                 <div class="crosshair" style=crosshair></div>
+                {dots}
+                <CursorLines chart/>
+                <YControls chart/>
                 <div class="progress" class:active=move || { chart.pending.get() > 0 } role="progressbar" aria-label="Loading"></div>
             </div>
             <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
@@ -494,6 +587,8 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 <p class="error banner" role="alert">{move || chart.error.get().unwrap_or_default()}</p>
             </Show>
             <ReadoutBar readout=chart.readout/>
+            <CursorBar chart/>
+            <MeasurePanel chart/>
         </div>
     }
 }

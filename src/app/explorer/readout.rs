@@ -35,10 +35,12 @@ pub struct ReadoutValue {
     pub index: u64,
     /// The sample's exact time, if the series is charted in time.
     pub time: Option<String>,
+    /// Where the sample is on the x axis (its index, or ns after the axis' start).
+    pub x: f64,
 }
 
-/// One series' sample to read: its index, and its time as text.
-pub type Point = (SeriesInfo, u64, Option<String>);
+/// One series' sample to read: its index, its time as text, and its place on the x axis.
+pub type Point = (SeriesInfo, u64, Option<String>, f64);
 
 /// The exact values of `points`, each a series' sample; `at` says where the cursor is.
 ///
@@ -47,7 +49,7 @@ pub type Point = (SeriesInfo, u64, Option<String>);
 pub async fn read_exact(at: String, points: Vec<Point>) -> Result<Readout, String> {
     let mut values = Vec::new();
     let mut rows: HashMap<(String, u64), Vec<String>> = HashMap::new();
-    for (s, index, time) in points {
+    for (s, index, time, x) in points {
         let row = (s.array.clone(), index);
         if !rows.contains_key(&row) {
             let url = format!(
@@ -69,6 +71,7 @@ pub async fn read_exact(at: String, points: Vec<Point>) -> Result<Readout, Strin
             value,
             index,
             time,
+            x,
         });
     }
     Ok(Readout { at, values })
@@ -97,7 +100,7 @@ pub fn ReadoutBar(readout: RwSignal<Option<Readout>>) -> impl IntoView {
     view! {
         <div class="readout" data-testid="readout" aria-live="polite">
             {move || match readout.get() {
-                None => view! { <span class="muted">"Hover the chart to read exact values · scroll to zoom · drag to pan · shift-drag to box-zoom · double-click or 0 to reset"</span> }.into_any(),
+                None => view! { <span class="muted">"Hover the chart to read exact values · scroll to zoom · drag to pan · shift-drag to box-zoom · click to place cursors A and B · Alt+scroll zooms y · double-click or 0 to reset"</span> }.into_any(),
                 Some(r) => view! {
                     <span class="at" data-testid="readout-at">{r.at}</span>
                     {by_when(r.values).into_iter().map(|(when, values)| view! {
@@ -130,6 +133,7 @@ mod tests {
     #[test]
     fn series_read_at_one_instant_share_a_group() {
         let value = |key: &str, index: u64, time: Option<&str>| ReadoutValue {
+            x: index as f64,
             key: key.into(),
             label: key.into(),
             value: "1".into(),

@@ -42,9 +42,17 @@ impl Extent {
 pub const MIN_WINDOW: f64 = 8.0;
 /// Narrowest the chart is drawn, CSS px, whatever the width of its container.
 pub const MIN_WIDTH_PX: f64 = 320.0;
-/// A wheel event scales the window by this to the power of its `deltaY` (a notch of 100
-/// zooms by about 16%).
-pub const WHEEL_ZOOM_PER_DELTA: f64 = 1.0015;
+/// A wheel event scales the window by this to the power of its `deltaY` in px (a mouse
+/// notch of 100 px zooms by 35%, so 50M samples to 10 take about 50 notches).
+pub const WHEEL_ZOOM_PER_DELTA: f64 = 1.003;
+/// With Ctrl held (and a trackpad pinch, which browsers send as a Ctrl + wheel of small
+/// deltas) the window scales by this per px: a notch zooms 2.7×, so 50M samples to 10 take
+/// about 16 notches, and a pinch follows the fingers.
+pub const PINCH_ZOOM_PER_DELTA: f64 = 1.01;
+/// px per line and per page, for wheels that count in lines (`deltaMode` 1, Firefox's
+/// mouse wheels) or pages (2).
+const PX_PER_LINE: f64 = 40.0;
+const PX_PER_PAGE: f64 = 800.0;
 /// The + and − keys and buttons zoom by this factor.
 pub const STEP_ZOOM: f64 = 2.0;
 /// The arrow keys pan by this fraction of the window.
@@ -82,9 +90,22 @@ pub fn following((start, stop): Window, extent: Extent) -> Window {
     clamp_window((extent.end - (stop - start), extent.end), extent)
 }
 
-/// The zoom factor of a wheel event.
-pub fn wheel_factor(delta_y: f64) -> f64 {
-    WHEEL_ZOOM_PER_DELTA.powf(delta_y)
+/// The zoom factor of a wheel event of `delta_y` in units of `delta_mode` (0 px, 1 lines,
+/// 2 pages), faster with Ctrl (a pinch). One event zooms at most 10×, so a wheel that
+/// reports huge deltas cannot jump to the end.
+pub fn wheel_factor(delta_y: f64, delta_mode: u32, ctrl: bool) -> f64 {
+    let px = delta_y
+        * match delta_mode {
+            1 => PX_PER_LINE,
+            2 => PX_PER_PAGE,
+            _ => 1.0,
+        };
+    let per = if ctrl {
+        PINCH_ZOOM_PER_DELTA
+    } else {
+        WHEEL_ZOOM_PER_DELTA
+    };
+    per.powf(px).clamp(0.1, 10.0)
 }
 
 /// The whole samples a window covers: `[floor(start), ceil(stop))`, within `[0, len]`.
@@ -336,7 +357,19 @@ mod tests {
         let before = map(window).px_from_x(250.0);
         let after = map(zoomed_in).px_from_x(250.0);
         assert!((before - after).abs() < 1e-9, "{before} {after}");
-        assert!(wheel_factor(100.0) > 1.0 && wheel_factor(-100.0) < 1.0);
+        assert!(wheel_factor(100.0, 0, false) > 1.0 && wheel_factor(-100.0, 0, false) < 1.0);
+        // Lines count as 40 px, and Ctrl (a pinch) zooms faster; one event at most 10×.
+        assert_eq!(wheel_factor(3.0, 1, false), wheel_factor(120.0, 0, false));
+        assert!(wheel_factor(-100.0, 0, true) < wheel_factor(-100.0, 0, false).powi(3));
+        assert_eq!(wheel_factor(-1e6, 0, true), 0.1);
+        // From 50M samples to 10: about 50 notches, or 16 with Ctrl.
+        let notches = |ctrl| (5e6f64.ln() / wheel_factor(-100.0, 0, ctrl).recip().ln()).ceil();
+        assert!(
+            notches(false) <= 52.0 && notches(true) <= 16.0,
+            "{} {}",
+            notches(false),
+            notches(true)
+        );
         assert_eq!(zoomed(window, 300.0, 1e6, len), (0.0, 1000.0));
     }
 

@@ -68,7 +68,7 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
     ) -> Result<(), ChartError> {
         let (left, right) = (self.layout.plot_left, self.layout.plot_right);
         let window = self.spec.window();
-        let has_data = panel_extent(panel, window).is_some();
+        let has_data = panel_extent(panel, window, panel.y.log).is_some();
         let y_ticks = if has_data { y_ticks(rect) } else { Vec::new() };
 
         for (y, _) in &y_ticks {

@@ -79,26 +79,7 @@ pub(crate) async fn get_lod(
             "bins={bins} is out of range: 1 to {MAX_BINS}"
         )));
     }
-    let (start, stop) = (params.integer("start")?, params.integer("stop")?);
-    let window = match (params.instant("t0")?, params.instant("t1")?) {
-        (None, None) => Window::Samples { start, stop },
-        (Some(_), Some(_)) if start.is_some() || stop.is_some() => {
-            return Err(ApiError::BadParam(
-                "a window is start= and stop= (samples) or t0= and t1= (time), not both".into(),
-            ))
-        }
-        (Some(t0), Some(t1)) if t0 < t1 => Window::Time { t0, t1 },
-        (Some(t0), Some(t1)) => {
-            return Err(ApiError::BadParam(format!(
-                "the time window t0={t0} t1={t1} is empty: t0 must be below t1"
-            )))
-        }
-        _ => {
-            return Err(ApiError::BadParam(
-                "a time window needs both t0= and t1=".into(),
-            ))
-        }
-    };
+    let window = window_param(&params)?;
     let query = LodQuery {
         name,
         time: params.one("time")?.map(str::to_string),
@@ -108,6 +89,24 @@ pub(crate) async fn get_lod(
     };
     let rep = blocking(move || lod_representation(&store, &levels, &query)).await?;
     repr::respond(rep, &headers)
+}
+
+/// The window of a query: `start`/`stop` (samples) or `t0`/`t1` (time), not both.
+pub(super) fn window_param(params: &Params) -> Result<Window, ApiError> {
+    let (start, stop) = (params.integer("start")?, params.integer("stop")?);
+    match (params.instant("t0")?, params.instant("t1")?) {
+        (None, None) => Ok(Window::Samples { start, stop }),
+        (Some(_), Some(_)) if start.is_some() || stop.is_some() => Err(ApiError::BadParam(
+            "a window is start= and stop= (samples) or t0= and t1= (time), not both".into(),
+        )),
+        (Some(t0), Some(t1)) if t0 < t1 => Ok(Window::Time { t0, t1 }),
+        (Some(t0), Some(t1)) => Err(ApiError::BadParam(format!(
+            "the time window t0={t0} t1={t1} is empty: t0 must be below t1"
+        ))),
+        _ => Err(ApiError::BadParam(
+            "a time window needs both t0= and t1=".into(),
+        )),
+    }
 }
 
 /// The answer to `query` as a bundle body.

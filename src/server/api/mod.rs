@@ -4,11 +4,13 @@
 //!
 //! - `read`: the listing, arrays and bundles.
 //! - `lod`: level-of-detail envelopes.
+//! - `measure`: statistics and spectra of a window.
 //! - `write`: PUT, POST and DELETE.
 //! - `zarr`: every array as a read-only Zarr v3 store under `/zarr/`.
 //! - `params`: query parameters.
 
 pub(crate) mod lod;
+pub(crate) mod measure;
 mod params;
 pub(crate) mod read;
 pub(crate) mod write;
@@ -46,6 +48,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/events", get(events))
         .route("/api/bundle", get(read::get_bundle).put(write::put_bundle))
         .route("/api/lod/{*name}", get(lod::get_lod))
+        .route("/api/stats/{*name}", get(measure::get_stats))
+        .route("/api/spectrum/{*name}", get(measure::get_spectrum))
         .route("/api/openapi.json", get(openapi_json))
         .route("/zarr/{*key}", get(zarr::get_key))
 }

@@ -5,6 +5,7 @@
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::column::{BUILD_WAIT, SCAN_LIMIT};
+use super::stats::columns_asked;
 use super::{Levels, LevelsCache, LevelsError};
 use crate::lod::{LodAnswer, PointTimes};
 use crate::server::describe::time_count;
@@ -57,25 +58,10 @@ impl LevelsCache {
         column: Option<u64>,
     ) -> Result<LodAnswer, LevelsError> {
         let levels = self.get(array)?;
-        let width = levels.columns.len();
-        let columns: Vec<usize> = match column {
-            None => (0..width).collect(),
-            Some(c) if (c as usize) < width => vec![c as usize],
-            Some(c) => {
-                return Err(LevelsError::Window(format!(
-                    "column={c} is out of range: the array has {width} columns"
-                )))
-            }
-        };
+        let columns = columns_asked(&levels, column)?;
         let (start, stop, bins) = match window {
-            Window::Samples { start, stop } => {
-                let len = levels.len;
-                let (start, stop) = (start.unwrap_or(0), stop.unwrap_or(len));
-                if start > stop || stop > len {
-                    return Err(LevelsError::Window(format!(
-                        "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
-                    )));
-                }
+            Window::Samples { .. } => {
+                let (start, stop) = self.sample_range(&levels, array, times, window)?;
                 let _scan = self.admit_scan(&levels, &columns, stop - start)?;
                 let bins = columns
                     .iter()
@@ -84,16 +70,7 @@ impl LevelsCache {
                 (start, stop, bins)
             }
             Window::Time { t0, t1 } => {
-                let times = times.ok_or_else(|| {
-                    LevelsError::NoTime(format!(
-                        "'{}' has no timestamps (a datetime64 array named t, time or timestamp of the same length beside it, or one named by time=), so it has no time window; ask by start= and stop=",
-                        array.name
-                    ))
-                })?;
-                let ranges = self
-                    .timestamps(times)?
-                    .interval_ranges((t0, t1), bins)
-                    .map_err(|err| LevelsError::NoTime(err.to_string()))?;
+                let ranges = self.time_ranges(array, times, (t0, t1), bins)?;
                 let start = ranges.first().map_or(0, |r| r.0);
                 let stop = ranges.last().map_or(start, |r| r.1);
                 let _scan = self.admit_scan(&levels, &columns, (stop - start) as u64)?;
@@ -118,13 +95,64 @@ impl LevelsCache {
 }
 
 impl LevelsCache {
+    /// The samples `[start, stop)` of `window` of `array` (for a time window, those whose
+    /// timestamps in `times` fall in it).
+    ///
+    /// # Errors
+    /// [`LevelsError::Window`] for samples out of range, [`LevelsError::NoTime`] for a time
+    /// window without usable timestamps.
+    pub(super) fn sample_range(
+        &self,
+        levels: &Levels,
+        array: &StoredArray,
+        times: Option<&StoredArray>,
+        window: Window,
+    ) -> Result<(u64, u64), LevelsError> {
+        match window {
+            Window::Samples { start, stop } => {
+                let len = levels.len;
+                let (start, stop) = (start.unwrap_or(0), stop.unwrap_or(len));
+                if start > stop || stop > len {
+                    return Err(LevelsError::Window(format!(
+                        "the window start={start} stop={stop} is not within 0 <= start <= stop <= {len}"
+                    )));
+                }
+                Ok((start, stop))
+            }
+            Window::Time { t0, t1 } => {
+                let ranges = self.time_ranges(array, times, (t0, t1), 1)?;
+                let range = ranges.first().copied().unwrap_or((0, 0));
+                Ok((range.0 as u64, range.1 as u64))
+            }
+        }
+    }
+
+    /// The sample ranges of the `bins` intervals of `[t0, t1)` by the timestamps `times`.
+    fn time_ranges(
+        &self,
+        array: &StoredArray,
+        times: Option<&StoredArray>,
+        window: (i64, i64),
+        bins: usize,
+    ) -> Result<Vec<(usize, usize)>, LevelsError> {
+        let times = times.ok_or_else(|| {
+            LevelsError::NoTime(format!(
+                "'{}' has no timestamps (a datetime64 array named t, time or timestamp of the same length beside it, or one named by time=), so it has no time window; ask by start= and stop=",
+                array.name
+            ))
+        })?;
+        self.timestamps(times)?
+            .interval_ranges(window, bins)
+            .map_err(|err| LevelsError::NoTime(err.to_string()))
+    }
+
     /// Before a window of `width` samples of `columns`: wait (at most [`BUILD_WAIT`], and
     /// holding nothing) for pyramids being built, and if a wide window must still be
     /// scanned, a permit of the heavy pool for the scan.
     ///
     /// # Errors
     /// [`LevelsError::Busy`] when no permit came free in time.
-    fn admit_scan(
+    pub(super) fn admit_scan(
         &self,
         levels: &Levels,
         columns: &[usize],

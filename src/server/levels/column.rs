@@ -1,5 +1,5 @@
 //! One column of a charted array, read in place from the memory map in its own dtype and
-//! byte order (no converted copy), with its min/max pyramid once built.
+//! byte order (no converted copy), with its min/max pyramid and moment tree once built.
 
 use std::fmt;
 use std::path::Path;
@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use half::f16;
 
-use crate::lod::{m4_scan, Count, LodError, M4Bin, Pyramid, Sample, Series, Truth, View, BLOCK};
+use super::stats::WindowStats;
+use crate::lod::{
+    m4_scan, Count, LodError, M4Bin, MomentTree, Moments, Pyramid, Sample, Series, Truth, View,
+    BLOCK, CHUNK,
+};
 use crate::wire::dtype::{ScalarKind, ScalarType};
 
 /// Windows wider than this many samples wait for a pyramid being built rather than scan
@@ -78,6 +82,14 @@ pub trait ColumnLod: Send + Sync + fmt::Debug {
     /// # Errors
     /// As [`Pyramid::m4`].
     fn m4(&self, start: u64, stop: u64, bins: usize) -> Result<Vec<M4Bin>, LodError>;
+    /// The statistics of `[start, stop)`: from the pyramid and the moment tree once built,
+    /// else from a scan.
+    ///
+    /// # Errors
+    /// A window out of range.
+    fn stats(&self, start: u64, stop: u64) -> Result<WindowStats, LodError>;
+    /// The samples `[start, stop)` as `f64` (NaT as NaN), which must be within the column.
+    fn values(&self, start: u64, stop: u64) -> Vec<f64>;
     /// The M4 bins of the non-empty sample ranges `[a, b)`, in order.
     ///
     /// # Errors
@@ -88,7 +100,8 @@ pub trait ColumnLod: Send + Sync + fmt::Debug {
     fn will_index(&self);
     /// Wait up to `timeout` for a build under way; whether the pyramid is ready.
     fn wait_indexed(&self, timeout: Duration) -> bool;
-    /// Build the pyramid, or load it from `cache` (blocking, O(N)), if not done yet.
+    /// Build the pyramid and the moment tree, or load them from `cache` (the pyramid's path;
+    /// the tree's is beside it) (blocking, O(N)), if not done yet.
     fn index(&self, cache: Option<&Path>);
     /// The same column grown by an append, now at `layout` in `data`, its pyramid (if any)
     /// extended by the new samples only.
@@ -104,6 +117,8 @@ struct Typed<T: Sample> {
     data: Bytes,
     layout: Layout,
     pyramid: OnceLock<Pyramid<T>>,
+    /// Set just before `pyramid`, so a column with a pyramid always has it.
+    moments: OnceLock<MomentTree>,
     /// Whether a build is under way (true from `will_index` until the pyramid is set).
     building: Mutex<bool>,
     built: Condvar,
@@ -126,6 +141,7 @@ impl<T: Sample> Typed<T> {
             data,
             layout,
             pyramid: OnceLock::new(),
+            moments: OnceLock::new(),
             building: Mutex::new(false),
             built: Condvar::new(),
         };
@@ -178,6 +194,33 @@ impl<T: Sample> ColumnLod for Typed<T> {
         }
     }
 
+    fn stats(&self, start: u64, stop: u64) -> Result<WindowStats, LodError> {
+        let view = self.view();
+        if let (Some(pyramid), Some(tree)) = (self.pyramid.get(), self.moments.get()) {
+            let stats = WindowStats::new(start, stop, tree.query(&view, start, stop)?, true);
+            return Ok(match pyramid.min_max(&view, start, stop)? {
+                Some(((lo, min), (hi, max))) => {
+                    stats.with_extremes((lo, min.to_f64()), (hi, max.to_f64()))
+                }
+                None => stats,
+            });
+        }
+        let bin = m4_scan(&view, start, stop, 1)?.into_iter().next();
+        let moments = Moments::of(&view, start as usize, stop as usize);
+        let stats = WindowStats::new(start, stop, moments, false);
+        Ok(match bin {
+            Some(b) => stats.with_extremes((b.min_index, b.min), (b.max_index, b.max)),
+            None => stats,
+        })
+    }
+
+    fn values(&self, start: u64, stop: u64) -> Vec<f64> {
+        let view = self.view();
+        (start as usize..stop as usize)
+            .map(|i| view.sample(i).to_f64())
+            .collect()
+    }
+
     fn m4_ranges(&self, ranges: &[(usize, usize)]) -> Result<Vec<M4Bin>, LodError> {
         let view = self.view();
         let width = match (ranges.first(), ranges.last()) {
@@ -207,7 +250,11 @@ impl<T: Sample> ColumnLod for Typed<T> {
 
     fn index(&self, cache: Option<&Path>) {
         if !self.is_indexed() {
-            let (pyramid, built) = load_or_build(&self.view(), cache);
+            let view = self.view();
+            let moments_cache = cache.map(|path| path.with_extension("mom"));
+            let (moments, moments_built) = load_or_build_moments(&view, moments_cache.as_deref());
+            let _ = self.moments.set(moments);
+            let (pyramid, built) = load_or_build(&view, cache);
             let _ = self.pyramid.set(pyramid);
             // Queries go on with the pyramid while it is written to the disk cache.
             self.set_building(false);
@@ -216,14 +263,23 @@ impl<T: Sample> ColumnLod for Typed<T> {
                     tracing::warn!(path = %path.display(), "cannot write LOD cache: {err}");
                 }
             }
+            if let (true, Some(path), Some(tree)) =
+                (moments_built, &moments_cache, self.moments.get())
+            {
+                if let Err(err) = write_cache(path, &tree.to_bytes()) {
+                    tracing::warn!(path = %path.display(), "cannot write LOD cache: {err}");
+                }
+            }
         }
         self.set_building(false);
     }
 
     fn grown(self: Box<Self>, data: Bytes, layout: Layout) -> Option<Box<dyn ColumnLod>> {
-        let pyramid = self.pyramid.into_inner();
+        let (pyramid, moments) = (self.pyramid.into_inner(), self.moments.into_inner());
         let next = Typed::<T>::new(data, layout)?;
-        if let Some(mut pyramid) = pyramid {
+        if let (Some(mut pyramid), Some(mut moments)) = (pyramid, moments) {
+            moments.extend(&next.view());
+            let _ = next.moments.set(moments);
             pyramid.extend(&next.view());
             let _ = next.pyramid.set(pyramid);
         }
@@ -232,6 +288,7 @@ impl<T: Sample> ColumnLod for Typed<T> {
 
     fn pyramid_bytes(&self) -> usize {
         self.pyramid.get().map_or(0, Pyramid::memory_bytes)
+            + self.moments.get().map_or(0, MomentTree::memory_bytes)
     }
 
     fn sample_bytes(&self) -> u64 {
@@ -264,13 +321,54 @@ fn load_or_build<T: Sample>(samples: &View<'_, T>, cache: Option<&Path>) -> (Pyr
     (pyramid, true)
 }
 
+/// The moment tree of `samples`: loaded from `cache` if it holds a valid one (then
+/// `false`), else built across the machine's cores (then `true`).
+fn load_or_build_moments<T: Sample>(
+    samples: &View<'_, T>,
+    cache: Option<&Path>,
+) -> (MomentTree, bool) {
+    if let Some(path) = cache {
+        if let Ok(bytes) = std::fs::read(path) {
+            match MomentTree::from_bytes(&bytes, samples.len() as u64) {
+                Ok(tree) => return (tree, false),
+                Err(err) => tracing::warn!(path = %path.display(), "rebuilding LOD cache: {err}"),
+            }
+        }
+    }
+    let chunks = samples.len() / CHUNK;
+    let threads = build_threads(chunks);
+    let per_thread = chunks.div_ceil(threads);
+    let parts: Vec<Vec<Moments>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (from, to) = (t * per_thread, ((t + 1) * per_thread).min(chunks));
+                scope.spawn(move || MomentTree::chunk_nodes(samples, from, to))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let nodes: Vec<Moments> = parts.into_iter().flatten().collect();
+    if nodes.len() != chunks {
+        return (MomentTree::build(samples), true);
+    }
+    (MomentTree::from_chunks(samples.len(), nodes), true)
+}
+
+/// Threads a build over `units` units of work splits across.
+fn build_threads(units: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_BUILD_THREADS)
+        .min(units.max(1))
+}
+
 /// [`Pyramid::build`], with the pass over the samples split across the machine's cores.
 fn build_in_parallel<T: Sample>(samples: &View<'_, T>) -> Pyramid<T> {
     let blocks = samples.len() / BLOCK;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_BUILD_THREADS)
-        .min(blocks.max(1));
+    let threads = build_threads(blocks);
     let per_thread = blocks.div_ceil(threads);
     let parts: Vec<Vec<[T; 2]>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)

@@ -20,11 +20,15 @@
 //!   then costs O(bins × log N).
 //!
 //! - `answer`: the bins of a window, by index or by time.
-//! - `column`: one typed column and its pyramid.
+//! - `column`: one typed column, its pyramid and its moment tree.
+//! - `stats`: the statistics of a window.
+//! - `spectrum`: the Welch power spectral density of a window.
 //! - `time`: timestamps as a time axis.
 
 mod answer;
 mod column;
+mod spectrum;
+mod stats;
 mod time;
 
 use std::collections::HashMap;
@@ -34,6 +38,8 @@ use std::sync::{Arc, Mutex};
 
 pub use answer::Window;
 pub use column::{ColumnLod, Layout};
+pub use spectrum::{SpectrumAnswer, SpectrumQuery};
+pub use stats::{StatsAnswer, WindowStats};
 pub use time::Timestamps;
 
 use crate::lod::LodError;
