@@ -129,10 +129,12 @@ def measure(server: Server, data: Path, name: str) -> dict:
     while True:
         text = open(server.log).read()
         done = text.count("built a LOD pyramid") + text.count("checked and indexed timestamps")
-        if done >= server.expected + want or time.time() > deadline:
+        trees = text.count("built a moment tree")
+        if (done >= server.expected + want and trees >= server.trees + columns) or time.time() > deadline:
             break
         time.sleep(0.05)
     server.expected += want
+    server.trees += columns
     rng = random.Random(11)
     span_ns = n * 1_000_000 + (shape.get("passes", 1) - 1) * GAP_NS
 
@@ -200,6 +202,7 @@ def main() -> None:
     log = data.parent / "telemetry-server.log"
     server = Server(data, 3991, log, rust_log="downlink=info,warn")
     server.expected = 0
+    server.trees = 0
     rows = []
     try:
         rss_before = server.rss_anon_mb()

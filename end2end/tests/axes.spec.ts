@@ -145,3 +145,39 @@ test('the crosshair snaps to the nearest sample and marks it on each series', as
   const lineX = await page.locator('.crosshair').evaluate((d) => d.getBoundingClientRect().left);
   expect(Math.abs(dotX - lineX)).toBeLessThanOrEqual(1.5);
 });
+
+test('panel heights follow the density menu and the drag handle, and are kept', async ({ page }) => {
+  // Tall enough for 13 tall panels, so the drag stays on the page.
+  await page.setViewportSize({ width: 1280, height: 4200 });
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/pass');
+  const height = () => chart.host.evaluate((h) => h.getBoundingClientRect().height);
+  const panels = await page.locator('[data-testid="panel-y"]').count();
+  expect(panels).toBeGreaterThan(4);
+  // Five or more panels get 124 px each by default, plus 44 px of x axis.
+  expect(await height()).toBe(panels * 124 + 44);
+  await page.getByTestId('density').selectOption('tall');
+  await expect.poll(height).toBe(panels * 280 + 44);
+  await page.getByTestId('density').selectOption('compact');
+  await expect.poll(height).toBe(panels * 80 + 44);
+  // The canvas is redrawn at the new height.
+  await expect.poll(() => page.getByTestId('chart-canvas').evaluate((c) => c.getBoundingClientRect().height)).toBe(panels * 80 + 44);
+
+  // Dragging the handle 10 px a panel down makes each panel 10 px taller.
+  const handle = page.getByTestId('chart-resize');
+  await handle.scrollIntoViewIfNeeded();
+  const box = (await handle.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + 4);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2, box.y + 4 + panels * 5);
+  await page.mouse.move(box.x + box.width / 2, box.y + 4 + panels * 10);
+  await page.mouse.up();
+  await expect.poll(height).toBe(panels * 90 + 44);
+  await expect(page.getByTestId('density')).toHaveValue('custom');
+
+  // The choice is kept for the next visit.
+  await chart.goto('/view/demo/pass');
+  await expect.poll(height).toBe(panels * 90 + 44);
+  await page.getByTestId('density').selectOption('auto');
+  await expect.poll(height).toBe(panels * 124 + 44);
+});

@@ -109,3 +109,18 @@ os.replace("${data}/measure/.tone.npz", "${data}/measure/tone.npz")
   const coarse = Number(await peak.getAttribute('data-frequency'));
   expect(Math.abs(coarse - 317)).toBeLessThanOrEqual(2000 / 256);
 });
+
+test('a rate typed in gives the spectrum of a plain array in Hz', async ({ page }) => {
+  const chart = new ChartPage(page);
+  await chart.goto('/view/demo/vibration?start=0&stop=1000000');
+  await page.getByTestId('spectrum-toggle').click();
+  await expect(page.getByTestId('spectrum')).toContainText('cycles per sample');
+  const peak = page.getByTestId('spectrum-peak');
+  await expect(peak).toHaveAttribute('data-frequency', /\d/);
+  const perSample = Number(await peak.getAttribute('data-frequency'));
+  await page.getByTestId('spectrum-rate').fill('25600');
+  await page.getByTestId('spectrum-rate').press('Enter');
+  await expect(page.getByTestId('spectrum')).toContainText('rate 25.6 kHz');
+  // The same peak, in Hz.
+  await expect.poll(async () => Number(await peak.getAttribute('data-frequency'))).toBeCloseTo(perSample * 25600, 6);
+});

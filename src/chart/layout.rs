@@ -36,6 +36,21 @@ const PAD_RIGHT: f64 = 20.0;
 /// Fraction of the data range added above and below it.
 const Y_PADDING: f64 = 0.05;
 
+/// The least and greatest panel height a user may choose, CSS px.
+pub const PANEL_HEIGHT_RANGE: (f64, f64) = (60.0, 800.0);
+
+/// The chart's total height for `panels` visible panels of `panel_px` CSS px each (within
+/// [`PANEL_HEIGHT_RANGE`]), or by [`chart_height`]'s rule when `None`.
+pub fn chart_height_with(panels: usize, panel_px: Option<f64>) -> f64 {
+    match panel_px.filter(|h| h.is_finite()) {
+        Some(h) => {
+            let (lo, hi) = PANEL_HEIGHT_RANGE;
+            panels.max(1) as f64 * h.clamp(lo, hi) + AXIS_HEIGHT
+        }
+        None => chart_height(panels),
+    }
+}
+
 /// The chart's total height for `panels` visible panels, CSS px: the panels and the x axis.
 pub fn chart_height(panels: usize) -> f64 {
     let each = if panels > FEW_PANELS {

@@ -48,7 +48,9 @@ mod tests;
 
 pub use draw::{draw, render_svg};
 pub use error::ChartError;
-pub use layout::{chart_height, Layout, PanelRect, XMap, AXIS_HEIGHT};
+pub use layout::{
+    chart_height, chart_height_with, Layout, PanelRect, XMap, AXIS_HEIGHT, PANEL_HEIGHT_RANGE,
+};
 pub use style::{Theme, PALETTE_LEN};
 pub use ticks::nice_ticks;
 pub use time::{format_time_ns, parse_time_ns, time_ticks};

@@ -101,6 +101,7 @@ def test_stats_of_windows_match_numpy_before_and_after_indexing(server, data, na
 
 def test_stats_of_every_column_of_a_fortran_array(server, data):
     x = np.load(data / "cols.npy")
+    wait_indexed(server, "cols")  # so both answers below come from the same trees
     answer, _ = get(server, "/api/stats/cols?start=100&stop=250000")
     assert [c["column"] for c in answer["columns"]] == [0, 1, 2]
     for c in range(3):

@@ -25,6 +25,7 @@ pub(super) fn start(chart: Chart) {
     follow_changes(chart);
     super::measure::follow_view(chart);
     super::cursors::follow(chart);
+    super::height::restore(chart);
 }
 
 /// The whole x positions a window covers: `[floor(start), ceil(stop))` within `[0, end]`.

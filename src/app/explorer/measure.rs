@@ -81,6 +81,8 @@ pub(super) struct Measure {
     /// The series whose spectrum is shown (default: the first visible).
     spectrum_key: RwSignal<Option<String>>,
     nperseg: RwSignal<u32>,
+    /// Samples per second typed in, for a series without timestamps.
+    rate: RwSignal<Option<f64>>,
     spectrum: RwSignal<Option<(StatsRow, Result<Spectrum, String>)>>,
     layout: RwSignal<Option<SpectrumLayout>>,
     hover: RwSignal<Option<String>>,
@@ -96,6 +98,7 @@ impl Measure {
             spectrum_on: RwSignal::new(false),
             spectrum_key: RwSignal::new(None),
             nperseg: RwSignal::new(4096),
+            rate: RwSignal::new(None),
             spectrum: RwSignal::new(None),
             layout: RwSignal::new(None),
             hover: RwSignal::new(None),
@@ -151,6 +154,10 @@ pub(super) fn follow_view(chart: Chart) {
         let spectrum_on = measure.spectrum_on.get();
         let chosen = measure.spectrum_key.get();
         let nperseg = measure.nperseg.get();
+        let rate = measure
+            .rate
+            .get()
+            .map_or_else(String::new, |r| format!("&rate={r}"));
         measure.generation.update_value(|g| *g += 1);
         let mine = measure.generation.get_value();
         let asks: Vec<(StatsRow, String)> = visible
@@ -195,7 +202,10 @@ pub(super) fn follow_view(chart: Chart) {
                         .find(|(_, s)| s.key == row.key)
                         .map(|(_, s)| s.array.clone())
                         .unwrap_or_default();
-                    let url = format!("/api/spectrum/{array}?{query}&nperseg={nperseg}");
+                    // A rate typed in counts only where the series has no timestamps.
+                    let timed = query.contains("&time=");
+                    let rate = if timed { "" } else { rate.as_str() };
+                    let url = format!("/api/spectrum/{array}?{query}&nperseg={nperseg}{rate}");
                     Some((row, fetch_spectrum(url).await))
                 }
                 None => None,
@@ -475,6 +485,20 @@ pub(super) fn MeasurePanel(chart: Chart) -> impl IntoView {
                         {SEGMENTS.iter().map(|&n| view! { <option value=n.to_string() selected=n == 4096>{n.to_string()}</option> }).collect_view()}
                     </select>
                     " samples"
+                </label>
+                <label title="Samples per second of a series without timestamps (one with timestamps takes its rate from them)">
+                    " rate "
+                    <input
+                        class="ybound"
+                        data-testid="spectrum-rate"
+                        placeholder="Hz"
+                        on:change=move |ev| {
+                            let text = event_target_value(&ev);
+                            let rate = text.trim().parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0);
+                            measure.rate.set(rate);
+                        }
+                    />
+                    " Hz"
                 </label>
             </div>
             <Show when=move || measure.spectrum_on.get()>

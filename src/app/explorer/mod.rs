@@ -17,13 +17,15 @@
 //! - `export` and `readout`: the export buttons and the readout line;
 //! - `measure`: the statistics of the window and its spectrum, below the chart;
 //! - `yaxis`: each panel's y range (auto, manual, log) and y zoom;
-//! - `cursors`: the two measurement cursors and their differences.
+//! - `cursors`: the two measurement cursors and their differences;
+//! - `height`: the panels' height (density menu, drag handle).
 
 mod browser;
 mod client;
 mod cursors;
 mod effects;
 mod export;
+mod height;
 mod held;
 mod legend;
 mod measure;
@@ -38,10 +40,11 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::catalog::{stack, ChartInit, SeriesInfo, TimeAxis};
-use crate::chart::{chart_height, ChartSpec, PanelRect, Theme, XAxis, YScale};
+use crate::chart::{chart_height_with, ChartSpec, PanelRect, Theme, XAxis, YScale};
 use browser::perf_mark;
 use cursors::{CursorBar, CursorLines, Cursors, CLICK_PX};
 use export::{ExportMenu, ExportNote};
+use height::{DensityMenu, ResizeHandle};
 use held::Held;
 use legend::Legend;
 use measure::{Measure, MeasurePanel};
@@ -106,6 +109,8 @@ struct Chart {
     measure: Measure,
     /// The two measurement cursors.
     cursors: Cursors,
+    /// Each panel's height as the user chose it (`None`: the default rule).
+    panel_px: RwSignal<Option<f64>>,
 }
 
 impl Chart {
@@ -145,6 +150,7 @@ impl Chart {
             host_ref: NodeRef::new(),
             measure: Measure::new(),
             cursors: Cursors::new(),
+            panel_px: RwSignal::new(None),
             init: StoredValue::new(init),
         }
     }
@@ -225,12 +231,17 @@ impl Chart {
     fn frame(&self) -> ChartSpec {
         ChartSpec {
             width: self.width.get().max(MIN_WIDTH_PX),
-            height: chart_height(self.panels().len()),
+            height: self.height(),
             x_range: self.window.get(),
             x_axis: self.x_axis(),
             panels: Vec::new(),
             theme: Theme::Light,
         }
+    }
+
+    /// The chart's height now, CSS px.
+    fn height(&self) -> f64 {
+        chart_height_with(self.panels().len(), self.panel_px.get())
     }
 
     /// The address bar's query for this view, with `added` instead of what is added now.
@@ -546,6 +557,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                     >
                         "Follow"
                     </button>
+                    <DensityMenu chart/>
                     <ExportMenu chart note/>
                 </div>
             </div>
@@ -557,7 +569,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 data-settled=move || chart.settled.get().to_string()
                 aria-label="Chart: scroll to zoom, drag to pan, shift-drag to zoom to a box, click to place cursors A and B, Alt+scroll to zoom y, double-click to reset"
                 node_ref=chart.host_ref
-                style:height=move || format!("{}px", chart_height(chart.panels().len()))
+                style:height=move || format!("{}px", chart.height())
                 on:wheel=move |ev| chart.on_wheel(ev)
                 on:mousedown=move |ev| chart.on_down(ev)
                 on:mousemove=move |ev| chart.on_move(ev)
@@ -579,6 +591,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                 <YControls chart/>
                 <div class="progress" class:active=move || { chart.pending.get() > 0 } role="progressbar" aria-label="Loading"></div>
             </div>
+            <ResizeHandle chart/>
             <ul class="sr-only" data-testid="x-ticks" aria-label="Time axis">
                 {move || x_ticks().into_iter().map(|(label, px, ns)| view! { <li data-px=px data-ns=ns>{label}</li> }).collect_view()}
             </ul>

@@ -158,12 +158,30 @@ impl LevelsCache {
         columns: &[usize],
         width: u64,
     ) -> Result<Option<OwnedSemaphorePermit>, LevelsError> {
+        self.admit(levels, columns, width, |c| c.wait_indexed(BUILD_WAIT))
+    }
+
+    /// [`LevelsCache::admit_scan`] for statistics: what they wait for is the moment tree.
+    pub(super) fn admit_measure(
+        &self,
+        levels: &Levels,
+        columns: &[usize],
+        width: u64,
+    ) -> Result<Option<OwnedSemaphorePermit>, LevelsError> {
+        self.admit(levels, columns, width, |c| c.wait_measured(BUILD_WAIT))
+    }
+
+    fn admit(
+        &self,
+        levels: &Levels,
+        columns: &[usize],
+        width: u64,
+        wait: impl Fn(&dyn super::ColumnLod) -> bool,
+    ) -> Result<Option<OwnedSemaphorePermit>, LevelsError> {
         if width <= SCAN_LIMIT {
             return Ok(None);
         }
-        let ready = columns
-            .iter()
-            .all(|&c| levels.columns[c].wait_indexed(BUILD_WAIT));
+        let ready = columns.iter().all(|&c| wait(levels.columns[c].as_ref()));
         if ready {
             return Ok(None);
         }

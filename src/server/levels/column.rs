@@ -100,6 +100,10 @@ pub trait ColumnLod: Send + Sync + fmt::Debug {
     fn will_index(&self);
     /// Wait up to `timeout` for a build under way; whether the pyramid is ready.
     fn wait_indexed(&self, timeout: Duration) -> bool;
+    /// Whether the pyramid and the moment tree are both ready (else statistics scan).
+    fn is_measured(&self) -> bool;
+    /// Wait up to `timeout` for a build under way; whether both are ready.
+    fn wait_measured(&self, timeout: Duration) -> bool;
     /// Build the pyramid and the moment tree, or load them from `cache` (the pyramid's path;
     /// the tree's is beside it) (blocking, O(N)), if not done yet.
     fn index(&self, cache: Option<&Path>);
@@ -117,10 +121,11 @@ struct Typed<T: Sample> {
     data: Bytes,
     layout: Layout,
     pyramid: OnceLock<Pyramid<T>>,
-    /// Set just before `pyramid`, so a column with a pyramid always has it.
+    /// Built right after the pyramid (LOD queries need not wait for it).
     moments: OnceLock<MomentTree>,
-    /// Whether a build is under way (true from `will_index` until the pyramid is set).
-    building: Mutex<bool>,
+    /// What a build under way has still to set: from `will_index`, the pyramid and the
+    /// moment tree, then the tree alone, then nothing.
+    building: Mutex<Pending>,
     built: Condvar,
 }
 
@@ -142,7 +147,7 @@ impl<T: Sample> Typed<T> {
             layout,
             pyramid: OnceLock::new(),
             moments: OnceLock::new(),
-            building: Mutex::new(false),
+            building: Mutex::new(Pending::Nothing),
             built: Condvar::new(),
         };
         column.try_view()?;
@@ -169,12 +174,27 @@ impl<T: Sample> Typed<T> {
         self.pyramid.get()
     }
 
-    fn set_building(&self, on: bool) {
-        *self.building.lock().unwrap_or_else(|p| p.into_inner()) = on;
-        if !on {
-            self.built.notify_all();
-        }
+    fn set_building(&self, pending: Pending) {
+        *self.building.lock().unwrap_or_else(|p| p.into_inner()) = pending;
+        self.built.notify_all();
     }
+
+    /// Wait up to `timeout` while the build still has `pending` or more to set.
+    fn wait_while(&self, timeout: Duration, pending: Pending) {
+        let building = self.building.lock().unwrap_or_else(|p| p.into_inner());
+        let _done = self
+            .built
+            .wait_timeout_while(building, timeout, |now| *now >= pending)
+            .unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+/// What a build has still to set, in the order it sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pending {
+    Nothing,
+    Moments,
+    Pyramid,
 }
 
 impl<T: Sample> ColumnLod for Typed<T> {
@@ -234,44 +254,50 @@ impl<T: Sample> ColumnLod for Typed<T> {
     }
 
     fn will_index(&self) {
-        if !self.is_indexed() {
-            self.set_building(true);
+        if !self.is_measured() {
+            self.set_building(Pending::Pyramid);
         }
     }
 
     fn wait_indexed(&self, timeout: Duration) -> bool {
-        let building = self.building.lock().unwrap_or_else(|p| p.into_inner());
-        let _done = self
-            .built
-            .wait_timeout_while(building, timeout, |building| *building)
-            .unwrap_or_else(|p| p.into_inner());
+        self.wait_while(timeout, Pending::Pyramid);
         self.is_indexed()
     }
 
+    fn wait_measured(&self, timeout: Duration) -> bool {
+        self.wait_while(timeout, Pending::Moments);
+        self.is_measured()
+    }
+
+    fn is_measured(&self) -> bool {
+        self.pyramid.get().is_some() && self.moments.get().is_some()
+    }
+
     fn index(&self, cache: Option<&Path>) {
+        let view = self.view();
         if !self.is_indexed() {
-            let view = self.view();
-            let moments_cache = cache.map(|path| path.with_extension("mom"));
-            let (moments, moments_built) = load_or_build_moments(&view, moments_cache.as_deref());
-            let _ = self.moments.set(moments);
             let (pyramid, built) = load_or_build(&view, cache);
             let _ = self.pyramid.set(pyramid);
-            // Queries go on with the pyramid while it is written to the disk cache.
-            self.set_building(false);
+            // LOD queries go on with the pyramid while the tree is built and both written.
+            self.set_building(Pending::Moments);
             if let (true, Some(path), Some(pyramid)) = (built, cache, self.pyramid.get()) {
                 if let Err(err) = write_cache(path, &pyramid.to_bytes()) {
                     tracing::warn!(path = %path.display(), "cannot write LOD cache: {err}");
                 }
             }
-            if let (true, Some(path), Some(tree)) =
-                (moments_built, &moments_cache, self.moments.get())
-            {
+        }
+        if self.moments.get().is_none() {
+            let moments_cache = cache.map(|path| path.with_extension("mom"));
+            let (moments, built) = load_or_build_moments(&view, moments_cache.as_deref());
+            let _ = self.moments.set(moments);
+            self.set_building(Pending::Nothing);
+            if let (true, Some(path), Some(tree)) = (built, &moments_cache, self.moments.get()) {
                 if let Err(err) = write_cache(path, &tree.to_bytes()) {
                     tracing::warn!(path = %path.display(), "cannot write LOD cache: {err}");
                 }
             }
         }
-        self.set_building(false);
+        self.set_building(Pending::Nothing);
     }
 
     fn grown(self: Box<Self>, data: Bytes, layout: Layout) -> Option<Box<dyn ColumnLod>> {
@@ -335,6 +361,7 @@ fn load_or_build_moments<T: Sample>(
             }
         }
     }
+    let started = Instant::now();
     let chunks = samples.len() / CHUNK;
     let threads = build_threads(chunks);
     let per_thread = chunks.div_ceil(threads);
@@ -351,10 +378,18 @@ fn load_or_build_moments<T: Sample>(
             .collect()
     });
     let nodes: Vec<Moments> = parts.into_iter().flatten().collect();
-    if nodes.len() != chunks {
-        return (MomentTree::build(samples), true);
-    }
-    (MomentTree::from_chunks(samples.len(), nodes), true)
+    let tree = if nodes.len() == chunks {
+        MomentTree::from_chunks(samples.len(), nodes)
+    } else {
+        MomentTree::build(samples)
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(
+        samples = samples.len(),
+        ms = format!("{:.1}", seconds * 1e3),
+        "built a moment tree"
+    );
+    (tree, true)
 }
 
 /// Threads a build over `units` units of work splits across.

@@ -101,7 +101,7 @@ impl LevelsCache {
         let levels = self.get(array)?;
         let columns = columns_asked(&levels, column)?;
         let (start, stop) = self.sample_range(&levels, array, times, window)?;
-        let _scan = self.admit_scan(&levels, &columns, stop - start)?;
+        let _scan = self.admit_measure(&levels, &columns, stop - start)?;
         let columns = columns
             .iter()
             .map(|&c| {
