@@ -124,3 +124,38 @@ test('a rate typed in gives the spectrum of a plain array in Hz', async ({ page 
   // The same peak, in Hz.
   await expect.poll(async () => Number(await peak.getAttribute('data-frequency'))).toBeCloseTo(perSample * 25600, 6);
 });
+
+test('a clock set from the page makes a plain array read in time and its spectrum in Hz', async ({ page }) => {
+  const data = process.env.DOWNLINK_E2E_DATA!;
+  python(`
+import numpy as np, os
+os.makedirs("${data}/clocked", exist_ok=True)
+x = np.sin(2 * np.pi * 1000.0 * np.arange(256_000) / 25600.0).astype(np.float32)
+np.save("${data}/clocked/.accel.npy", x)
+os.replace("${data}/clocked/.accel.npy", "${data}/clocked/accel.npy")
+`);
+  const chart = new ChartPage(page);
+  await chart.goto('/view/clocked/accel');
+  await expect(chart.xTicks.locator('li').first()).toHaveText('0');
+  await page.getByTestId('clock-toggle').click();
+  await page.getByTestId('clock-start').fill('2026-03-14T09:00:00Z');
+  await page.getByTestId('clock-rate').fill('25600');
+  await page.getByTestId('clock-save').click();
+  // The page loads again: the axis is in time (10 s of samples), the spectrum in Hz.
+  await expect(chart.xTicks.locator('li').first()).toHaveText(/09:00:0\d/);
+  await chart.goto('/view/clocked/accel');
+  await expect(chart.xTicks).toContainText('09:00:0');
+  await page.getByTestId('spectrum-toggle').click();
+  await expect(page.getByTestId('spectrum')).toContainText('rate 25.6 kHz');
+  const f = Number(await page.getByTestId('spectrum-peak').getAttribute('data-frequency'));
+  expect(Math.abs(f - 1000)).toBeLessThanOrEqual(25600 / 4096);
+  // The readout gives each sample's time.
+  const box = (await chart.host.boundingBox())!;
+  await page.mouse.move(box.x + 400, box.y + 60);
+  await page.mouse.move(box.x + 401, box.y + 60);
+  await expect(page.getByTestId('readout-at')).toContainText(/2026-03-14T09:00:0\d\.\d{9}Z · sample \d+/);
+  // Removed again from the page.
+  await page.getByTestId('clock-toggle').click();
+  await page.getByTestId('clock-clear').click();
+  await expect(chart.xTicks.locator('li').first()).toHaveText('0');
+});

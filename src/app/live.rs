@@ -91,7 +91,8 @@ pub async fn put_bytes(
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<String, String> {
     let array = js_sys::Uint8Array::from(body);
-    write("PUT", name, Some(content_type), on_progress, |xhr| {
+    let url = format!("/api/arrays/{name}");
+    write("PUT", &url, Some(content_type), on_progress, |xhr| {
         xhr.send_with_opt_buffer_source(Some(&array))
     })
     .await
@@ -109,7 +110,8 @@ pub async fn put_file(
     content_type: &str,
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<String, String> {
-    write("PUT", name, Some(content_type), on_progress, |xhr| {
+    let url = format!("/api/arrays/{name}");
+    write("PUT", &url, Some(content_type), on_progress, |xhr| {
         xhr.send_with_opt_blob(Some(file))
     })
     .await
@@ -120,7 +122,48 @@ pub async fn put_file(
 /// # Errors
 /// The server's error message, or a network error.
 pub async fn delete_array(name: &str) -> Result<(), String> {
-    write("DELETE", name, None, |_| {}, |xhr| xhr.send()).await?;
+    write(
+        "DELETE",
+        &format!("/api/arrays/{name}"),
+        None,
+        |_| {},
+        |xhr| xhr.send(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// PUT the clock `json` (`{"rate_hz": N, "start": ...}`) of array `name` to
+/// `/api/clock/{name}`, with the write token when the server asks for one.
+///
+/// # Errors
+/// The server's error message, or a network error.
+pub async fn put_clock(name: &str, json: String) -> Result<(), String> {
+    let url = format!("/api/clock/{name}");
+    write(
+        "PUT",
+        &url,
+        Some("application/json"),
+        |_| {},
+        move |xhr| xhr.send_with_opt_str(Some(&json)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// DELETE the clock of array `name`.
+///
+/// # Errors
+/// The server's error message, or a network error.
+pub async fn delete_clock(name: &str) -> Result<(), String> {
+    write(
+        "DELETE",
+        &format!("/api/clock/{name}"),
+        None,
+        |_| {},
+        |xhr| xhr.send(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -156,7 +199,7 @@ fn ask_token() -> Option<String> {
 /// 2xx.
 async fn write(
     method: &str,
-    name: &str,
+    url: &str,
     content_type: Option<&str>,
     on_progress: impl Fn(f64) + 'static,
     send: impl Fn(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
@@ -167,7 +210,7 @@ async fn write(
     loop {
         let (status, text) = send_once(
             method,
-            name,
+            url,
             content_type,
             token.as_deref(),
             on_progress.clone(),
@@ -199,14 +242,14 @@ async fn write(
 /// One request of [`write`]: its status (0 for a network error) and answer text.
 async fn send_once(
     method: &str,
-    name: &str,
+    url: &str,
     content_type: Option<&str>,
     token: Option<&str>,
     on_progress: std::rc::Rc<dyn Fn(f64)>,
     send: &impl Fn(&web_sys::XmlHttpRequest) -> Result<(), wasm_bindgen::JsValue>,
 ) -> Result<(u16, String), String> {
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| "this browser cannot upload")?;
-    xhr.open(method, &format!("/api/arrays/{name}"))
+    xhr.open(method, url)
         .map_err(|_| "cannot open the request")?;
     if let Some(content_type) = content_type {
         xhr.set_request_header("Content-Type", content_type)

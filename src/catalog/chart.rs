@@ -175,9 +175,36 @@ pub struct ChartInit {
     /// The composition the address bar keeps, on the page's main chart (`None` on the
     /// others, which do not touch the address bar).
     pub url: Option<ViewUrl>,
+    /// The clock of a chart by index whose first array has one: its samples are then
+    /// labelled by time (x stays the sample index).
+    #[serde(default)]
+    pub clock: Option<Clock>,
     /// The server-rendered first frame (server only).
     #[serde(skip)]
     pub svg: String,
+}
+
+/// When the samples of an array without timestamps were taken: sample `i` at
+/// `start_ns + i / rate_hz` seconds. Set by `PUT /api/clock/{name}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Clock {
+    /// Sample 0, ns since the Unix epoch.
+    pub start_ns: i64,
+    /// Samples per second.
+    pub rate_hz: f64,
+}
+
+impl Clock {
+    /// Nanoseconds from one sample to the next.
+    pub fn ns_per_sample(&self) -> f64 {
+        1e9 / self.rate_hz
+    }
+
+    /// The instant of sample `index`, ns since the Unix epoch.
+    pub fn ns_of(&self, index: u64) -> i64 {
+        self.start_ns
+            .saturating_add((index as f64 * self.ns_per_sample()).round() as i64)
+    }
 }
 
 /// What the address bar says a view is made of, besides its window and toggles.

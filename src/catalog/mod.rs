@@ -10,7 +10,7 @@ pub mod live;
 #[cfg(feature = "ssr")]
 pub mod schema;
 
-pub use chart::{stack, ChartInit, SeriesInfo, SeriesTime, TimeAxis, ViewUrl, GAP_FACTOR};
+pub use chart::{stack, ChartInit, Clock, SeriesInfo, SeriesTime, TimeAxis, ViewUrl, GAP_FACTOR};
 pub use live::{ArrayChange, LiveEvent};
 
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,7 @@
 //! (`app::data`) reach this state through [`AppState`] in their context.
 
 pub mod api;
+pub mod clock;
 pub mod demo;
 pub mod describe;
 pub mod error;
@@ -85,6 +86,8 @@ pub struct AppParts {
     pub store: Store,
     /// Level-of-detail pyramids of the arrays that were charted.
     pub levels: levels::LevelsCache,
+    /// The clocks (start and rate) of arrays without timestamps.
+    pub clocks: clock::Clocks,
     /// The write path: who may write, per-array locks, change events.
     pub writer: write::Writer,
     /// The pool of heavy work (conversions, wide scans, builds).
@@ -116,6 +119,7 @@ state_parts!(
     leptos_options: LeptosOptions,
     store: Store,
     levels: levels::LevelsCache,
+    clocks: clock::Clocks,
     writer: write::Writer,
     heavy: limits::Heavy,
     limits: limits::Limits,
@@ -144,6 +148,7 @@ impl AppState {
         AppState(Arc::new(AppParts {
             leptos_options,
             levels: levels::LevelsCache::new(data.join(".downlink").join("lod"), heavy.clone()),
+            clocks: clock::Clocks::new(data.join(".downlink").join("clock")),
             writer: write::Writer::new(&data, write),
             store: Store::new(data),
             heavy,

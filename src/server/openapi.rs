@@ -11,7 +11,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::catalog::{ArrayChange, ArrayInfo};
-use crate::server::api::{self, lod, measure, read, write, zarr};
+use crate::server::api::{self, clock, lod, measure, read, write, zarr};
 
 /// What the document's `info.description` says: the contract in brief.
 pub const DESCRIPTION: &str = "\
@@ -46,6 +46,10 @@ count, min and max with their first index, mean, RMS, std with ddof 0), exact fr
 in microseconds on a series of any length; `GET /api/spectrum/{name}` its Welch power spectral \
 density (periodic Hann, half overlap, constant detrend, one-sided density).
 
+**Clocks.** `PUT /api/clock/{name}` with `{\"rate_hz\": N, \"start\": ISO 8601 or ns}` gives an \
+array without timestamps a start and a sample rate (its chart then reads in time, its \
+spectrum in Hz); GET reads it, DELETE removes it, and deleting the array removes it too.
+
 **Writes.** `PUT` creates or replaces, `POST` appends along axis 0 (or creates), `DELETE` \
 removes; bodies are `.npy` documents. `PUT /api/bundle` (a bundle body) and a `PUT` of an \
 `.npz` archive to a group name store several arrays at once, all or none. Without a configured token only loopback clients may \
@@ -67,11 +71,14 @@ members are read-only (405). Every change is announced on `GET /api/events`.";
         lod::get_lod,
         measure::get_stats,
         measure::get_spectrum,
+        clock::get_clock,
+        clock::put_clock,
+        clock::delete_clock,
         zarr::get_key,
         api::events,
         api::openapi_json,
     ),
-    components(schemas(ErrorBody, ArrayInfo, read::ArrayList, ArrayChange)),
+    components(schemas(ErrorBody, ArrayInfo, read::ArrayList, ArrayChange, clock::ClockInfo, clock::ClockBody)),
     modifiers(&WriteToken),
     tags(
         (name = "arrays", description = "Read arrays and the listing"),
@@ -361,6 +368,13 @@ mod tests {
             "get",
             &[200, 206, 304, 400, 404, 416, 422, 503],
         ),
+        ("/api/clock/{name}", "get", &[200, 400, 404]),
+        (
+            "/api/clock/{name}",
+            "put",
+            &[200, 400, 401, 403, 404, 413, 500],
+        ),
+        ("/api/clock/{name}", "delete", &[204, 400, 401, 403, 404]),
         ("/zarr/{key}", "get", &[200, 206, 304, 404, 416, 422]),
         ("/api/events", "get", &[200]),
         ("/api/openapi.json", "get", &[200]),

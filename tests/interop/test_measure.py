@@ -189,3 +189,46 @@ def test_spectrum_finds_the_tone_and_leaves_out_segments_across_the_gap(server, 
     assert code == 400 and "at least 16" in message
     assert status(server, "/api/spectrum/tone/x?nperseg=8")[0] == 400
     assert status(server, "/api/spectrum/adc?rate=-1")[0] == 400
+
+
+def send(server, method, path, body=None):
+    req = urllib.request.Request(server.base + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_a_clock_gives_a_plain_array_a_start_and_a_rate(server, data):
+    rng = np.random.default_rng(5)
+    n = 64_000
+    np.save(data / "clocked.npy", (np.sin(2 * np.pi * 3200.0 * np.arange(n) / 25600.0)
+                                   + 0.1 * rng.standard_normal(n)).astype(np.float32))
+    assert send(server, "GET", "/api/clock/clocked")[0] == 404
+    code, clock = send(server, "PUT", "/api/clock/clocked", {"rate_hz": 25600, "start": "2026-03-14T09:00:00Z"})
+    assert code == 200
+    assert clock == {"name": "clocked", "start": "2026-03-14T09:00:00.000000000Z",
+                     "start_ns": 1_773_478_800_000_000_000, "rate_hz": 25600.0}
+    assert send(server, "GET", "/api/clock/clocked") == (200, clock)
+    # The spectrum takes its rate from the clock.
+    answer, _ = get(server, "/api/spectrum/clocked?nperseg=2048")
+    assert answer["rate_from"] == "attached" and answer["rate_hz"] == 25600.0
+    assert abs(answer["columns"][0]["peak_frequency"] - 3200.0) <= 25600 / 2048
+    # Bad clocks say why and change nothing.
+    for body in [{"rate_hz": 0}, {"rate_hz": -1}, {"rate_hz": 1, "start": "noon"}, {"rate": 5}, {"rate_hz": "fast"}]:
+        code, err = send(server, "PUT", "/api/clock/clocked", body)
+        assert code == 400 and "rate_hz" in err["error"], body
+    assert send(server, "GET", "/api/clock/clocked") == (200, clock)
+    assert send(server, "PUT", "/api/clock/nothing-here", {"rate_hz": 1})[0] == 404
+    assert send(server, "PUT", "/api/clock/../x", {"rate_hz": 1})[0] in (400, 404)
+    # Removed with DELETE, and with the array.
+    assert send(server, "DELETE", "/api/clock/clocked")[0] == 204
+    assert send(server, "DELETE", "/api/clock/clocked")[0] == 404
+    assert send(server, "PUT", "/api/clock/clocked", {"rate_hz": 1000, "start": 0})[0] == 200
+    assert send(server, "DELETE", "/api/arrays/clocked")[0] == 204
+    np.save(data / "clocked.npy", np.zeros(10, dtype=np.float32))
+    assert send(server, "GET", "/api/clock/clocked")[0] == 404

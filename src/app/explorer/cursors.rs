@@ -178,8 +178,13 @@ pub(super) fn CursorBar(chart: Chart) -> impl IntoView {
         };
         let rows = deltas(&a, &b);
         let first = rows.first();
-        let dt = first.and_then(|d| d.dt_ns);
         let dindex = first.map(|d| d.index.1 as i64 - d.index.0 as i64);
+        // By index with a clock, Δt follows from the rate.
+        let clocked = chart
+            .clock()
+            .zip(dindex)
+            .map(|(c, d)| (d as f64 * c.ns_per_sample()).round() as i64);
+        let dt = first.and_then(|d| d.dt_ns).or(clocked);
         let span = match (dt, dindex) {
             (Some(ns), _) => {
                 let rate =

@@ -163,7 +163,11 @@ pub(super) fn points_under(chart: Chart, x: f64) -> (String, Vec<Point>) {
                 (s, index, None, index as f64)
             })
             .collect();
-        return (format!("sample {at}"), points);
+        let at = match chart.clock() {
+            Some(clock) => format!("{} · sample {at}", format_time_ns(clock.ns_of(at))),
+            None => format!("sample {at}"),
+        };
+        return (at, points);
     };
     let points = chart.held.with_value(|held| {
         series

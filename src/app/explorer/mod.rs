@@ -18,10 +18,12 @@
 //! - `measure`: the statistics of the window and its spectrum, below the chart;
 //! - `yaxis`: each panel's y range (auto, manual, log) and y zoom;
 //! - `cursors`: the two measurement cursors and their differences;
-//! - `height`: the panels' height (density menu, drag handle).
+//! - `height`: the panels' height (density menu, drag handle);
+//! - `clock`: the start and rate of a chart by index, set from the toolbar.
 
 mod browser;
 mod client;
+mod clock;
 mod cursors;
 mod effects;
 mod export;
@@ -42,6 +44,7 @@ use leptos::prelude::*;
 use crate::catalog::{stack, ChartInit, SeriesInfo, TimeAxis};
 use crate::chart::{chart_height_with, ChartSpec, PanelRect, Theme, XAxis, YScale};
 use browser::perf_mark;
+use clock::ClockTool;
 use cursors::{CursorBar, CursorLines, Cursors, CLICK_PX};
 use export::{ExportMenu, ExportNote};
 use height::{DensityMenu, ResizeHandle};
@@ -195,13 +198,22 @@ impl Chart {
     }
 
     fn x_axis(&self) -> XAxis {
-        match self.time {
-            Some(axis) => XAxis::Time {
+        match (self.time, self.clock()) {
+            (Some(axis), _) => XAxis::Time {
                 t0_ns: axis.first_ns,
                 ns_per_sample: 1.0,
             },
-            None => XAxis::Index,
+            (None, Some(clock)) => XAxis::Time {
+                t0_ns: clock.start_ns,
+                ns_per_sample: clock.ns_per_sample(),
+            },
+            (None, None) => XAxis::Index,
         }
+    }
+
+    /// The clock of a chart by index, if its first array has one.
+    fn clock(&self) -> Option<crate::catalog::Clock> {
+        self.init.with_value(|i| i.clock)
     }
 
     /// How far the x axis goes now, and how narrow a window may get.
@@ -557,6 +569,7 @@ pub fn Explorer(init: ChartInit) -> impl IntoView {
                     >
                         "Follow"
                     </button>
+                    <ClockTool chart/>
                     <DensityMenu chart/>
                     <ExportMenu chart note/>
                 </div>

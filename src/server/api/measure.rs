@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::lod::window_param;
 use super::params::Params;
 use crate::names::validate_name;
+use crate::server::clock::Clocks;
 use crate::server::describe::timestamps_for;
 use crate::server::error::ApiError;
 use crate::server::levels::{LevelsCache, SpectrumQuery, Window};
@@ -86,7 +87,7 @@ pub(crate) async fn get_stats(
         ("time" = Option<String>, Query, description = "The series' timestamps (as for /api/lod); they give the sample rate"),
         ("column" = Option<u64>, Query, description = "One column of an (N, C) array (default: all)"),
         ("nperseg" = Option<u32>, Query, minimum = 16, maximum = 65536, description = "Samples per segment (default 4096, at most the window)"),
-        ("rate" = Option<f64>, Query, description = "Samples per second of a series without timestamps (default: frequencies in cycles per sample)"),
+        ("rate" = Option<f64>, Query, description = "Samples per second of a series without timestamps (default: its clock's rate, else frequencies in cycles per sample)"),
         RangeHeaders,
     ),
     responses(
@@ -105,6 +106,7 @@ pub(crate) async fn get_stats(
 pub(crate) async fn get_spectrum(
     State(store): State<Store>,
     State(levels): State<LevelsCache>,
+    State(clocks): State<Clocks>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -132,14 +134,16 @@ pub(crate) async fn get_spectrum(
         window: window_param(&params)?,
         column: params.integer("column")?,
     };
-    let spectrum = SpectrumQuery {
-        window: asked.window,
-        column: asked.column,
-        nperseg: nperseg.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-        rate_hz,
-    };
-    let key = format!("{nperseg:?}:{rate_hz:?}");
     let rep = blocking(move || {
+        // Without rate=, the array's clock gives the rate (if it has no timestamps).
+        let rate_hz = rate_hz.or_else(|| clocks.get(&asked.name).map(|c| c.rate_hz));
+        let spectrum = SpectrumQuery {
+            window: asked.window,
+            column: asked.column,
+            nperseg: nperseg.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            rate_hz,
+        };
+        let key = format!("{nperseg:?}:{rate_hz:?}");
         asked.json(&store, "spectrum", &key, |array, times| {
             Ok(levels.spectrum(array, times, spectrum)?)
         })

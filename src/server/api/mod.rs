@@ -5,10 +5,12 @@
 //! - `read`: the listing, arrays and bundles.
 //! - `lod`: level-of-detail envelopes.
 //! - `measure`: statistics and spectra of a window.
+//! - `clock`: the start and rate of arrays without timestamps.
 //! - `write`: PUT, POST and DELETE.
 //! - `zarr`: every array as a read-only Zarr v3 store under `/zarr/`.
 //! - `params`: query parameters.
 
+pub(crate) mod clock;
 pub(crate) mod lod;
 pub(crate) mod measure;
 mod params;
@@ -49,6 +51,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/bundle", get(read::get_bundle).put(write::put_bundle))
         .route("/api/lod/{*name}", get(lod::get_lod))
         .route("/api/stats/{*name}", get(measure::get_stats))
+        .route(
+            "/api/clock/{*name}",
+            get(clock::get_clock)
+                .put(clock::put_clock)
+                .delete(clock::delete_clock),
+        )
         .route("/api/spectrum/{*name}", get(measure::get_spectrum))
         .route("/api/openapi.json", get(openapi_json))
         .route("/zarr/{*key}", get(zarr::get_key))

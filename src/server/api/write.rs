@@ -12,7 +12,7 @@ use crate::server::openapi::{Binary, ErrorBody, NameParam, SetFailures, UploadFa
 use crate::server::{write, AppState};
 
 /// Check the name and the caller's right to write.
-fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiError> {
+pub(super) fn writable(state: &AppState, name: &str, request: &Request) -> Result<(), ApiError> {
     validate_name(name)?;
     authorized(state, request)
 }
@@ -171,5 +171,8 @@ pub(crate) async fn delete_array(
     request: Request,
 ) -> Result<Response, ApiError> {
     writable(&state, &name, &request)?;
-    write::delete(&state.store, &state.levels, &state.writer, &name).await
+    let answer = write::delete(&state.store, &state.levels, &state.writer, &name).await?;
+    // The array is gone: so is its clock.
+    state.clocks.remove(&name);
+    Ok(answer)
 }

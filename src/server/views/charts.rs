@@ -151,7 +151,13 @@ pub(super) fn charts(
                 notes.extend(index_notices.next());
             }
             let len = series.iter().map(|s| s.len).max().unwrap_or(0);
+            // A chart by index whose first array has a clock reads in time.
+            let clock = match time {
+                None => series.first().and_then(|s| state.clocks.get(&s.array)),
+                Some(_) => None,
+            };
             let mut init = ChartInit {
+                clock,
                 len,
                 window: window(time, len, query, main),
                 series,
@@ -198,12 +204,16 @@ fn window(time: Option<TimeAxis>, len: u64, query: &ViewQuery, main: bool) -> (f
 /// stacks them.
 fn first_frame(state: &AppState, init: &ChartInit) -> Result<String, ApiError> {
     let stacked = stack(&init.series, &init.hidden, &init.joined);
-    let x_axis = match init.time {
-        Some(axis) => XAxis::Time {
+    let x_axis = match (init.time, init.clock) {
+        (Some(axis), _) => XAxis::Time {
             t0_ns: axis.first_ns,
             ns_per_sample: 1.0,
         },
-        None => XAxis::Index,
+        (None, Some(clock)) => XAxis::Time {
+            t0_ns: clock.start_ns,
+            ns_per_sample: clock.ns_per_sample(),
+        },
+        (None, None) => XAxis::Index,
     };
     let mut spec = ChartSpec {
         width: SVG_WIDTH,
