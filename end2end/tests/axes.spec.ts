@@ -64,6 +64,15 @@ os.replace("${data}/axes/.decades.npy", "${data}/axes/decades.npy")
   expect(hi2).toBeLessThan(hi / 10);
   // The x window did not move.
   expect(await chart.window()).toEqual([0, 100_000]);
+
+  // The address keeps the y scale, so a reload (or a shared link) shows it again.
+  await expect(page).toHaveURL(/[?&]y=[^&]+:log:[-\d.e]+:[-\d.e]+/);
+  await chart.goto(page.url().replace(/^https?:\/\/[^/]+/, ''));
+  await expect(panel.getByTestId('y-log')).toHaveAttribute('aria-pressed', 'true');
+  await expect(panel).toHaveAttribute('data-manual', 'true');
+  const [lo3, hi3] = await bounds();
+  expect(Math.abs(lo3 / lo2 - 1)).toBeLessThan(1e-4);
+  expect(Math.abs(hi3 / hi2 - 1)).toBeLessThan(1e-4);
 });
 
 test('two cursors read Δt and Δy exactly, and a cursor drags', async ({ page }) => {

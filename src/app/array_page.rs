@@ -43,6 +43,7 @@ pub fn ArrayPage() -> impl IntoView {
                     hide: q.get("hide").unwrap_or_default(),
                     join: q.get("join").unwrap_or_default(),
                     add: q.get("add").unwrap_or_default(),
+                    y: q.get("y").unwrap_or_default(),
                 }
             });
             get_view(name, params)

@@ -137,6 +137,9 @@ pub struct ViewParams {
     pub join: String,
     /// `add`: arrays and groups added to the view, comma-separated `NAME` or `NAME@TIMES`.
     pub add: String,
+    /// `y`: the panels' y scales (see [`crate::chart::YScale::parse_param`]).
+    #[serde(default)]
+    pub y: String,
 }
 
 /// The view of an array or group: metadata, first values, and the charts `params` ask for.
@@ -163,6 +166,7 @@ pub async fn get_view(name: String, params: ViewParams) -> Result<ViewData, Page
         joined: list(&params.join),
         added: list(&params.add),
         time: params.time,
+        y: crate::chart::YScale::parse_param(&params.y),
     };
     let viewed = match crate::names::validate_name(&name) {
         Err(err) => Err(ApiError::from(err)),

@@ -179,6 +179,10 @@ pub struct ChartInit {
     /// labelled by time (x stays the sample index).
     #[serde(default)]
     pub clock: Option<Clock>,
+    /// The panels' y scales the address asked for (`y=`), by the key of a panel's first
+    /// series.
+    #[serde(default)]
+    pub y: Vec<(String, crate::chart::YScale)>,
     /// The server-rendered first frame (server only).
     #[serde(skip)]
     pub svg: String,

@@ -94,12 +94,59 @@ pub struct Panel {
 /// extremes only, and a value at or below 0 is drawn below the plot's bottom edge (so the
 /// line leaves the plot downwards and is clipped there). A manual range on a log axis must
 /// be positive; one that is not falls back to autoscale.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct YScale {
     /// `(bottom, top)`, `bottom < top`, both finite; `None`: autoscale.
     pub range: Option<(f64, f64)>,
     /// log10 instead of linear.
     pub log: bool,
+}
+
+impl YScale {
+    /// The scales of `y=` in an address: `KEY:log`, `KEY:LO:HI` or `KEY:log:LO:HI`,
+    /// comma-separated (keys hold no `:` or `,`). Parts that do not parse are left out.
+    pub fn parse_param(text: &str) -> Vec<(String, YScale)> {
+        text.split(',')
+            .filter_map(|part| {
+                let mut fields = part.split(':');
+                let key = fields.next().filter(|k| !k.is_empty())?.to_string();
+                let rest: Vec<&str> = fields.collect();
+                let (log, bounds) = match rest.split_first() {
+                    Some((&"log", bounds)) => (true, bounds),
+                    _ => (false, &rest[..]),
+                };
+                let range = match bounds {
+                    [] => None,
+                    [lo, hi] => {
+                        let (lo, hi) = (lo.parse::<f64>().ok()?, hi.parse::<f64>().ok()?);
+                        (lo.is_finite() && hi.is_finite() && lo < hi).then_some((lo, hi))?;
+                        Some((lo, hi))
+                    }
+                    _ => return None,
+                };
+                let scale = YScale { range, log };
+                (scale != YScale::default()).then_some((key, scale))
+            })
+            .collect()
+    }
+
+    /// `y=`'s text for `scales` (the inverse of [`YScale::parse_param`]).
+    pub fn param(scales: &[(String, YScale)]) -> String {
+        scales
+            .iter()
+            .map(|(key, s)| {
+                let mut part = key.clone();
+                if s.log {
+                    part.push_str(":log");
+                }
+                if let Some((lo, hi)) = s.range {
+                    part.push_str(&format!(":{lo}:{hi}"));
+                }
+                part
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 impl From<Series> for Panel {

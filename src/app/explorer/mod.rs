@@ -145,7 +145,7 @@ impl Chart {
             data_generation: RwSignal::new(0),
             plot: RwSignal::new(None),
             rects: RwSignal::new(Vec::new()),
-            y_scales: RwSignal::new(HashMap::new()),
+            y_scales: RwSignal::new(init.y.iter().cloned().collect()),
             held: StoredValue::new(HashMap::new()),
             generation: StoredValue::new(0),
             drag: StoredValue::new(None),
@@ -260,9 +260,12 @@ impl Chart {
     fn url_query(&self, added: Option<&[String]>) -> Option<String> {
         let url = self.init.with_value(|i| i.url.clone())?;
         let (hidden, joined) = (self.hidden.get(), self.joined.get());
+        let mut y: Vec<(String, YScale)> = self.y_scales.get().into_iter().collect();
+        y.sort_by(|a, b| a.0.cmp(&b.0));
         self.end.track();
         self.len.track();
         let state = UrlState {
+            y: &y,
             window: self.window.get(),
             extent: self.extent(),
             time: self.time.as_ref(),

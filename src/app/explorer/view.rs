@@ -144,6 +144,8 @@ pub struct UrlState<'a> {
     pub hidden: &'a [String],
     /// Keys of the series overlaid on the panel above (`join=`).
     pub joined: &'a [String],
+    /// The panels' y scales other than autoscale (`y=`).
+    pub y: &'a [(String, crate::chart::YScale)],
 }
 
 impl UrlState<'_> {
@@ -176,6 +178,9 @@ impl UrlState<'_> {
         }
         if !self.joined.is_empty() {
             query.push(format!("join={}", self.joined.join(",")));
+        }
+        if !self.y.is_empty() {
+            query.push(format!("y={}", crate::chart::YScale::param(self.y)));
         }
         query.join("&")
     }
@@ -447,6 +452,7 @@ mod tests {
             added: &[],
             hidden: &[],
             joined: &[],
+            y: &[],
         };
         assert_eq!(state.query(), "");
         let zoomed = UrlState {
@@ -466,6 +472,48 @@ mod tests {
         assert_eq!(
             composed.query(),
             "time=clock/t&add=demo/hk,lab/x@lab/t_x&start=10&stop=21&hide=rssi,attitude.2&join=attitude.2"
+        );
+        // The y scales, and back.
+        use crate::chart::YScale;
+        let y = [
+            (
+                "rssi".to_string(),
+                YScale {
+                    range: None,
+                    log: true,
+                },
+            ),
+            (
+                "attitude.2".to_string(),
+                YScale {
+                    range: Some((-0.5, 1.25)),
+                    log: false,
+                },
+            ),
+            (
+                "demo/x".to_string(),
+                YScale {
+                    range: Some((0.001, 10.0)),
+                    log: true,
+                },
+            ),
+        ];
+        let scaled = UrlState { y: &y, ..zoomed };
+        assert_eq!(
+            scaled.query(),
+            "start=10&stop=21&y=rssi:log,attitude.2:-0.5:1.25,demo/x:log:0.001:10"
+        );
+        assert_eq!(YScale::parse_param(&YScale::param(&y)), y);
+        // What does not parse is left out.
+        assert_eq!(
+            YScale::parse_param("a:1:0,b:x:2,:log,c,d:log:1,e:log"),
+            [(
+                "e".to_string(),
+                YScale {
+                    range: None,
+                    log: true
+                }
+            )]
         );
         // On a time axis the URL holds instants.
         let time = UrlState {

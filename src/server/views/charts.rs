@@ -158,6 +158,7 @@ pub(super) fn charts(
             };
             let mut init = ChartInit {
                 clock,
+                y: query.y.clone(),
                 len,
                 window: window(time, len, query, main),
                 series,
@@ -240,6 +241,11 @@ fn first_frame(state: &AppState, init: &ChartInit) -> Result<String, ApiError> {
     };
     for members in stacked {
         let mut panel = Panel::default();
+        // The y scale the address gives the panel's first series.
+        let first = members.first().map(|&n| init.series[n].key.as_str());
+        if let Some((_, scale)) = init.y.iter().find(|(key, _)| Some(key.as_str()) == first) {
+            panel.y = *scale;
+        }
         for color in members {
             let series = &init.series[color];
             let array = state.store.get(&series.array)?;

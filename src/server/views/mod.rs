@@ -42,6 +42,8 @@ pub struct ViewQuery {
     pub joined: Vec<String>,
     /// Arrays and groups from anywhere added to the view: `NAME` or `NAME@TIMES`.
     pub added: Vec<String>,
+    /// The panels' y scales (`y=`), by the key of a panel's first series.
+    pub y: Vec<(String, crate::chart::YScale)>,
 }
 
 /// The view of `name`: an array, else a group (names below `name/`), with at most
