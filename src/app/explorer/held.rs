@@ -55,6 +55,40 @@ impl Fetched {
     }
 }
 
+/// The parts of `bin` outside `[from, to)` (x): none, itself, or one or two pieces cut at
+/// the edges, each keeping the bin's values (its first, min, max and last, with the
+/// extremes' places clamped into the piece).
+fn outside(bin: &M4Bin, (from, to): (f64, f64)) -> Vec<M4Bin> {
+    let (a, b) = (bin.first_index as f64, bin.last_index as f64);
+    if b < from || a >= to {
+        return vec![*bin];
+    }
+    let piece = |lo: u64, hi: u64| {
+        let clamp = |i: u64| i.clamp(lo, hi);
+        M4Bin {
+            first_index: lo,
+            min_index: clamp(bin.min_index),
+            max_index: clamp(bin.max_index),
+            last_index: hi,
+            ..*bin
+        }
+    };
+    let mut pieces = Vec::new();
+    if a < from {
+        pieces.push(piece(
+            bin.first_index,
+            (from.ceil() as u64).saturating_sub(1),
+        ));
+    }
+    if b >= to {
+        pieces.push(piece(
+            (to.ceil() as u64).max(bin.first_index),
+            bin.last_index,
+        ));
+    }
+    pieces
+}
+
 /// Bins held for one array.
 #[derive(Debug, Clone, Default)]
 pub struct Held {
@@ -66,15 +100,17 @@ pub struct Held {
 
 impl Held {
     /// The bins of `column` covering `[start, stop)` (x) at about `bins` bins: the detail
-    /// where it covers, the overview elsewhere.
+    /// where it covers, the overview elsewhere. An overview bin that straddles an edge of
+    /// the detail is kept for its part outside, with its extremes (an over-estimate until
+    /// the next answer), so an interim frame covers the whole width: zoomed in deep, one
+    /// overview bin can span a quarter of the window, and leaving it out left that blank.
     pub fn bins(&self, column: usize, start: u64, stop: u64, bins: usize) -> Vec<M4Bin> {
         let mut merged: Vec<M4Bin> = Vec::new();
         let detail = self.detail.as_ref();
         if let Some(col) = self.overview.as_ref().and_then(|o| o.columns.get(column)) {
-            merged.extend(col.iter().filter(|b| {
-                detail.is_none_or(|d| {
-                    (b.last_index as f64) < d.covers.0 || b.first_index as f64 >= d.covers.1
-                })
+            merged.extend(col.iter().flat_map(|b| match detail {
+                None => vec![*b],
+                Some(d) => outside(b, d.covers),
             }));
         }
         if let Some(col) = detail.and_then(|d| d.columns.get(column)) {
@@ -132,6 +168,23 @@ mod tests {
         assert!(bins.windows(2).all(|w| w[0].last_index < w[1].first_index));
         assert_eq!(bins.first().map(|b| b.first_index), Some(0));
         assert_eq!(bins.last().map(|b| b.last_index), Some(9_999));
+        // A detail whose edges fall inside overview bins: the interim frame still covers the
+        // whole width, the straddling bins cut at the detail's edges.
+        let held = Held {
+            overview: Some(fetched(&samples, 0, 10_000, 100)),
+            detail: Some(fetched(&samples, 4_050, 5_980, 1_930)),
+        };
+        let bins = held.bins(0, 3_900, 6_100, 4_000);
+        assert_eq!(bins.first().map(|b| b.first_index), Some(3_900));
+        assert!(bins.windows(2).all(|w| w[0].last_index < w[1].first_index));
+        for edge in [4_049, 4_050, 5_979, 5_980] {
+            assert!(
+                bins.iter()
+                    .any(|b| b.first_index <= edge && edge <= b.last_index),
+                "{edge} not covered"
+            );
+        }
+        assert_eq!(bins.last().map(|b| b.last_index), Some(6_099));
         // Nothing held: nothing drawn.
         assert!(Held::default().bins(0, 0, 10, 5).is_empty());
         assert!(held.bins(3, 0, 10, 5).is_empty(), "no such column");
