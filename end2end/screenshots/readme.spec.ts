@@ -29,11 +29,6 @@ test('a group view with cursors, statistics and a spectrum', async ({ page }) =>
 test('the spectrum of the vibration series', async ({ page }) => {
   await page.setViewportSize({ width: 1600, height: 1000 });
   const chart = new ChartPage(page);
-  // The accelerometer's clock: 25.6 kHz from 09:00 (this run's data directory only).
-  const put = await page.request.put('/api/clock/demo/vibration', {
-    data: { rate_hz: 25600, start: '2026-03-14T09:00:00Z' },
-  });
-  expect(put.status()).toBe(200);
   await chart.goto('/view/demo/vibration?start=0&stop=2560000');
   await page.getByTestId('spectrum-toggle').click();
   await expect(page.getByTestId('spectrum')).toContainText('rate 25.6 kHz');

@@ -58,6 +58,10 @@ test('the statistics of the visible window match NumPy, and follow a zoom', asyn
 test('the statistics of a 50M-sample window are exact too', async ({ page }) => {
   const chart = new ChartPage(page);
   await chart.goto('/view/demo/vibration');
+  // The demo's accelerometer has a clock: its axis reads in time, its spectrum in Hz.
+  await expect(chart.xTicks).toContainText('09:30');
+  await page.getByTestId('spectrum-toggle').click();
+  await expect(page.getByTestId('spectrum')).toContainText('rate 25.6 kHz');
   const [a, b] = await chart.window();
   expect(b - a).toBe(50_000_000);
   const data = process.env.DOWNLINK_E2E_DATA!;
@@ -111,8 +115,18 @@ os.replace("${data}/measure/.tone.npz", "${data}/measure/tone.npz")
 });
 
 test('a rate typed in gives the spectrum of a plain array in Hz', async ({ page }) => {
+  const data = process.env.DOWNLINK_E2E_DATA!;
+  // 1,000,000 samples with no timestamps and no clock: two tones and noise.
+  python(`
+import numpy as np, os
+os.makedirs("${data}/plain", exist_ok=True)
+i = np.arange(1_000_000)
+x = np.sin(2 * np.pi * 0.05 * i) + 0.3 * np.sin(2 * np.pi * 0.11 * i) + 0.1 * np.random.default_rng(1).standard_normal(i.size)
+np.save("${data}/plain/.tones.npy", x.astype(np.float32))
+os.replace("${data}/plain/.tones.npy", "${data}/plain/tones.npy")
+`);
   const chart = new ChartPage(page);
-  await chart.goto('/view/demo/vibration?start=0&stop=1000000');
+  await chart.goto('/view/plain/tones');
   await page.getByTestId('spectrum-toggle').click();
   await expect(page.getByTestId('spectrum')).toContainText('cycles per sample');
   const peak = page.getByTestId('spectrum-peak');

@@ -10,7 +10,8 @@
 //!   and `hk_eclipse` (bool).
 //! - `demo/vibration.npy`: 50 million float32 samples of an accelerometer at 25.6 kHz — two
 //!   machine tones and broadband noise, with impact bursts (ringing that decays in tens of
-//!   milliseconds) worth zooming into.
+//!   milliseconds) worth zooming into. No timestamps: a clock (`/api/clock`) gives it its
+//!   start (the first pass's) and its rate, so it reads in time.
 //!
 //! Everything is derived from fixed seeds, so every machine gets the same bytes. Files are
 //! written under a hidden temporary name and renamed into place, so a crash never leaves a
@@ -66,6 +67,15 @@ pub fn ensure_demo(dir: &Path) -> std::io::Result<bool> {
     std::fs::create_dir_all(&demo)?;
     write_pass(&demo.join("pass.npz"))?;
     write_vibration(&demo.join("vibration.npy"))?;
+    // The accelerometer has no timestamps: its clock says when it ran, so it reads in time.
+    let clocks = crate::server::clock::Clocks::new(dir.join(".downlink").join("clock"));
+    clocks.set(
+        "demo/vibration",
+        &crate::catalog::Clock {
+            start_ns: PASS_START_NS,
+            rate_hz: VIBRATION_RATE,
+        },
+    )?;
     Ok(true)
 }
 
