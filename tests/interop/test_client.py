@@ -232,3 +232,35 @@ def test_readme_example(downlink, server):
     exec(compile(example, "example.py", "exec"), scope)
     got = scope["example"](server.base, TOKEN)
     assert got.shape == (1100,) and got.dtype == np.dtype("<f8")
+
+
+def test_stats_spectrum_and_clock(client, downlink):
+    x = np.sin(np.arange(10_000) / 100).astype("<f4")
+    (column,) = client.stats("run/x", 100, 9_000)
+    part = x[100:9_000].astype(np.float64)
+    assert column["count"] == 8_900 and column["min"] == float(part.min()) and column["max"] == float(part.max())
+    assert column["mean"] == pytest.approx(part.mean(), rel=1e-9, abs=1e-12)
+    assert column["std"] == pytest.approx(part.std(), rel=1e-9)
+    # By time: the same samples as the window's instants hold (50 Hz from 09:00).
+    (timed,) = client.stats("run/x", t0="2026-03-14T09:00:02Z", t1=np.datetime64("2026-03-14T09:00:10", "ns"))
+    assert timed["samples"] == 400
+    # The spectrum of the timestamped series, rate from its timestamps: the tone at
+    # 1/(2π·100) cycles per sample, 50/(200π) Hz.
+    spectrum = client.spectrum("run/x", nperseg=4096)
+    assert spectrum["rate_from"] == "timestamps" and spectrum["rate_hz"] == pytest.approx(50.0)
+    assert spectrum["psd"].shape == (1, 2049) and spectrum["frequency"].dtype == np.float64
+    assert abs(spectrum["peak_frequency"][0] - 50 / (200 * np.pi)) <= 50 / 4096
+    # A clock for an array without timestamps.
+    client.put("clocked", np.zeros(5_000, dtype="<f4"))
+    assert client.clock("clocked") is None
+    clock = client.set_clock("clocked", 1000, start=np.datetime64("2026-03-14T09:00:00", "ns"))
+    assert clock["start"] == "2026-03-14T09:00:00.000000000Z" and clock["rate_hz"] == 1000.0
+    assert client.clock("clocked") == clock
+    assert client.spectrum("clocked", nperseg=256)["rate_from"] == "attached"
+    with pytest.raises(downlink.BadRequest, match="rate_hz"):
+        client.set_clock("clocked", -1)
+    client.remove_clock("clocked")
+    assert client.clock("clocked") is None
+    with pytest.raises(downlink.NotFound):
+        client.set_clock("no-such-array", 10)
+    client.delete("clocked")

@@ -140,6 +140,50 @@ class Client:
         arrays = read_bundle(self._request("GET", f"/api/lod/{_quote(name)}", query))
         return Lod(arrays["window"], arrays["index"], arrays["value"], arrays.get("time"))
 
+    def stats(self, name: str, start: int | None = None, stop: int | None = None, *,
+              t0=None, t1=None, column: int | None = None, time=None) -> list[dict]:
+        """The statistics of a window, one dict per column: samples, count (not NaN), nan,
+        min/min_index, max/max_index, mean, rms, std (ddof 0), exact from the server; None
+        where the window has no value. The window is as for `lod`."""
+        query = _window(start, stop, t0, t1) + _extra(column=column, time=time)
+        return json.loads(self._request("GET", f"/api/stats/{_quote(name)}", query))["columns"]
+
+    def spectrum(self, name: str, start: int | None = None, stop: int | None = None, *,
+                 t0=None, t1=None, column: int | None = None, time=None,
+                 nperseg: int | None = None, rate: float | None = None) -> dict:
+        """The Welch power spectral density of a window (Hann, half overlap, constant
+        detrend, one-sided density), as the server computes it: a dict with "frequency"
+        and "psd" as float64 arrays (psd of shape (columns, bins)), "peak_frequency" per
+        column, and how it was made (rate_hz, rate_from, nperseg, segments...)."""
+        query = _window(start, stop, t0, t1) + _extra(column=column, time=time, nperseg=nperseg, rate=rate)
+        answer = json.loads(self._request("GET", f"/api/spectrum/{_quote(name)}", query))
+        answer["frequency"] = np.array(answer["frequency"], dtype=np.float64)
+        answer["psd"] = np.array([[np.nan if p is None else p for p in c["psd"]] for c in answer["columns"]],
+                                 dtype=np.float64)
+        answer["peak_frequency"] = [c["peak_frequency"] for c in answer["columns"]]
+        return answer
+
+    def clock(self, name: str) -> dict | None:
+        """The clock (start, start_ns, rate_hz) of an array without timestamps, or None."""
+        try:
+            return json.loads(self._request("GET", f"/api/clock/{_quote(name)}"))
+        except errors.NotFound as missing:
+            if "no clock" in str(missing):
+                return None
+            raise
+
+    def set_clock(self, name: str, rate_hz: float, start=None) -> dict:
+        """Give an array without timestamps a sample rate and a start (datetime64,
+        datetime, ISO 8601 or int ns; default the epoch): its chart then reads in time and
+        its spectrum in Hz."""
+        body = json.dumps({"rate_hz": float(rate_hz), "start": _instant(start)}).encode()
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        return json.loads(self._request("PUT", f"/api/clock/{_quote(name)}", body=body, headers=headers, auth=True))
+
+    def remove_clock(self, name: str) -> None:
+        """Remove the clock of `name`."""
+        self._request("DELETE", f"/api/clock/{_quote(name)}", auth=True)
+
     def events(self) -> Iterator[Event]:
         """Live events as they happen (Server-Sent Events), until the stream ends.
 
@@ -337,6 +381,16 @@ def _read_body(response: http.client.HTTPResponse) -> bytearray:
         got += n
     response.read()  # the end of the message, so the connection can be reused
     return buffer
+
+
+def _window(start, stop, t0, t1) -> list:
+    """The query of a window: samples [start, stop) or instants [t0, t1)."""
+    pairs = [("start", start), ("stop", stop), ("t0", _instant(t0)), ("t1", _instant(t1))]
+    return [(k, v) for k, v in pairs if v is not None]
+
+
+def _extra(**params) -> list:
+    return [(k, v) for k, v in params.items() if v is not None]
 
 
 def _quote(name: str) -> str:
