@@ -3,12 +3,14 @@
 //!
 //! - [`chart`]: what a chart starts from: its series, window and time axis.
 //! - [`live`]: the events of `/api/events`, one enum and its codec.
+//! - [`stats`]: the answer of `/api/stats`.
 //! - `schema` (server only): the OpenAPI schema of a listed dtype.
 
 pub mod chart;
 pub mod live;
 #[cfg(feature = "ssr")]
 pub mod schema;
+pub mod stats;
 
 pub use chart::{stack, ChartInit, Clock, SeriesInfo, SeriesTime, TimeAxis, ViewUrl, GAP_FACTOR};
 pub use live::{ArrayChange, LiveEvent};

@@ -30,6 +30,7 @@
 //! allocates, then the checksum, then that every node's count is its children's sum.
 
 use super::cache::checksum;
+use super::pyramid::level_counts_over;
 use super::series::{for_runs, Series};
 use super::{LodError, Sample, BLOCK, FANOUT};
 
@@ -135,16 +136,9 @@ impl Moments {
     }
 }
 
-/// Node counts per level for `len` samples: level 0 (chunks) always, then every level with
-/// at least one node.
+/// Node counts per level for `len` samples: chunks, then groups of [`FANOUT`].
 fn level_counts(len: u64) -> Vec<u64> {
-    let mut counts = vec![len / CHUNK as u64];
-    let mut below = counts[0];
-    while below >= FANOUT as u64 {
-        below /= FANOUT as u64;
-        counts.push(below);
-    }
-    counts
+    level_counts_over(len, CHUNK)
 }
 
 /// The [`Moments`] of every complete chunk of a series, and of every complete group of

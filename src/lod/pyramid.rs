@@ -60,7 +60,12 @@ fn touch<X: bytemuck::Pod>(xs: &[X]) -> u8 {
 /// Node counts per level for a series of `len` samples: level 0 always (even with no
 /// node), then every level with at least one node.
 pub(super) fn level_counts(len: u64) -> Vec<u64> {
-    let mut counts = vec![len / BLOCK as u64];
+    level_counts_over(len, BLOCK)
+}
+
+/// [`level_counts`] for level-0 nodes of `leaf` samples (the moment tree's are larger).
+pub(super) fn level_counts_over(len: u64, leaf: usize) -> Vec<u64> {
+    let mut counts = vec![len / leaf as u64];
     let mut below = counts[0];
     while below >= FANOUT as u64 {
         below /= FANOUT as u64;

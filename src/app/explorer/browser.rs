@@ -94,3 +94,22 @@ fn download_parts(part: &wasm_bindgen::JsValue, mime: &str, file: &str) {
         }
     }
 }
+
+/// Size `canvas` to `width × height` CSS px at the device pixel ratio, which it returns.
+/// Resizing reallocates (and clears) a canvas, so it happens only when the size changes.
+#[cfg(feature = "hydrate")]
+pub fn fit_canvas(canvas: &web_sys::HtmlCanvasElement, width: f64, height: f64) -> f64 {
+    let ratio = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .max(1.0);
+    let size = (
+        (width * ratio).round() as u32,
+        (height * ratio).round() as u32,
+    );
+    if (canvas.width(), canvas.height()) != size {
+        canvas.set_width(size.0);
+        canvas.set_height(size.1);
+        let _ = canvas.set_attribute("style", &format!("width:{width}px;height:{height}px"));
+    }
+    ratio
+}

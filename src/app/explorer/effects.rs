@@ -306,22 +306,7 @@ fn changed(chart: Chart, name: &str, shape: &[u64]) {
 #[cfg(feature = "hydrate")]
 fn draw_canvas(canvas: &web_sys::HtmlCanvasElement, spec: &ChartSpec) -> Result<Layout, String> {
     use plotters::prelude::IntoDrawingArea;
-    let ratio = web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .max(1.0);
-    let size = (
-        (spec.width * ratio).round() as u32,
-        (spec.height * ratio).round() as u32,
-    );
-    // Resizing reallocates (and clears) the canvas: only when the size changes.
-    if (canvas.width(), canvas.height()) != size {
-        canvas.set_width(size.0);
-        canvas.set_height(size.1);
-        let _ = canvas.set_attribute(
-            "style",
-            &format!("width:{}px;height:{}px", spec.width, spec.height),
-        );
-    }
+    let ratio = super::browser::fit_canvas(canvas, spec.width, spec.height);
     let backend = plotters_canvas::CanvasBackend::with_canvas_object(canvas.clone())
         .ok_or("this browser gives no 2D canvas")?;
     let area = backend.into_drawing_area();

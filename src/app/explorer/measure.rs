@@ -11,6 +11,7 @@ use super::browser::sleep_ms;
 use super::client::fetch_bytes;
 use super::view;
 use super::Chart;
+use crate::catalog::stats::{StatsAnswer, WindowStats};
 use crate::catalog::SeriesInfo;
 use crate::chart::spectrum::{SpectrumLayout, SpectrumSpec, SPECTRUM_HEIGHT};
 use crate::chart::PALETTE_LEN;
@@ -20,33 +21,13 @@ const MEASURE_DEBOUNCE_MS: i32 = 60;
 /// Segment lengths offered for the spectrum; the server's default is 4096.
 const SEGMENTS: [u32; 5] = [256, 1024, 4096, 16384, 65536];
 
-/// One column's statistics, as `/api/stats` answers them.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ColumnStats {
-    pub samples: u64,
-    pub count: u64,
-    pub nan: u64,
-    pub min: Option<f64>,
-    pub min_index: Option<u64>,
-    pub max: Option<f64>,
-    pub max_index: Option<u64>,
-    pub mean: Option<f64>,
-    pub rms: Option<f64>,
-    pub std: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct StatsAnswer {
-    columns: Vec<ColumnStats>,
-}
-
 /// One series' row of the statistics table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatsRow {
     key: String,
     label: String,
     color: usize,
-    stats: Result<ColumnStats, String>,
+    stats: Result<WindowStats, String>,
 }
 
 /// One column's spectrum, as `/api/spectrum` answers it.
@@ -124,7 +105,7 @@ fn window_query(chart: &Chart, series: &SeriesInfo) -> String {
     }
 }
 
-async fn fetch_stats(url: String) -> Result<ColumnStats, String> {
+async fn fetch_stats(url: String) -> Result<WindowStats, String> {
     let (body, _) = fetch_bytes(&url).await?;
     let answer: StatsAnswer = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     answer
@@ -249,21 +230,7 @@ fn draw_canvas(
     spec: &SpectrumSpec,
 ) -> Result<SpectrumLayout, String> {
     use plotters::prelude::IntoDrawingArea;
-    let ratio = web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .max(1.0);
-    let size = (
-        (spec.width * ratio).round() as u32,
-        (spec.height * ratio).round() as u32,
-    );
-    if (canvas.width(), canvas.height()) != size {
-        canvas.set_width(size.0);
-        canvas.set_height(size.1);
-        let _ = canvas.set_attribute(
-            "style",
-            &format!("width:{}px;height:{}px", spec.width, spec.height),
-        );
-    }
+    let ratio = super::browser::fit_canvas(canvas, spec.width, spec.height);
     let backend = plotters_canvas::CanvasBackend::with_canvas_object(canvas.clone())
         .ok_or("this browser gives no 2D canvas")?;
     crate::chart::spectrum::draw_spectrum(&backend.into_drawing_area(), spec, ratio)

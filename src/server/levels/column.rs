@@ -363,21 +363,9 @@ fn load_or_build_moments<T: Sample>(
     }
     let started = Instant::now();
     let chunks = samples.len() / CHUNK;
-    let threads = build_threads(chunks);
-    let per_thread = chunks.div_ceil(threads);
-    let parts: Vec<Vec<Moments>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (from, to) = (t * per_thread, ((t + 1) * per_thread).min(chunks));
-                scope.spawn(move || MomentTree::chunk_nodes(samples, from, to))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+    let nodes = split_across_threads(chunks, |from, to| {
+        MomentTree::chunk_nodes(samples, from, to)
     });
-    let nodes: Vec<Moments> = parts.into_iter().flatten().collect();
     let tree = if nodes.len() == chunks {
         MomentTree::from_chunks(samples.len(), nodes)
     } else {
@@ -392,32 +380,37 @@ fn load_or_build_moments<T: Sample>(
     (tree, true)
 }
 
-/// Threads a build over `units` units of work splits across.
-fn build_threads(units: usize) -> usize {
-    std::thread::available_parallelism()
+/// `part(from, to)` over `[0, units)` cut into one range per thread (up to the machine's
+/// cores, at most [`MAX_BUILD_THREADS`]), concatenated in order. A part that panicked (it
+/// cannot, short of a bug) leaves the result short, which callers check.
+fn split_across_threads<X: Send>(
+    units: usize,
+    part: impl Fn(usize, usize) -> Vec<X> + Sync,
+) -> Vec<X> {
+    let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(MAX_BUILD_THREADS)
-        .min(units.max(1))
+        .min(units.max(1));
+    let per_thread = units.div_ceil(threads);
+    let part = &part;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (from, to) = (t * per_thread, ((t + 1) * per_thread).min(units));
+                scope.spawn(move || part(from, to))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 /// [`Pyramid::build`], with the pass over the samples split across the machine's cores.
 fn build_in_parallel<T: Sample>(samples: &View<'_, T>) -> Pyramid<T> {
     let blocks = samples.len() / BLOCK;
-    let threads = build_threads(blocks);
-    let per_thread = blocks.div_ceil(threads);
-    let parts: Vec<Vec<[T; 2]>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (from, to) = (t * per_thread, ((t + 1) * per_thread).min(blocks));
-                scope.spawn(move || Pyramid::block_nodes(samples, from, to))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let nodes: Vec<[T; 2]> = parts.into_iter().flatten().collect();
+    let nodes = split_across_threads(blocks, |from, to| Pyramid::block_nodes(samples, from, to));
     if nodes.len() != blocks {
         // A part failed (it cannot, short of a bug): the plain build is always right.
         return Pyramid::build(samples);
