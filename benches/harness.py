@@ -12,11 +12,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class Server:
-    """The release binary serving `data` on 127.0.0.1:`port`; its output goes to `log`
-    (RUST_LOG `rust_log`) or is discarded."""
+    """The release binary serving `data` (a directory, or an `s3://` URL with the AWS_*
+    variables in `env`) on 127.0.0.1:`port`; its output goes to `log` (RUST_LOG `rust_log`)
+    or is discarded."""
 
-    def __init__(self, data: Path, port: int, log: Path | None = None, rust_log: str = "warn"):
-        env = dict(os.environ, LEPTOS_SITE_ROOT=str(REPO / "target/site"), RUST_LOG=rust_log)
+    def __init__(self, data, port: int, log: Path | None = None, rust_log: str = "warn", env: dict | None = None):
+        env = dict(os.environ, LEPTOS_SITE_ROOT=str(REPO / "target/site"), RUST_LOG=rust_log, **(env or {}))
         self.log = log
         self.proc = subprocess.Popen(
             [str(REPO / "target/release/downlink"), "--data", str(data), "--addr", f"127.0.0.1:{port}"],

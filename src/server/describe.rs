@@ -219,7 +219,7 @@ mod tests {
                 data: bytes::Bytes::copy_from_slice(&bytes),
                 etag: String::new(),
                 source: crate::server::store::Source::Npy("g/t.npy".into()),
-                decoder: None,
+                filler: None,
             };
             // Exact to the nanosecond, which an f64 round trip is not at this magnitude.
             assert_eq!(time_count(&array, 0), Some(value), "{descr}");

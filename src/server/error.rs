@@ -81,6 +81,10 @@ pub enum ApiError {
         "the change could not be written to the data directory; the stored arrays are unchanged"
     )]
     Storage(#[source] std::io::Error),
+    /// 502: the object store behind an `s3://` data source refused or failed a request;
+    /// what was stored is unchanged.
+    #[error("the object store failed: {0}")]
+    Upstream(String),
     /// 500: a fault of the server itself (a panicked task, an answer it could not encode).
     /// The details go to the log.
     #[error("the server failed to answer; its log has the details")]
@@ -129,6 +133,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Lod(_) | ApiError::Storage(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -51,9 +51,12 @@ pub const OUTPUT_NAME: &str = "downlink";
     about = "Serve NumPy arrays to browsers and scripts, and chart them."
 )]
 pub struct Cli {
-    /// Data directory of .npy files and .npz groups (a demo data set is written to a missing or empty one).
+    /// Data directory of .npy files, .npz groups and Zarr stores (a demo data set is written to a missing or empty one), or s3://BUCKET/PREFIX for the objects under a prefix of a bucket (configured by the AWS_* variables: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP).
     #[arg(long, env = "DOWNLINK_DATA", default_value = "./data")]
-    pub data: PathBuf,
+    pub data: String,
+    /// With an s3:// data source: the local directory for what is fetched, inflated and built (default: a new folder in the system's temporary directory, removed at exit).
+    #[arg(long, env = "DOWNLINK_CACHE")]
+    pub cache: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
@@ -143,14 +146,25 @@ impl AppState {
         write: write::WriteConfig,
         limits: &limits::Limits,
     ) -> AppState {
-        let data = data.into();
+        AppState::over(leptos_options, Store::new(data), write, limits)
+    }
+
+    /// The state over `store`: pyramids, clocks and temporary files under its root (the
+    /// data directory, or a bucket's local cache directory).
+    pub fn over(
+        leptos_options: LeptosOptions,
+        store: Store,
+        write: write::WriteConfig,
+        limits: &limits::Limits,
+    ) -> AppState {
+        let root = store.root().to_path_buf();
         let heavy = limits.heavy_pool();
         AppState(Arc::new(AppParts {
             leptos_options,
-            levels: levels::LevelsCache::new(data.join(".downlink").join("lod"), heavy.clone()),
-            clocks: clock::Clocks::new(data.join(".downlink").join("clock")),
-            writer: write::Writer::new(&data, write),
-            store: Store::new(data),
+            levels: levels::LevelsCache::new(root.join(".downlink").join("lod"), heavy.clone()),
+            clocks: clock::Clocks::new(root.join(".downlink").join("clock")),
+            writer: write::Writer::new(&root, write),
+            store,
             heavy,
             limits: limits.clone(),
         }))
@@ -243,15 +257,12 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 
     site::precompress_in_background(PathBuf::from(&*leptos_options.site_root));
 
-    let data = cli.data.clone();
-    if tokio::task::spawn_blocking(move || demo::ensure_demo(&data)).await?? {
-        tracing::info!(dir = %cli.data.display(), "wrote the demo data set");
-    }
+    let (store, temporary_cache) = open_store(&cli).await?;
     let config = write::WriteConfig {
         token: cli.write_token.clone().filter(|t| !t.is_empty()),
         max_upload: cli.max_upload,
     };
-    let state = AppState::with_limits(leptos_options, cli.data.clone(), config, &cli.limits);
+    let state = AppState::over(leptos_options, store, config, &cli.limits);
     state.writer.clean_temporaries()?;
     state.store.clear_inflated()?;
     if cli.demo_live {
@@ -262,7 +273,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(cli.addr).await?;
     tracing::info!(
         "Downlink serving {} on http://{}",
-        cli.data.display(),
+        cli.data,
         listener.local_addr()?
     );
     let shutdown = async move {
@@ -271,7 +282,39 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         events.close();
     };
     serve::serve(listener, app, &cli.limits, shutdown).await?;
+    if let Some(cache) = temporary_cache {
+        let _ = std::fs::remove_dir_all(cache);
+    }
     Ok(())
+}
+
+/// The store `--data` names: a bucket (checked to answer, its cache directory made, and
+/// returned when it is a temporary one), or a directory (with the demo data set written to
+/// a missing or empty one).
+async fn open_store(cli: &Cli) -> Result<(Store, Option<PathBuf>), Box<dyn std::error::Error>> {
+    if cli.data.starts_with("s3://") {
+        let bucket = store::remote::Bucket::open(&cli.data)?;
+        let (cache, temporary) = match &cli.cache {
+            Some(cache) => (cache.clone(), false),
+            None => (
+                std::env::temp_dir().join(format!("downlink-cache-{}", std::process::id())),
+                true,
+            ),
+        };
+        std::fs::create_dir_all(&cache)?;
+        let store = Store::in_bucket(bucket, &cache);
+        let checking = store.clone();
+        tokio::task::spawn_blocking(move || checking.bucket().map(|b| b.check()))
+            .await?
+            .transpose()?;
+        return Ok((store, temporary.then_some(cache)));
+    }
+    let data = PathBuf::from(&cli.data);
+    let writing = data.clone();
+    if tokio::task::spawn_blocking(move || demo::ensure_demo(&writing)).await?? {
+        tracing::info!(dir = %data.display(), "wrote the demo data set");
+    }
+    Ok((Store::new(data), None))
 }
 
 async fn shutdown_signal() {

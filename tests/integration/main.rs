@@ -8,6 +8,7 @@
 mod common;
 
 mod api;
+mod bucket;
 mod fuzz_corpus;
 mod npz_cache;
 mod readme_map;

@@ -29,3 +29,13 @@ def downlink(tmp_path_factory):
     sys.path.remove(str(target))
 
 
+
+
+@pytest.fixture(scope="session")
+def seaweed():
+    """A SeaweedFS S3 server for the whole run (see seaweed.py), stopped at the end."""
+    from seaweed import Seaweed
+
+    server = Seaweed()
+    yield server
+    server.stop()

@@ -17,10 +17,11 @@ def free_port() -> int:
 
 
 class Server:
-    """A running server over `data`; `base` is its URL."""
+    """A running server over `data` (a directory, or an `s3://` URL as a string); `base` is
+    its URL."""
 
-    def __init__(self, data: Path, port: int | None = None, env: dict | None = None, args: list | None = None):
-        self.data = Path(data)
+    def __init__(self, data, port: int | None = None, env: dict | None = None, args: list | None = None):
+        self.data = data if isinstance(data, str) else Path(data)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         binary = os.environ.get("DOWNLINK_BIN", str(REPO / "target/release/downlink"))

@@ -1,7 +1,9 @@
 """NumPy against a running Downlink: what NumPy writes, Downlink serves back exactly.
 
 Starts the release binary (DOWNLINK_BIN, default target/release/downlink) on a free port over
-a directory of NumPy-written fixtures, then checks the HTTP contract from a script's side.
+NumPy-written fixtures, then checks the HTTP contract from a script's side. Every test runs
+twice: over a directory, and over the same files uploaded with boto3 to a bucket of a real
+S3 server (SeaweedFS, `--data s3://...`).
 """
 
 import io
@@ -35,14 +37,62 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+class DirFiles:
+    """Files of a data directory, changed as another program would change them."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def save(self, rel: str, array) -> None:
+        """Write `array` as the file `rel`, replacing it by rename."""
+        target = self.root / rel
+        tmp = target.with_name("." + target.name + ".tmp.npy")
+        np.save(tmp, array)
+        os.replace(tmp, target)
+
+    def remove(self, rel: str) -> None:
+        (self.root / rel).unlink()
+
+    def seen(self) -> None:
+        """Wait until Downlink sees the changes: at once for files."""
+
+
+class BucketFiles:
+    """Objects under a prefix of a bucket, changed with boto3 as the AWS CLI would."""
+
+    def __init__(self, seaweed, prefix: str):
+        self.seaweed, self.prefix = seaweed, prefix
+
+    def save(self, rel: str, array) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        self.seaweed.put(f"{self.prefix}/{rel}", buffer.getvalue())
+
+    def remove(self, rel: str) -> None:
+        self.seaweed.delete(f"{self.prefix}/{rel}")
+
+    def seen(self) -> None:
+        """Downlink checks an object's identity at most once a second (the documented time)."""
+        time.sleep(1.2)
+
+
+@pytest.fixture(scope="module", params=["dir", "s3"])
+def server(request, tmp_path_factory):
+    """(base URL, the files it serves) over a directory, then over a bucket."""
     data = tmp_path_factory.mktemp("data")
     make_fixtures(data / "fixtures")
+    if request.param == "dir":
+        files, source, env = DirFiles(data), str(data), {}
+    else:
+        seaweed = request.getfixturevalue("seaweed")
+        prefix = seaweed.new_prefix("numpy")
+        seaweed.upload_dir(data, prefix)
+        files = BucketFiles(seaweed, prefix)
+        source, env = f"s3://{seaweed.bucket}/{prefix}", seaweed.env
     port = free_port()
     binary = os.environ.get("DOWNLINK_BIN", str(REPO / "target/release/downlink"))
-    env = dict(os.environ, LEPTOS_SITE_ROOT=str(REPO / "target/site"), RUST_LOG="warn")
-    proc = subprocess.Popen([binary, "--data", str(data), "--addr", f"127.0.0.1:{port}"], env=env)
+    env = dict(os.environ, LEPTOS_SITE_ROOT=str(REPO / "target/site"), RUST_LOG="warn", **env)
+    proc = subprocess.Popen([binary, "--data", source, "--addr", f"127.0.0.1:{port}"], env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -54,7 +104,7 @@ def server(tmp_path_factory):
             time.sleep(0.05)
     else:
         raise RuntimeError("downlink did not start")
-    yield base, data
+    yield base, files
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -163,10 +213,11 @@ def test_record_dtype_header_reads_back_with_its_exact_field_names(server):
     as ISO-8859-1, as http.client does, recovers a non-ASCII field name exactly."""
     import ast
 
-    base, data = server
+    base, files = server
     names = ["température", "温度"]
     array = np.zeros(2, dtype=[(names[0], "<f4"), (names[1], "<i2")])
-    np.save(data / "unicode_names.npy", array)
+    files.save("unicode_names.npy", array)
+    files.seen()
     try:
         status, headers, body = get(base, "/api/arrays/unicode_names" + q(format="raw"))
         assert status == 200
@@ -176,7 +227,7 @@ def test_record_dtype_header_reads_back_with_its_exact_field_names(server):
         assert dtype == array.dtype and list(dtype.names) == names
         np.testing.assert_array_equal(np.frombuffer(body, dtype), array)
     finally:
-        (data / "unicode_names.npy").unlink()
+        files.remove("unicode_names.npy")
 
 
 def test_range_returns_exact_bytes_of_the_same_representation(server):
@@ -197,10 +248,10 @@ def test_range_returns_exact_bytes_of_the_same_representation(server):
 
 
 def test_etag_and_304_and_live_replacement(server):
-    base, data = server
+    base, files = server
     path = "/api/arrays/fixtures/live"
-    target = data / "fixtures" / "live.npy"
-    np.save(target, np.arange(4, dtype="<i4"))
+    files.save("fixtures/live.npy", np.arange(4, dtype="<i4"))
+    files.seen()
     status, headers, _ = get(base, path)
     assert status == 200
     etag = headers["ETag"]
@@ -210,14 +261,15 @@ def test_etag_and_304_and_live_replacement(server):
     assert listed["fixtures/live"]["etag"] == etag
     # A sliced representation has its own validator.
     assert get(base, path + q(slice="1:"))[1]["ETag"] != etag
-    # Replace the file on disk (as a script would, via rename): no restart needed.
-    tmp = data / "fixtures" / ".live.tmp.npy"
-    np.save(tmp, np.arange(9, dtype="<f8"))
-    os.replace(tmp, target)
+    # Replace the file (as a script would: on disk by rename, in a bucket by a PUT): no
+    # restart needed.
+    files.save("fixtures/live.npy", np.arange(9, dtype="<f8"))
+    files.seen()
     status, headers, body = get(base, path, {"If-None-Match": etag})
     assert status == 200 and headers["ETag"] != etag
     np.testing.assert_array_equal(np.load(io.BytesIO(body)), np.arange(9, dtype="<f8"))
-    target.unlink()
+    files.remove("fixtures/live.npy")
+    files.seen()
     assert get(base, path)[0] == 404
 
 

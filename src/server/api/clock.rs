@@ -80,7 +80,7 @@ pub(crate) async fn get_clock(
     let state2 = state.clone();
     let owned = name.clone();
     let clock = blocking(move || {
-        state2.store.get(&owned)?;
+        state2.store.get_lazy(&owned)?;
         Ok::<_, ApiError>(state2.clocks.get(&owned))
     })
     .await?;
@@ -120,7 +120,7 @@ pub(crate) async fn put_clock(
     let clock = parse_body(&body)?;
     let owned = name.clone();
     blocking(move || {
-        state.store.get(&owned)?;
+        state.store.get_lazy(&owned)?;
         state.clocks.set(&owned, &clock).map_err(|err| {
             ApiError::Internal(format!("cannot store the clock of '{owned}': {err}"))
         })

@@ -109,7 +109,9 @@ pub(crate) async fn get_array(
     // Fast path: a cached, unchanged array is answered right here (a representation only
     // describes its bytes; derived ones are computed as they are sent); reading files goes
     // to a blocking thread.
-    let rep = match store.get_cached(&name).transpose()? {
+    // An array whose bytes are not all at hand (in a bucket) may fetch some: never here.
+    let cached = store.get_cached(&name).transpose()?;
+    let rep = match cached.filter(|array| array.is_whole()) {
         Some(array) => repr::single(&array, format, &selection)?,
         None => {
             blocking(move || {

@@ -383,7 +383,7 @@ mod tests {
             data: bytes::Bytes::new(),
             etag: String::new(),
             source: Source::Npy("a.npy".into()),
-            decoder: None,
+            filler: None,
         }
     }
 

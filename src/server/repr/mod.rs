@@ -26,7 +26,8 @@ use bytes::Bytes;
 
 use crate::catalog::{shape_header, X_ARRAY_DTYPE, X_ARRAY_SHAPE};
 use crate::server::error::ApiError;
-use crate::server::store::{Fnv64, StoredArray};
+use crate::server::store::remote::Fetcher;
+use crate::server::store::{Fnv64, StoreError, StoredArray};
 use crate::wire::bundle::{bundle_layout, BundleItem};
 use crate::wire::convert::can_convert;
 use crate::wire::dtype::{DType, ScalarType};
@@ -80,6 +81,17 @@ pub enum Part {
         /// One past the last byte.
         to: u64,
     },
+    /// Data bytes `[from, to)` of an array in a bucket, streamed from a range GET as sent.
+    Remote {
+        /// What fetches them.
+        fetcher: Arc<Fetcher>,
+        /// The array's data (its cache file's map), for [`Part::to_bytes`].
+        data: Bytes,
+        /// First byte.
+        from: u64,
+        /// One past the last byte.
+        to: u64,
+    },
 }
 
 impl Part {
@@ -97,7 +109,7 @@ impl Part {
     pub fn len(&self) -> u64 {
         match self {
             Part::Bytes(bytes) => bytes.len() as u64,
-            Part::Derived { from, to, .. } => to - from,
+            Part::Derived { from, to, .. } | Part::Remote { from, to, .. } => to - from,
         }
     }
 
@@ -120,15 +132,43 @@ impl Part {
                 from: from + lo,
                 to: from + hi,
             },
+            Part::Remote {
+                fetcher,
+                data,
+                from,
+                ..
+            } => Part::Remote {
+                fetcher: Arc::clone(fetcher),
+                data: data.clone(),
+                from: from + lo,
+                to: from + hi,
+            },
         }
     }
 
-    /// The part's bytes, computed now if derived (for small selections only, such as the
-    /// page's preview of the first values).
-    pub fn to_bytes(&self) -> Bytes {
+    /// The part's bytes, computed (or fetched) now if need be: for small selections only,
+    /// such as the page's preview of the first values, and on a blocking thread.
+    ///
+    /// # Errors
+    /// When a remote part cannot be fetched.
+    pub fn to_bytes(&self) -> Result<Bytes, StoreError> {
         match self {
-            Part::Bytes(bytes) => bytes.clone(),
-            Part::Derived { data, from, to } => data.bytes(*from, *to),
+            Part::Bytes(bytes) => Ok(bytes.clone()),
+            Part::Derived { data, from, to } => Ok(data.bytes(*from, *to)),
+            Part::Remote {
+                fetcher,
+                data,
+                from,
+                to,
+            } => {
+                fetcher
+                    .ensure_bytes(*from..*to)
+                    .map_err(|reason| StoreError::Invalid {
+                        name: fetcher.key().to_string(),
+                        reason,
+                    })?;
+                Ok(data.slice(*from as usize..*to as usize))
+            }
         }
     }
 }
@@ -172,14 +212,6 @@ pub fn select(array: &StoredArray, sel: &Selection, c_order: bool) -> Result<Sel
         },
     };
 
-    // A Zarr array decodes only the rows the selection reads.
-    if rows.count > 0 {
-        let last = rows.start + rows.step * (rows.count as i64 - 1);
-        let low = rows.start.min(last).max(0) as u64;
-        let high = rows.start.max(last).max(0) as u64 + 1;
-        array.ensure_rows(low..high)?;
-    }
-
     let mut dtype = header.dtype.clone();
     let mut conversion = None;
     if let Some(target) = &sel.dtype {
@@ -209,11 +241,28 @@ pub fn select(array: &StoredArray, sel: &Selection, c_order: bool) -> Result<Sel
         header.shape.clone()
     };
     let contiguous = (rows.step == 1 || rows.count <= 1) && !reorder && conversion.is_none();
+    let streamed = contiguous.then(|| array.remote()).flatten();
+    // A Zarr array decodes, and an array in a bucket fetches, only the rows the selection
+    // reads; a contiguous selection from a bucket streams instead, fetching nothing here.
+    if rows.count > 0 && streamed.is_none() {
+        let last = rows.start + rows.step * (rows.count as i64 - 1);
+        let low = rows.start.min(last).max(0) as u64;
+        let high = rows.start.max(last).max(0) as u64 + 1;
+        array.ensure_rows(low..high)?;
+    }
     let data = if contiguous {
         let row: u64 = stored_shape[1..].iter().product::<u64>() * itemsize as u64;
         let start = rows.start.max(0) as u64 * row;
         let end = (start + rows.count * row).min(array.data.len() as u64);
-        Part::Bytes(array.data.slice(start.min(end) as usize..end as usize))
+        match streamed {
+            Some(fetcher) => Part::Remote {
+                fetcher: Arc::clone(fetcher),
+                data: array.data.clone(),
+                from: start.min(end),
+                to: end,
+            },
+            None => Part::Bytes(array.data.slice(start.min(end) as usize..end as usize)),
+        }
     } else {
         Part::derived(Derived::new(
             array.data.clone(),

@@ -190,6 +190,7 @@ fn parts_body<H: Send + Sync + Unpin + 'static>(parts: Vec<Part>, len: u64, hold
         takes_turns: len > TAKES_TURNS_ABOVE,
         yield_next: false,
         yielding: None,
+        streaming: None,
         _hold: hold,
     })
 }
@@ -217,13 +218,18 @@ struct PartsBody<H> {
     yield_next: bool,
     /// The yield under way.
     yielding: Option<Pin<Box<dyn std::future::Future<Output = ()> + Send + Sync>>>,
+    /// The range GET of a [`Part::Remote`] under way, and how many bytes it still owes.
+    streaming: Option<(Remote, u64)>,
     /// Kept until the body is sent or dropped.
     _hold: H,
 }
 
+/// The bytes of a range GET as they arrive.
+type Remote = futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>;
+
 impl<H: Unpin> http_body::Body for PartsBody<H> {
     type Data = Bytes;
-    type Error = std::convert::Infallible;
+    type Error = std::io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
@@ -240,8 +246,37 @@ impl<H: Unpin> http_body::Body for PartsBody<H> {
             }
             this.yielding = None;
         }
+        if let Some((stream, owed)) = this.streaming.as_mut() {
+            use futures_util::StreamExt;
+            let frame = match stream.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(bytes))) if bytes.len() as u64 <= *owed => bytes,
+                Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(Err(err))),
+                Poll::Ready(Some(Ok(_))) | Poll::Ready(None) if *owed > 0 => {
+                    // The store sent more or fewer bytes than the range: the object changed.
+                    this.streaming = None;
+                    return Poll::Ready(Some(Err(std::io::Error::other(
+                        "the object's bytes did not match its range",
+                    ))));
+                }
+                Poll::Ready(_) => {
+                    this.streaming = None;
+                    return Pin::new(this).poll_frame(cx);
+                }
+            };
+            *owed -= frame.len() as u64;
+            this.remaining -= frame.len() as u64;
+            this.yield_next = this.takes_turns;
+            return Poll::Ready(Some(Ok(http_body::Frame::data(frame))));
+        }
         let frame = match this.parts.pop_front() {
             None => return Poll::Ready(None),
+            Some(Part::Remote {
+                fetcher, from, to, ..
+            }) => {
+                this.streaming = Some((fetcher.stream(from, to), to - from));
+                return Pin::new(this).poll_frame(cx);
+            }
             Some(Part::Bytes(mut bytes)) => {
                 if bytes.len() > CHUNK {
                     let rest = bytes.split_off(CHUNK);
@@ -267,7 +302,7 @@ impl<H: Unpin> http_body::Body for PartsBody<H> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.parts.is_empty()
+        self.parts.is_empty() && self.streaming.is_none()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
@@ -314,7 +349,12 @@ mod tests {
             Part::Bytes(Bytes::from_static(b"abc")),
             Part::Bytes(Bytes::from_static(b"defg")),
         ];
-        let joined = |v: Vec<Part>| v.iter().map(Part::to_bytes).collect::<Vec<_>>().concat();
+        let joined = |v: Vec<Part>| {
+            v.iter()
+                .map(|p| p.to_bytes().unwrap())
+                .collect::<Vec<_>>()
+                .concat()
+        };
         assert_eq!(joined(cut(&parts, 0, 7)), b"abcdefg");
         assert_eq!(joined(cut(&parts, 2, 5)), b"cde");
         assert_eq!(joined(cut(&parts, 3, 4)), b"d");

@@ -83,12 +83,12 @@ pub(super) fn read_npy_file(
         header,
         etag,
         source: Source::Npy(path.to_path_buf()),
-        decoder: None,
+        filler: None,
     })
 }
 
 /// An `.npy` document held whole in `bytes` (an `.npz` member, never changed in place).
-fn read_npy_bytes(
+pub(super) fn read_npy_bytes(
     name: &str,
     source: Source,
     bytes: Bytes,
@@ -103,7 +103,7 @@ fn read_npy_bytes(
         header: view.header,
         data: bytes.slice(start..end),
         source,
-        decoder: None,
+        filler: None,
     })
 }
 
@@ -132,23 +132,44 @@ pub(super) fn read_npz(
 ) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
     let file = File::open(path).map_err(|err| format!("cannot read it: {err}"))?;
     let bytes = map_file(&file).map_err(|err| format!("cannot read it: {err}"))?;
-    let members = npz_members(group, path, &bytes, stamp, cache)?;
-    if let Ok(entries) = std::fs::read_dir(cache) {
-        let current: Vec<String> = members
-            .iter()
-            .filter_map(|(_, array)| match &array.source {
-                Source::NpzMember { member, .. } => Some(format!("{}.npy", stamp.etag(member))),
-                Source::Npy(_) | Source::Zarr { .. } => None,
-            })
-            .collect();
-        for entry in entries.filter_map(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !current.contains(&name) && !name.ends_with(".part") {
-                let _ = std::fs::remove_file(entry.path());
-            }
+    let reader = std::io::Cursor::new(bytes.as_ref());
+    let members = npz_members(
+        group,
+        path,
+        reader,
+        stamp,
+        cache,
+        |name, source, range, etag| {
+            let data = bytes.slice(range.start as usize..range.end as usize);
+            read_npy_bytes(name, source, data, etag)
+        },
+    )?;
+    prune_inflated(cache, &members, stamp);
+    Ok(members)
+}
+
+/// Remove from `cache` the inflated members of other versions of the archive.
+pub(super) fn prune_inflated(
+    cache: &Path,
+    members: &[(String, Arc<StoredArray>)],
+    stamp: FileStamp,
+) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    let current: Vec<String> = members
+        .iter()
+        .filter_map(|(_, array)| match &array.source {
+            Source::NpzMember { member, .. } => Some(format!("{}.npy", stamp.etag(member))),
+            Source::Npy(_) | Source::Zarr { .. } => None,
+        })
+        .collect();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !current.contains(&name) && !name.ends_with(".part") && !name.ends_with(".bin") {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
-    Ok(members)
 }
 
 /// A deflated member, inflated once into the disk cache and mapped from there, so its bytes
@@ -189,15 +210,23 @@ fn inflated_member(
     map_file(&file).map_err(failed)
 }
 
-fn npz_members(
+/// The `.npy` members of the zip archive `reader` (of the file or object at `path`): a
+/// stored member is made by `stored` from its byte range in the archive (checked to lie
+/// inside it), a deflated one is inflated into `cache` and mapped. Members that are not
+/// valid arrays are skipped with a warning; an archive that is not a valid zip is an error.
+pub(super) fn npz_members<R: Read + std::io::Seek>(
     group: &str,
     path: &Path,
-    bytes: &Bytes,
+    mut reader: R,
     stamp: FileStamp,
     cache: &Path,
+    mut stored: impl FnMut(&str, Source, std::ops::Range<u64>, String) -> Result<StoredArray, String>,
 ) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_ref()))
-        .map_err(|e| format!("not a valid .npz (zip) file: {e}"))?;
+    let size = reader
+        .seek(std::io::SeekFrom::End(0))
+        .map_err(|err| format!("cannot read it: {err}"))?;
+    let mut archive =
+        zip::ZipArchive::new(reader).map_err(|e| format!("not a valid .npz (zip) file: {e}"))?;
     let mut members = Vec::new();
     for index in 0..archive.len() {
         let mut file = archive
@@ -216,25 +245,29 @@ fn npz_members(
             tracing::warn!(path = %path.display(), member = %file_name, "skipping npz member: {err}");
             continue;
         }
-        let data = match file.compression() {
-            zip::CompressionMethod::Stored => {
-                let start = usize::try_from(file.data_start()).map_err(|e| e.to_string())?;
-                let len = usize::try_from(file.compressed_size()).map_err(|e| e.to_string())?;
-                let end = start
-                    .checked_add(len)
-                    .filter(|end| *end <= bytes.len())
-                    .ok_or_else(|| {
-                        format!("zip member {file_name} runs past the end of the file")
-                    })?;
-                bytes.slice(start..end)
-            }
-            _ => inflated_member(&mut file, &file_name, cache, &stamp.etag(&file_name))?,
-        };
         let source = Source::NpzMember {
             path: path.to_path_buf(),
             member: file_name.clone(),
         };
-        match read_npy_bytes(&name, source, data, stamp.etag(&file_name)) {
+        let etag = stamp.etag(&file_name);
+        let array = match file.compression() {
+            zip::CompressionMethod::Stored => {
+                let start = file.data_start();
+                let range = start
+                    .checked_add(file.compressed_size())
+                    .filter(|end| *end <= size)
+                    .map(|end| start..end)
+                    .ok_or_else(|| {
+                        format!("zip member {file_name} runs past the end of the file")
+                    })?;
+                stored(&name, source, range, etag)
+            }
+            _ => {
+                let data = inflated_member(&mut file, &file_name, cache, &etag)?;
+                read_npy_bytes(&name, source, data, etag)
+            }
+        };
+        match array {
             Ok(array) => members.push((member.to_string(), Arc::new(array))),
             // One bad member does not hide its valid siblings.
             Err(reason) => {

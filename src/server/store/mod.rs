@@ -36,11 +36,18 @@
 //!   ([`StoredArray::ensure_rows`]). A Zarr store's files are checked for changes at most
 //!   once per [`ZARR_RECHECK`].
 //!
+//! - **A bucket instead of a directory** (`--data s3://BUCKET/PREFIX`, see `remote`): the
+//!   same names, listing and arrays, read by range GETs; `root` is then a local cache
+//!   directory (fetched blocks, inflated members, pyramids), and Zarr stores in the bucket
+//!   are not served.
+//!
 //! - `files`: reading `.npy` and `.npz` files.
 //! - `zarr`: reading Zarr v3 stores.
+//! - `remote`: reading and writing objects in a bucket.
 //! - `stamp`: file identities and the ETag hash.
 
 mod files;
+pub mod remote;
 mod stamp;
 mod zarr;
 
@@ -78,9 +85,35 @@ pub struct StoredArray {
     pub etag: String,
     /// Where the array lives on disk.
     pub source: Source,
-    /// For a Zarr array: what decodes its rows into `data` (rows not yet decoded read as
-    /// zeros, so readers call [`StoredArray::ensure_rows`] first). `None`: `data` is whole.
-    pub decoder: Option<Arc<Decoder>>,
+    /// For a Zarr array or an object in a bucket: what fills `data` (rows not yet filled
+    /// read as zeros, so readers call [`StoredArray::ensure_rows`] first). `None`: `data` is
+    /// whole.
+    pub filler: Option<Filler>,
+}
+
+/// What fills a [`StoredArray`]'s data on demand.
+#[derive(Debug, Clone)]
+pub enum Filler {
+    /// Decodes a Zarr array's chunks.
+    Zarr(Arc<Decoder>),
+    /// Fetches an object's bytes from a bucket.
+    Remote(Arc<remote::Fetcher>),
+}
+
+impl Filler {
+    fn ensure(&self, rows: std::ops::Range<u64>) -> Result<(), String> {
+        match self {
+            Filler::Zarr(decoder) => decoder.ensure(rows),
+            Filler::Remote(fetcher) => fetcher.ensure(rows),
+        }
+    }
+
+    fn is_complete(&self) -> bool {
+        match self {
+            Filler::Zarr(decoder) => decoder.is_complete(),
+            Filler::Remote(fetcher) => fetcher.is_complete(),
+        }
+    }
 }
 
 impl StoredArray {
@@ -89,8 +122,8 @@ impl StoredArray {
     /// # Errors
     /// [`StoreError::Invalid`] when a chunk cannot be read or decoded.
     pub fn ensure_rows(&self, rows: std::ops::Range<u64>) -> Result<(), StoreError> {
-        match &self.decoder {
-            Some(decoder) => decoder.ensure(rows).map_err(|reason| StoreError::Invalid {
+        match &self.filler {
+            Some(filler) => filler.ensure(rows).map_err(|reason| StoreError::Invalid {
                 name: self.name.clone(),
                 reason,
             }),
@@ -108,7 +141,15 @@ impl StoredArray {
 
     /// Whether all of `data` can be read without decoding anything.
     pub fn is_whole(&self) -> bool {
-        self.decoder.as_ref().is_none_or(|d| d.is_complete())
+        self.filler.as_ref().is_none_or(Filler::is_complete)
+    }
+
+    /// For an array in a bucket whose data is not all fetched yet: what streams its bytes.
+    pub fn remote(&self) -> Option<&Arc<remote::Fetcher>> {
+        match &self.filler {
+            Some(Filler::Remote(fetcher)) if !fetcher.is_complete() => Some(fetcher),
+            _ => None,
+        }
     }
 }
 
@@ -183,7 +224,13 @@ struct Cached {
 /// The data directory and a cache of what its files hold, keyed by file path.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// The data directory; with a bucket, the local cache directory.
     root: PathBuf,
+    /// The bucket served instead of `root`'s files, if any.
+    bucket: Option<Arc<remote::Bucket>>,
+    /// Keys of the bucket found missing, and when (so the candidates of a name are not
+    /// asked for again within [`remote::RECHECK`]).
+    absent: Arc<RwLock<HashMap<PathBuf, Instant>>>,
     cache: Arc<RwLock<HashMap<PathBuf, Cached>>>,
     /// Held to read an `.npy` header (shared) and to rewrite one in place (exclusive).
     headers: Arc<RwLock<()>>,
@@ -196,15 +243,36 @@ impl Store {
     pub fn new(root: impl Into<PathBuf>) -> Store {
         Store {
             root: root.into(),
+            bucket: None,
+            absent: Arc::default(),
             cache: Arc::default(),
             headers: Arc::default(),
             sets: Arc::default(),
         }
     }
 
-    /// The data directory this store serves.
+    /// A store over the objects of `bucket`, keeping what it fetches, inflates and builds
+    /// under the local directory `cache`.
+    pub fn in_bucket(bucket: remote::Bucket, cache: impl Into<PathBuf>) -> Store {
+        Store {
+            bucket: Some(Arc::new(bucket)),
+            ..Store::new(cache)
+        }
+    }
+
+    /// The data directory this store serves (with a bucket: its local cache directory).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The bucket this store serves, if it serves one.
+    pub fn bucket(&self) -> Option<&Arc<remote::Bucket>> {
+        self.bucket.as_ref()
+    }
+
+    /// Where a bucket's fetched blocks go (`ROOT/.downlink/s3/`, one folder per object).
+    fn fetched_dir(&self) -> PathBuf {
+        self.root.join(".downlink").join("s3")
     }
 
     /// Where deflated `.npz` members are inflated (`DIR/.downlink/npz/`, one folder per
@@ -224,7 +292,7 @@ impl Store {
     /// # Errors
     /// When a folder exists but cannot be removed.
     pub fn clear_inflated(&self) -> std::io::Result<()> {
-        for dir in [self.inflated_dir(), self.decoded_dir()] {
+        for dir in [self.inflated_dir(), self.decoded_dir(), self.fetched_dir()] {
             match std::fs::remove_dir_all(dir) {
                 Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
                 _ => {}
@@ -373,6 +441,14 @@ impl Store {
     /// are refused).
     pub fn read_only_owner(&self, name: &str) -> Option<PathBuf> {
         let segments: Vec<&str> = name.split('/').collect();
+        if self.bucket.is_some() {
+            return (1..segments.len()).find_map(|split| {
+                let npz = self
+                    .root
+                    .join(format!("{}.npz", segments[..split].join("/")));
+                self.load(&npz).map(|_| npz)
+            });
+        }
         let zarr = |path: PathBuf| path.join("zarr.json").is_file().then_some(path);
         zarr(self.root.join(format!("{name}.zarr"))).or_else(|| {
             (1..segments.len()).find_map(|split| {
@@ -394,6 +470,10 @@ impl Store {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(path);
+        self.absent
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(path);
     }
 
     /// Write an appended array's new `.npy` header over the start of `file`, while no
@@ -412,8 +492,11 @@ impl Store {
 
     /// Every servable array, sorted by name.
     pub fn list(&self) -> Vec<Arc<StoredArray>> {
+        if let Some(bucket) = &self.bucket {
+            return self.list_bucket(bucket);
+        }
         let mut seen_paths = HashSet::new();
-        let mut by_name: HashMap<String, Arc<StoredArray>> = HashMap::new();
+        let mut contents = Vec::new();
         let mut walker = walkdir::WalkDir::new(&self.root)
             .follow_links(false)
             .sort_by_file_name()
@@ -430,39 +513,182 @@ impl Store {
                 continue;
             }
             seen_paths.insert(path.to_path_buf());
-            match self.load(path) {
-                Some(Content::Npy(array)) => {
-                    by_name.insert(array.name.clone(), array);
-                }
-                Some(Content::Npz(members)) => {
-                    for (_, array) in members.iter() {
-                        // A plain .npy of the same name shadows the member.
-                        by_name
-                            .entry(array.name.clone())
-                            .or_insert_with(|| Arc::clone(array));
-                    }
-                }
-                Some(Content::Zarr(members)) => {
-                    for array in members.iter().filter_map(|(_, a)| a.as_ref().ok()) {
-                        by_name
-                            .entry(array.name.clone())
-                            .or_insert_with(|| Arc::clone(array));
-                    }
-                }
-                Some(Content::Invalid(_)) | None => {}
-            }
+            contents.extend(self.load(path));
         }
         self.forget_all_but(&seen_paths);
-        let mut arrays: Vec<_> = by_name.into_values().collect();
-        arrays.sort_by(|a, b| a.name.cmp(&b.name));
-        arrays
+        arrays_of(contents)
     }
 
+    /// [`Store::list`] of a bucket: one listing, and a header read for each object whose
+    /// identity is not cached yet.
+    fn list_bucket(&self, bucket: &Arc<remote::Bucket>) -> Vec<Arc<StoredArray>> {
+        let objects = match bucket.list() {
+            Ok(objects) => objects,
+            Err(reason) => {
+                tracing::warn!("{reason}");
+                return Vec::new();
+            }
+        };
+        let mut seen_paths = HashSet::new();
+        let mut contents = Vec::new();
+        for object in objects {
+            let hidden = object.key.split('/').any(|s| s.starts_with('.'));
+            let in_zarr = object.key.split('/').any(|s| s.ends_with(".zarr"));
+            let ext = Path::new(&object.key).extension().and_then(|e| e.to_str());
+            if hidden || in_zarr || !matches!(ext, Some("npy" | "npz")) {
+                continue;
+            }
+            let path = self.root.join(&object.key);
+            seen_paths.insert(path.clone());
+            contents.push(self.object_content(bucket, &path, object));
+        }
+        self.forget_all_but(&seen_paths);
+        arrays_of(contents)
+    }
+
+    /// What the object for `path` holds now: from the cache when its identity was checked
+    /// within [`remote::RECHECK`] or has not changed since; `None` when there is no object.
+    fn load_object(&self, bucket: &Arc<remote::Bucket>, path: &Path) -> Option<Content> {
+        match self.probe_bucket_cached(path) {
+            Probe::Absent => return None,
+            Probe::Found(content) => return Some(content),
+            Probe::Unknown => {}
+        }
+        let key = path.strip_prefix(&self.root).ok()?.to_str()?.to_string();
+        match bucket.head(&key) {
+            Ok(Some(object)) => Some(self.object_content(bucket, path, object)),
+            Ok(None) => {
+                self.absent
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(path.to_path_buf(), Instant::now());
+                None
+            }
+            // Not cached: the next request asks again.
+            Err(reason) => Some(Content::Invalid(reason)),
+        }
+    }
+
+    /// What the cache knows of the object for `path`, if it was checked within
+    /// [`remote::RECHECK`].
+    fn probe_bucket_cached(&self, path: &Path) -> Probe {
+        if is_zarr_path(path) {
+            // Zarr stores in a bucket are not served.
+            return Probe::Absent;
+        }
+        let absent = self
+            .absent
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(path)
+            .is_some_and(|checked| checked.elapsed() < remote::RECHECK);
+        if absent {
+            return Probe::Absent;
+        }
+        match self.read_cache().get(path) {
+            Some(hit)
+                if hit
+                    .store
+                    .is_some_and(|(_, checked)| checked.elapsed() < remote::RECHECK) =>
+            {
+                Probe::Found(hit.content.clone())
+            }
+            _ => Probe::Unknown,
+        }
+    }
+
+    /// What `object` (at `path`) holds, read unless its identity is the one cached.
+    fn object_content(
+        &self,
+        bucket: &Arc<remote::Bucket>,
+        path: &Path,
+        object: remote::Object,
+    ) -> Content {
+        let stamp = FileStamp::of_object(object.size, &object.e_tag);
+        let cached = self
+            .read_cache()
+            .get(path)
+            .filter(|hit| hit.stamp == stamp)
+            .map(|hit| hit.content.clone());
+        let content = cached.unwrap_or_else(|| {
+            let content = self.read_object(bucket, path, &object, stamp);
+            if let Content::Invalid(reason) = &content {
+                tracing::warn!(object = %object.key, "skipping object: {reason}");
+            }
+            content
+        });
+        self.absent
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(path);
+        self.remember(path, stamp, content, Some((0, Instant::now())))
+    }
+
+    fn read_object(
+        &self,
+        bucket: &Arc<remote::Bucket>,
+        path: &Path,
+        object: &remote::Object,
+        stamp: FileStamp,
+    ) -> Content {
+        let Some(name) = self.name_of(path) else {
+            return Content::Invalid(
+                "its key is not a valid array name (letters, digits, '_', '.', '-' only)".into(),
+            );
+        };
+        let cache = own_folder(&self.fetched_dir(), path);
+        if path.extension().is_some_and(|e| e == "npz") {
+            remote::read_npz(bucket, &name, path, object, stamp, &cache)
+                .map(|members| Content::Npz(Arc::new(members)))
+        } else {
+            remote::read_npy(bucket, &name, path, object, stamp, &cache)
+                .map(|array| Content::Npy(Arc::new(array)))
+        }
+        .unwrap_or_else(Content::Invalid)
+    }
+}
+
+/// The arrays of what a listing found (in its order), each name once: a plain `.npy` shadows
+/// a group member of the same name; sorted by name.
+fn arrays_of(contents: Vec<Content>) -> Vec<Arc<StoredArray>> {
+    let mut by_name: HashMap<String, Arc<StoredArray>> = HashMap::new();
+    for content in contents {
+        match content {
+            Content::Npy(array) => {
+                by_name.insert(array.name.clone(), array);
+            }
+            Content::Npz(members) => {
+                for (_, array) in members.iter() {
+                    // A plain .npy of the same name shadows the member.
+                    by_name
+                        .entry(array.name.clone())
+                        .or_insert_with(|| Arc::clone(array));
+                }
+            }
+            Content::Zarr(members) => {
+                for array in members.iter().filter_map(|(_, a)| a.as_ref().ok()) {
+                    by_name
+                        .entry(array.name.clone())
+                        .or_insert_with(|| Arc::clone(array));
+                }
+            }
+            Content::Invalid(_) => {}
+        }
+    }
+    let mut arrays: Vec<_> = by_name.into_values().collect();
+    arrays.sort_by(|a, b| a.name.cmp(&b.name));
+    arrays
+}
+
+impl Store {
     /// [`Store::get`] off the async worker threads.
     ///
     /// # Errors
     /// What the cache knows of `path`, checked against the file's current identity.
     fn probe_cached(&self, path: &Path) -> Probe {
+        if self.bucket.is_some() {
+            return self.probe_bucket_cached(path);
+        }
         let Ok(meta) = std::fs::symlink_metadata(path) else {
             return Probe::Absent;
         };
@@ -482,6 +708,9 @@ impl Store {
     /// What `path` holds now, from the cache when the file has not changed; `None` when
     /// there is no regular file there.
     fn load(&self, path: &Path) -> Option<Content> {
+        if let Some(bucket) = &self.bucket {
+            return self.load_object(bucket, path);
+        }
         // lstat: a symlink is not followed, so nothing outside the directory is ever read.
         let meta = std::fs::symlink_metadata(path).ok()?;
         if is_zarr_path(path) && meta.file_type().is_dir() {

@@ -26,6 +26,19 @@ impl FileStamp {
         }
     }
 
+    /// The identity of an object in a bucket: its size and its ETag (no modification
+    /// time: a listing and a HEAD give it at different precisions, and every replica must
+    /// derive the same validators).
+    pub(super) fn of_object(size: u64, e_tag: &str) -> FileStamp {
+        let mut h = Fnv64::new();
+        h.write(e_tag.as_bytes());
+        FileStamp {
+            len: size,
+            modified_ns: 0,
+            inode: h.finish(),
+        }
+    }
+
     /// A short strong validator for this file version plus a member name.
     pub(super) fn etag(&self, member: &str) -> String {
         let mut h = Fnv64::new();

@@ -211,7 +211,7 @@ fn open_array(
             path: dir.to_path_buf(),
             member: member.to_string(),
         },
-        decoder: Some(Arc::new(Decoder {
+        filler: Some(super::Filler::Zarr(Arc::new(Decoder {
             array,
             file,
             rows,
@@ -219,7 +219,7 @@ fn open_array(
             block_rows,
             decoded: Mutex::new(vec![false; usize::try_from(blocks).unwrap_or(0)]),
             complete: AtomicBool::new(blocks == 0),
-        })),
+        }))),
     })
 }
 

@@ -130,11 +130,11 @@ fn preview(array: &StoredArray, limit: usize) -> (u64, Vec<String>) {
             step: None,
         });
     }
-    match repr::select(array, &selection, true) {
-        Ok(selected) => (
-            count,
-            format_elements(&selected.data.to_bytes(), &selected.dtype, limit),
-        ),
-        Err(_) => (count, Vec::new()),
+    let bytes = repr::select(array, &selection, true)
+        .ok()
+        .and_then(|selected| Some((selected.data.to_bytes().ok()?, selected.dtype)));
+    match bytes {
+        Some((bytes, dtype)) => (count, format_elements(&bytes, &dtype, limit)),
+        None => (count, Vec::new()),
     }
 }

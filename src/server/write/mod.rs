@@ -196,10 +196,42 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// The stored array after a write, read fresh.
+/// The stored array after a write, read fresh (its header; data is read as needed).
 fn reread(store: &Store, name: &str) -> Result<Arc<StoredArray>, ApiError> {
     store.invalidate(&store.npy_path(name));
-    Ok(store.get(name)?)
+    Ok(store.get_lazy(name)?)
+}
+
+/// Why POST and writes of several arrays are refused on a bucket.
+const WHOLE_OBJECTS: &str = "the data source is an object store (s3://), whose objects are \
+    replaced whole and never grow in place";
+
+/// Refuse what a bucket cannot do atomically: `what` says what was asked.
+pub(crate) fn refuse_on_bucket(store: &Store, what: &str) -> Result<(), ApiError> {
+    match store.bucket() {
+        Some(_) => Err(ApiError::MethodNotAllowed(format!(
+            "{what} is not supported here: {WHOLE_OBJECTS}; PUT each whole array instead"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// PUT into a bucket: upload the validated file `temp` over the object of `name` (atomic:
+/// S3 replaces an object whole), then read its header back. Whether it was created.
+fn put_object(
+    store: &Store,
+    name: &str,
+    temp: &Path,
+) -> Result<(bool, Arc<StoredArray>), ApiError> {
+    let bucket = store
+        .bucket()
+        .ok_or_else(|| ApiError::Internal("no bucket".into()))?;
+    let key = format!("{name}.npy");
+    let existed = bucket.head(&key).map(|o| o.is_some());
+    let uploaded = existed.and_then(|existed| bucket.upload(&key, temp).map(|()| existed));
+    let _ = std::fs::remove_file(temp);
+    let existed = uploaded.map_err(ApiError::Upstream)?;
+    Ok((!existed, reread(store, name)?))
 }
 
 fn changed(writer: &Writer, array: &StoredArray) {
@@ -238,6 +270,9 @@ async fn put_locked(
     let temp = upload.file.keep();
     let (store, owned) = (store.clone(), name.to_string());
     let (created, array) = blocking(move || {
+        if store.bucket().is_some() {
+            return put_object(&store, &owned, &temp);
+        }
         let target = store.npy_path(&owned);
         let existed = target.exists();
         let dir = target.parent().unwrap_or(Path::new("."));
@@ -272,6 +307,7 @@ pub async fn append(
     body: Body,
 ) -> Result<Response, ApiError> {
     refuse_read_only(store, name).await?;
+    refuse_on_bucket(store, "POST (append)")?;
     let _guard = writer.lock(name).await;
     let (reader, owned) = (store.clone(), name.to_string());
     let old = blocking(move || match reader.get(&owned) {
@@ -317,7 +353,20 @@ pub async fn delete(
     let (store, owned) = (store.clone(), name.to_string());
     let last = blocking(move || {
         let target = store.npy_path(&owned);
-        let last = store.get(&owned).ok();
+        let last = store.get_lazy(&owned).ok();
+        if let Some(bucket) = store.bucket() {
+            let key = format!("{owned}.npy");
+            let found = bucket.head(&key).map_err(ApiError::Upstream)?.is_some();
+            if found {
+                bucket.delete(&key).map_err(ApiError::Upstream)?;
+            }
+            store.invalidate(&target);
+            return if found {
+                Ok(last)
+            } else {
+                Err(ApiError::NotFound(format!("no array named '{owned}'")))
+            };
+        }
         let removed = match std::fs::remove_file(&target) {
             Ok(()) => {
                 sync_dir(target.parent().unwrap_or(Path::new("."))).map_err(ApiError::Storage)?;

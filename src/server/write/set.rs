@@ -85,6 +85,7 @@ pub async fn put_bundle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    super::refuse_on_bucket(store, "a write of several arrays at once (PUT /api/bundle)")?;
     let (body, len) = receive_body(writer, headers, body, &[BUNDLE_TYPE], false).await?;
     let (checking, staging) = (store.clone(), writer.clone());
     let staged = blocking(move || stage_bundle(&checking, &staging, &body, len)).await?;
@@ -107,6 +108,7 @@ pub async fn put_npz(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    super::refuse_on_bucket(store, "a PUT of an .npz group")?;
     let (body, _) = receive_body(writer, headers, body, &NPZ_TYPES, false).await?;
     let (checking, staging, owned) = (store.clone(), writer.clone(), group.to_string());
     let (staged, old) = blocking(move || {

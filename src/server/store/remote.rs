@@ -1,0 +1,673 @@
+//! Arrays in an S3-compatible bucket (`--data s3://BUCKET/PREFIX`), through Apache Arrow's
+//! `object_store`.
+//!
+//! - Keys under the prefix are named as the files of a data directory are: `PREFIX/a/b.npy`
+//!   is the array `a/b`, member `x.npy` of `PREFIX/a/run.npz` is `a/run/x`. Keys with a hidden
+//!   segment (starting with `.`) are never listed or served.
+//! - An object's identity is its size and ETag, read with one HEAD (or from a listing) at
+//!   most once per [`RECHECK`]: a change made by another replica or another program is seen
+//!   within that time, one made through this process at once. What an object holds (its
+//!   `.npy` header, an `.npz`'s central directory) is cached by that identity.
+//! - Data is never downloaded whole to answer a read. A contiguous selection streams from
+//!   one range GET ([`Fetcher::stream`]); work that needs the bytes at hand (a conversion, a
+//!   strided slice, a pyramid build) fetches the blocks it reads into a sparse cache file
+//!   under the local cache directory, mapped like any `.npy` ([`Fetcher::ensure`]). Every
+//!   GET is conditional on the ETag, so a read never mixes two versions of an object: one
+//!   replaced mid-read fails that read, and the next request sees the new version.
+//! - Writes upload a validated temporary file ([`Bucket::upload`]): one PUT, or a multipart
+//!   upload above [`MULTIPART_ABOVE`]. Either way S3 replaces the object atomically: readers
+//!   see the old array or the new one, never a mix.
+//!
+//! Every method blocks on the network: call them from a blocking task, never from an async
+//! worker ([`Fetcher::stream`] is the exception, polled by the response body).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::path::Path as Key;
+use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::files::{array_etag, npz_members, prune_inflated};
+use super::stamp::FileStamp;
+use super::{Filler, Source, StoredArray};
+use crate::wire::npy::{NpyHeader, MAX_DATA_OFFSET};
+
+/// How long an object's identity is trusted before it is checked again with a HEAD.
+pub const RECHECK: Duration = Duration::from_secs(1);
+
+/// Bodies above this size are uploaded in parts (S3's multipart upload).
+pub const MULTIPART_ABOVE: u64 = 32 << 20;
+
+/// Size of one part of a multipart upload, and of one block fetched into a cache file.
+const BLOCK: u64 = 8 << 20;
+
+/// Blocks fetched, or parts uploaded, at once.
+const CONCURRENCY: usize = 8;
+
+/// A bucket and a prefix in it, as the data source.
+pub struct Bucket {
+    objects: Arc<dyn ObjectStore>,
+    /// `""`, or the prefix with a trailing `/`.
+    prefix: String,
+    /// `s3://BUCKET/PREFIX`, for messages.
+    url: String,
+    /// The runtime the blocking calls wait on.
+    runtime: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bucket").field("url", &self.url).finish()
+    }
+}
+
+/// What a HEAD or a listing says of one object: its size and ETag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    /// The key below the prefix, e.g. `a/b.npy`.
+    pub key: String,
+    /// Bytes.
+    pub size: u64,
+    /// The store's ETag without quotes (may be empty when the store gives none).
+    pub e_tag: String,
+    /// The ETag as the store gave it, sent back in `If-Match`.
+    raw_e_tag: Option<String>,
+}
+
+impl Bucket {
+    /// The bucket named by `url` (`s3://BUCKET` or `s3://BUCKET/PREFIX`), configured from
+    /// the AWS environment variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`, ...). Call within a runtime.
+    ///
+    /// # Errors
+    /// A URL that is not `s3://`, or a configuration `object_store` refuses.
+    pub fn open(url: &str) -> Result<Bucket, String> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("{url} is not an s3:// URL"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!("{url} names no bucket"));
+        }
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if std::env::var_os("AWS_REGION").is_none()
+            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+        {
+            builder = builder.with_region("us-east-1");
+        }
+        let objects = builder
+            .build()
+            .map_err(|err| format!("cannot use {url}: {err}"))?;
+        Ok(Bucket::new(
+            Arc::new(objects),
+            prefix,
+            url,
+            tokio::runtime::Handle::current(),
+        ))
+    }
+
+    /// A bucket over any object store (the tests use `object_store`'s in-memory one).
+    pub fn new(
+        objects: Arc<dyn ObjectStore>,
+        prefix: &str,
+        url: &str,
+        runtime: tokio::runtime::Handle,
+    ) -> Bucket {
+        let prefix = prefix.trim_matches('/');
+        Bucket {
+            objects,
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            },
+            url: url.to_string(),
+            runtime,
+        }
+    }
+
+    /// `s3://BUCKET/PREFIX`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn location(&self, key: &str) -> Key {
+        Key::from(format!("{}{key}", self.prefix))
+    }
+
+    fn object(&self, meta: &ObjectMeta) -> Option<Object> {
+        let key = meta.location.as_ref().strip_prefix(&self.prefix)?;
+        Some(Object {
+            key: key.to_string(),
+            size: meta.size,
+            e_tag: bare_etag(meta.e_tag.as_deref()),
+            raw_e_tag: meta.e_tag.clone(),
+        })
+    }
+
+    fn wait<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Check that the bucket answers (one listing request).
+    ///
+    /// # Errors
+    /// When it does not, with the store's reason (no such bucket, refused credentials...).
+    pub fn check(&self) -> Result<(), String> {
+        let prefix = self.location("");
+        let prefix = (!self.prefix.is_empty()).then_some(&prefix);
+        self.wait(self.objects.list_with_delimiter(prefix))
+            .map(drop)
+            .map_err(|err| format!("cannot list {}: {err}", self.url))
+    }
+
+    /// The object at `key`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// When the store cannot be reached.
+    pub fn head(&self, key: &str) -> Result<Option<Object>, String> {
+        match self.wait(self.objects.head(&self.location(key))) {
+            Ok(meta) => Ok(self.object(&meta)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(format!("{}: {err}", self.url)),
+        }
+    }
+
+    /// Every object under the prefix.
+    ///
+    /// # Errors
+    /// When the store cannot be listed.
+    pub fn list(&self) -> Result<Vec<Object>, String> {
+        let prefix = self.location("");
+        let prefix = (!self.prefix.is_empty()).then_some(&prefix);
+        let metas: Vec<ObjectMeta> = self
+            .wait(self.objects.list(prefix).try_collect())
+            .map_err(|err| format!("cannot list {}: {err}", self.url))?;
+        Ok(metas.iter().filter_map(|m| self.object(m)).collect())
+    }
+
+    /// Bytes `range` of `object` (of that version: a changed object is an error).
+    ///
+    /// # Errors
+    /// When the object changed, is gone, or the store cannot be reached.
+    pub fn read(&self, object: &Object, range: Range<u64>) -> Result<Bytes, String> {
+        self.wait(async {
+            let got = self
+                .objects
+                .get_opts(
+                    &self.location(&object.key),
+                    get_options(object, range.clone()),
+                )
+                .await?;
+            got.bytes().await
+        })
+        .map_err(|err| read_error(object, &err))
+        .and_then(|bytes| {
+            if bytes.len() as u64 == range.end - range.start {
+                Ok(bytes)
+            } else {
+                Err(format!(
+                    "{}: {} bytes came for a range of {}",
+                    object.key,
+                    bytes.len(),
+                    range.end - range.start
+                ))
+            }
+        })
+    }
+
+    /// Upload the file at `path` as `key`, replacing any object there atomically.
+    ///
+    /// # Errors
+    /// When the file cannot be read or the store refuses the upload (a multipart upload that
+    /// fails is aborted, leaving the old object).
+    pub fn upload(&self, key: &str, path: &Path) -> Result<(), String> {
+        let location = self.location(key);
+        let failed = |err: &dyn std::fmt::Display| format!("cannot upload {key}: {err}");
+        let mut file = File::open(path).map_err(|err| failed(&err))?;
+        let size = file.metadata().map_err(|err| failed(&err))?.len();
+        if size <= MULTIPART_ABOVE {
+            let mut body = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut body).map_err(|err| failed(&err))?;
+            self.wait(self.objects.put(&location, PutPayload::from(body)))
+                .map_err(|err| failed(&err))?;
+            return Ok(());
+        }
+        self.wait(async {
+            let upload = self
+                .objects
+                .put_multipart(&location)
+                .await
+                .map_err(|err| failed(&err))?;
+            let mut parts =
+                object_store::WriteMultipart::new_with_chunk_size(upload, BLOCK as usize);
+            let mut buffer = vec![0u8; BLOCK as usize];
+            loop {
+                // At most CONCURRENCY parts in flight: memory stays at a few blocks.
+                if let Err(err) = parts.wait_for_capacity(CONCURRENCY).await {
+                    return Err(failed(&err));
+                }
+                let n = match file.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(err) => {
+                        let _ = parts.abort().await;
+                        return Err(failed(&err));
+                    }
+                };
+                parts.write(&buffer[..n]);
+            }
+            parts.finish().await.map(drop).map_err(|err| failed(&err))
+        })
+    }
+
+    /// Delete `key` (deleting a missing key is not an error, as in S3).
+    ///
+    /// # Errors
+    /// When the store refuses.
+    pub fn delete(&self, key: &str) -> Result<(), String> {
+        match self.wait(self.objects.delete(&self.location(key))) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(format!("cannot delete {key}: {err}")),
+        }
+    }
+}
+
+/// An ETag as a plain string: no quotes, no weak marker.
+fn bare_etag(e_tag: Option<&str>) -> String {
+    e_tag
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .to_string()
+}
+
+fn get_options(object: &Object, range: Range<u64>) -> GetOptions {
+    GetOptions {
+        range: Some(GetRange::Bounded(range)),
+        if_match: object.raw_e_tag.clone(),
+        ..GetOptions::default()
+    }
+}
+
+fn read_error(object: &Object, err: &object_store::Error) -> String {
+    match err {
+        object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. } => {
+            format!("{} changed while it was read; read it again", object.key)
+        }
+        _ => format!("{} cannot be read: {err}", object.key),
+    }
+}
+
+/// `Read + Seek` over one version of an object, by range GETs with a read-ahead that grows
+/// while reads are sequential (the zip crate reads an `.npz`'s directory through it, and
+/// inflates deflated members from it).
+pub struct RangeReader<'a> {
+    bucket: &'a Bucket,
+    object: Object,
+    at: u64,
+    buffer: Bytes,
+    /// Offset of `buffer` in the object.
+    buffer_at: u64,
+    ahead: u64,
+}
+
+impl<'a> RangeReader<'a> {
+    /// A reader at the start of `object`.
+    pub fn new(bucket: &'a Bucket, object: Object) -> RangeReader<'a> {
+        RangeReader {
+            bucket,
+            object,
+            at: 0,
+            buffer: Bytes::new(),
+            buffer_at: 0,
+            ahead: MIN_AHEAD,
+        }
+    }
+}
+
+const MIN_AHEAD: u64 = 64 << 10;
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let size = self.object.size;
+        if self.at >= size || out.is_empty() {
+            return Ok(0);
+        }
+        let end = self.buffer_at + self.buffer.len() as u64;
+        if self.at < self.buffer_at || self.at >= end {
+            // Sequential reads double the read-ahead (up to a block); a jump resets it.
+            self.ahead = if self.at == end {
+                (self.ahead * 2).min(BLOCK)
+            } else {
+                MIN_AHEAD
+            };
+            let to = (self.at + self.ahead.max(out.len() as u64)).min(size);
+            self.buffer = self
+                .bucket
+                .read(&self.object, self.at..to)
+                .map_err(std::io::Error::other)?;
+            self.buffer_at = self.at;
+        }
+        let from = (self.at - self.buffer_at) as usize;
+        let n = out.len().min(self.buffer.len() - from);
+        out[..n].copy_from_slice(&self.buffer[from..from + n]);
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for RangeReader<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.object.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.at.checked_add_signed(d),
+        };
+        self.at = target.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.at)
+    }
+}
+
+/// Fetches an array's data bytes (bytes `base..base + len` of one object version) into its
+/// sparse cache file on demand, or streams them.
+pub struct Fetcher {
+    bucket: Arc<Bucket>,
+    object: Object,
+    base: u64,
+    len: u64,
+    /// Bytes per row along axis 0.
+    row_bytes: u64,
+    file: File,
+    /// The cache file's name.
+    file_name: Option<String>,
+    /// Which blocks of [`BLOCK`] bytes are in the file; held while blocks are fetched, so
+    /// two readers never fetch the same block at once.
+    fetched: Mutex<Vec<bool>>,
+    complete: AtomicBool,
+}
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("key", &self.object.key)
+            .field("base", &self.base)
+            .field("len", &self.len)
+            .field("complete", &self.is_complete())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fetcher {
+    /// A fetcher of bytes `base..base + len` of `object`, rows of `row_bytes`, into the
+    /// (new, sparse) file `cache_file`; and that file's map.
+    ///
+    /// # Errors
+    /// When the cache file cannot be made.
+    pub fn new(
+        bucket: &Arc<Bucket>,
+        object: &Object,
+        base: u64,
+        len: u64,
+        row_bytes: u64,
+        cache_file: &Path,
+    ) -> Result<(Fetcher, Bytes), String> {
+        let failed = |err: std::io::Error| format!("cannot make its cache file: {err}");
+        std::fs::create_dir_all(cache_file.parent().unwrap_or(cache_file)).map_err(failed)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(cache_file)
+            .map_err(failed)?;
+        file.set_len(len).map_err(failed)?;
+        let map = super::files::map_file(&file).map_err(failed)?;
+        let blocks = usize::try_from(len.div_ceil(BLOCK)).unwrap_or(0);
+        Ok((
+            Fetcher {
+                bucket: Arc::clone(bucket),
+                object: object.clone(),
+                base,
+                len,
+                row_bytes: row_bytes.max(1),
+                file,
+                file_name: cache_file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned()),
+                fetched: Mutex::new(vec![false; blocks]),
+                complete: AtomicBool::new(blocks == 0),
+            },
+            map,
+        ))
+    }
+
+    /// Whether every byte is in the cache file.
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// Fetch the blocks that hold `rows` (clamped to the array) unless they already are,
+    /// [`CONCURRENCY`] range GETs at a time.
+    ///
+    /// # Errors
+    /// When the object changed or cannot be read.
+    pub fn ensure(&self, rows: Range<u64>) -> Result<(), String> {
+        self.ensure_bytes(
+            rows.start.saturating_mul(self.row_bytes)..rows.end.saturating_mul(self.row_bytes),
+        )
+    }
+
+    /// The key of the object, for messages.
+    pub fn key(&self) -> &str {
+        &self.object.key
+    }
+
+    /// [`Fetcher::ensure`] of data bytes `bytes` (clamped to the data).
+    ///
+    /// # Errors
+    /// As [`Fetcher::ensure`].
+    pub fn ensure_bytes(&self, bytes: Range<u64>) -> Result<(), String> {
+        use std::os::unix::fs::FileExt;
+        let from = bytes.start.min(self.len);
+        let to = bytes.end.min(self.len);
+        if from >= to || self.is_complete() {
+            return Ok(());
+        }
+        let mut fetched = self
+            .fetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let missing: Vec<u64> = (from / BLOCK..to.div_ceil(BLOCK))
+            .filter(|b| !fetched[*b as usize])
+            .collect();
+        let objects = &self.bucket.objects;
+        let location = self.bucket.location(&self.object.key);
+        let written: Result<Vec<u64>, String> = self.bucket.wait(
+            futures_util::stream::iter(missing)
+                .map(|block| {
+                    let start = block * BLOCK;
+                    let range = self.base + start..self.base + (start + BLOCK).min(self.len);
+                    let options = get_options(&self.object, range);
+                    let location = location.clone();
+                    async move {
+                        let got = objects.get_opts(&location, options).await;
+                        let bytes = match got {
+                            Ok(got) => got.bytes().await,
+                            Err(err) => Err(err),
+                        };
+                        (block, bytes)
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .map(|(block, bytes)| {
+                    let bytes = bytes.map_err(|err| read_error(&self.object, &err))?;
+                    let start = block * BLOCK;
+                    if bytes.len() as u64 != (start + BLOCK).min(self.len) - start {
+                        return Err(format!("{}: a short read", self.object.key));
+                    }
+                    self.file
+                        .write_all_at(&bytes, start)
+                        .map_err(|err| format!("cannot write its cache file: {err}"))?;
+                    Ok(block)
+                })
+                .try_collect(),
+        );
+        for block in written? {
+            fetched[block as usize] = true;
+        }
+        if fetched.iter().all(|f| *f) {
+            self.complete.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Data bytes `from..to` as they arrive from one range GET (conditional on the ETag).
+    pub fn stream(&self, from: u64, to: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
+        let objects = Arc::clone(&self.bucket.objects);
+        let location = self.bucket.location(&self.object.key);
+        let object = self.object.clone();
+        let options = get_options(&object, self.base + from..self.base + to);
+        futures_util::stream::once(async move { objects.get_opts(&location, options).await })
+            .map_ok(|got| got.into_stream())
+            .try_flatten()
+            .map_err(move |err| std::io::Error::other(read_error(&object, &err)))
+            .boxed()
+    }
+}
+
+/// Names the cache files of one process apart, so two loads of one version never share one.
+static CACHE_FILES: AtomicU64 = AtomicU64::new(0);
+
+/// The `.npy` object `object` as the array `name`, its data fetched on demand into a new
+/// file in `cache` (a folder of this object's own; files of other versions are removed).
+///
+/// # Errors
+/// When the header cannot be read or parsed, or the object is shorter than it says.
+pub(super) fn read_npy(
+    bucket: &Arc<Bucket>,
+    name: &str,
+    path: &Path,
+    object: &Object,
+    stamp: FileStamp,
+    cache: &Path,
+) -> Result<StoredArray, String> {
+    let prefix = bucket.read(object, 0..object.size.min(MAX_DATA_OFFSET as u64))?;
+    let (header, offset) = NpyHeader::parse(&prefix).map_err(|e| e.to_string())?;
+    let etag = array_etag(&stamp.etag(""), &header);
+    let array = array_at(
+        bucket,
+        name,
+        Source::Npy(path.to_path_buf()),
+        object,
+        offset as u64..object.size,
+        header,
+        etag,
+        cache,
+    )?;
+    prune_fetched(cache, &[&array]);
+    Ok(array)
+}
+
+/// The members of the `.npz` object `object`: its central directory read by range GETs,
+/// stored members fetched on demand like an `.npy`, deflated ones inflated once into `cache`.
+///
+/// # Errors
+/// When the object is not a valid zip archive.
+pub(super) fn read_npz(
+    bucket: &Arc<Bucket>,
+    group: &str,
+    path: &Path,
+    object: &Object,
+    stamp: FileStamp,
+    cache: &Path,
+) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
+    let reader = RangeReader::new(bucket, object.clone());
+    let members = npz_members(
+        group,
+        path,
+        reader,
+        stamp,
+        cache,
+        |name, source, range, etag| {
+            let head_end = range.end.min(range.start + MAX_DATA_OFFSET as u64);
+            let prefix = bucket.read(object, range.start..head_end)?;
+            let (header, offset) = NpyHeader::parse(&prefix).map_err(|e| e.to_string())?;
+            let etag = array_etag(&etag, &header);
+            let data = range.start + offset as u64..range.end;
+            array_at(bucket, name, source, object, data, header, etag, cache)
+        },
+    )?;
+    prune_inflated(cache, &members, stamp);
+    let arrays: Vec<&StoredArray> = members.iter().map(|(_, a)| a.as_ref()).collect();
+    prune_fetched(cache, &arrays);
+    Ok(members)
+}
+
+/// An array whose data starts at `within.start` of `object` (and must end by `within.end`).
+#[allow(clippy::too_many_arguments)]
+fn array_at(
+    bucket: &Arc<Bucket>,
+    name: &str,
+    source: Source,
+    object: &Object,
+    within: Range<u64>,
+    header: NpyHeader,
+    etag: String,
+    cache: &Path,
+) -> Result<StoredArray, String> {
+    let len = header.data_len().map_err(|e| e.to_string())?;
+    if within
+        .start
+        .checked_add(len)
+        .is_none_or(|end| end > within.end)
+    {
+        return Err(format!(
+            "the data is truncated: the header needs {len} bytes after offset {}, the object has {}",
+            within.start, within.end
+        ));
+    }
+    let row_bytes = header.dtype.itemsize() as u64 * header.shape.iter().skip(1).product::<u64>();
+    let n = CACHE_FILES.fetch_add(1, Ordering::Relaxed);
+    let file = cache.join(format!("{etag}.{}-{n}.bin", std::process::id()));
+    let (fetcher, data) = Fetcher::new(bucket, object, within.start, len, row_bytes, &file)?;
+    Ok(StoredArray {
+        name: name.to_string(),
+        header,
+        data,
+        etag,
+        source,
+        filler: Some(Filler::Remote(Arc::new(fetcher))),
+    })
+}
+
+/// Remove from `cache` the fetched data files of anything but `arrays` (a file still mapped
+/// by a reader of an older version stays readable: removing it only unlinks its name).
+fn prune_fetched(cache: &Path, arrays: &[&StoredArray]) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    let keep: Vec<String> = arrays
+        .iter()
+        .filter_map(|a| match &a.filler {
+            Some(Filler::Remote(f)) => f.file_name.clone(),
+            _ => None,
+        })
+        .collect();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".bin") && !keep.contains(&name) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! A bucket as the data source (`--data s3://...`), through the router, on `object_store`'s
+//! in-memory store: the same names, listing and read contract as a directory, writes that
+//! replace objects whole, and POST refused with its reason. (`tests/interop/test_s3.py`
+//! runs the same against a real S3 server.)
+#![cfg(feature = "ssr")]
+
+use crate::common;
+use common::{f64s, npy, respond as send};
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use downlink::server::store::remote::{Bucket, RECHECK};
+use downlink::server::store::Store;
+use downlink::server::write::WriteConfig;
+use downlink::server::{router, AppState};
+use downlink::wire::bundle::decode_bundle;
+use downlink::wire::npy::{parse_npy, Trailing};
+use leptos::prelude::LeptosOptions;
+use object_store::memory::InMemory;
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+/// An `.npz` of `members` (stored or deflated).
+fn npz(deflated: bool, members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let method = if deflated {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    for (name, doc) in members {
+        out.start_file(*name, options).unwrap();
+        out.write_all(doc).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+async fn put(objects: &InMemory, key: &str, bytes: Vec<u8>) {
+    objects
+        .put(&Key::from(key), PutPayload::from(bytes))
+        .await
+        .unwrap();
+}
+
+/// A bucket holding a few arrays under `pre/` (and one key outside it), the router over it,
+/// and the bucket's store to change objects behind the server's back.
+async fn app() -> (tempfile::TempDir, Arc<InMemory>, Router) {
+    let objects = Arc::new(InMemory::new());
+    let ramp = f64s((0..3_000_000).map(f64::from));
+    put(&objects, "pre/ramp.npy", npy("<f8", &[3_000_000], &ramp)).await;
+    let be: Vec<u8> = (0..12i16).flat_map(i16::to_be_bytes).collect();
+    put(&objects, "pre/g/be.npy", npy(">i2", &[4, 3], &be)).await;
+    let members = [
+        ("a.npy", npy("<f8", &[3], &f64s([1.0, 2.0, 3.0]))),
+        ("b.npy", npy("<f8", &[2], &f64s([4.0, 5.0]))),
+    ];
+    put(&objects, "pre/run.npz", npz(false, &members)).await;
+    put(&objects, "pre/packed.npz", npz(true, &members)).await;
+    put(&objects, "pre/.hidden.npy", npy("<f8", &[1], &f64s([1.0]))).await;
+    put(
+        &objects,
+        "pre/broken.npy",
+        b"\x93NUMPY\x01\x00garbage".to_vec(),
+    )
+    .await;
+    put(&objects, "elsewhere.npy", npy("<f8", &[1], &f64s([1.0]))).await;
+    let cache = tempfile::tempdir().unwrap();
+    let bucket = Bucket::new(
+        Arc::clone(&objects) as Arc<dyn ObjectStore>,
+        "pre",
+        "s3://memory/pre",
+        tokio::runtime::Handle::current(),
+    );
+    let state = AppState::over(
+        LeptosOptions::builder().output_name("downlink").build(),
+        Store::in_bucket(bucket, cache.path()),
+        WriteConfig::default(),
+        &Default::default(),
+    );
+    let app = router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    (cache, objects, app)
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+fn f64s_of(doc: &[u8]) -> Vec<f64> {
+    let view = parse_npy(doc, Trailing::Reject).unwrap();
+    view.data
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_lists_and_serves_as_a_directory_does() {
+    let (_cache, _objects, app) = app().await;
+    let (status, _, body) = get(&app, "/api/arrays").await;
+    assert_eq!(status, StatusCode::OK);
+    let listing: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&str> = listing["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["g/be", "packed/a", "packed/b", "ramp", "run/a", "run/b"]
+    );
+    let listed_etag = listing["arrays"][3]["etag"].as_str().unwrap().to_string();
+
+    // The whole array, streamed from the bucket: 24 MB, exact.
+    let (status, headers, body) = get(&app, "/api/arrays/ramp").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::ETAG].to_str().unwrap(), listed_etag);
+    let values = f64s_of(&body);
+    assert_eq!(values.len(), 3_000_000);
+    assert!(values.iter().enumerate().all(|(i, v)| *v == i as f64));
+
+    // 304 across requests, a slice, a conversion, a strided slice, a Range.
+    let (status, _, _) = send(
+        &app,
+        Request::get("/api/arrays/ramp")
+            .header(header::IF_NONE_MATCH, &listed_etag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    let (_, _, body) = get(&app, "/api/arrays/ramp?slice=2999998:").await;
+    assert_eq!(f64s_of(&body), [2_999_998.0, 2_999_999.0]);
+    let (_, _, body) = get(&app, "/api/arrays/ramp?slice=10:1000000:250000").await;
+    assert_eq!(f64s_of(&body), [10.0, 250_010.0, 500_010.0, 750_010.0]);
+    let (_, headers, body) = get(&app, "/api/arrays/g/be?dtype=%3Cf8").await;
+    assert_eq!(headers[header::CONTENT_TYPE], "application/x-npy");
+    assert_eq!(f64s_of(&body), (0..12).map(f64::from).collect::<Vec<_>>());
+    let (status, headers, body) = send(
+        &app,
+        Request::get("/api/arrays/ramp?format=raw")
+            .header(header::RANGE, "bytes=8000000-8000015")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        headers[header::CONTENT_RANGE],
+        "bytes 8000000-8000015/24000000"
+    );
+    assert_eq!(body, f64s([1_000_000.0, 1_000_001.0]));
+
+    // Stored and deflated .npz members; a bundle of several.
+    for group in ["run", "packed"] {
+        let (status, _, body) = get(&app, &format!("/api/arrays/{group}/a")).await;
+        assert_eq!(status, StatusCode::OK, "{group}");
+        assert_eq!(f64s_of(&body), [1.0, 2.0, 3.0]);
+    }
+    let (status, _, body) = get(&app, "/api/bundle?name=run/b&name=g/be&name=packed/a").await;
+    assert_eq!(status, StatusCode::OK);
+    let bundle = decode_bundle(&body).unwrap();
+    assert_eq!(bundle.len(), 3);
+    assert_eq!(bundle[0].data, f64s([4.0, 5.0]).as_slice());
+
+    // Hidden keys, keys outside the prefix and invalid objects are not served.
+    assert_eq!(
+        get(&app, "/api/arrays/elsewhere").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/api/arrays/.hidden").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&app, "/api/arrays/broken").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_behind_the_servers_back_is_seen_within_the_recheck_time() {
+    let (_cache, objects, app) = app().await;
+    let (_, headers, _) = get(&app, "/api/arrays/g/be").await;
+    let etag = headers[header::ETAG].clone();
+    put(
+        &objects,
+        "pre/g/be.npy",
+        npy("<f8", &[2], &f64s([7.0, 8.0])),
+    )
+    .await;
+    tokio::time::sleep(RECHECK + std::time::Duration::from_millis(100)).await;
+    let (status, headers, body) = get(&app, "/api/arrays/g/be").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(headers[header::ETAG], etag);
+    assert_eq!(f64s_of(&body), [7.0, 8.0]);
+    objects.delete(&Key::from("pre/g/be.npy")).await.unwrap();
+    tokio::time::sleep(RECHECK + std::time::Duration::from_millis(100)).await;
+    assert_eq!(get(&app, "/api/arrays/g/be").await.0, StatusCode::NOT_FOUND);
+}
+
+fn write(method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/x-npy")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_replace_objects_whole_and_post_says_why_it_cannot() {
+    let (_cache, objects, app) = app().await;
+    let doc = npy("<f8", &[3], &f64s([1.5, 2.5, 3.5]));
+    let (status, _, _) = send(&app, write("PUT", "/api/arrays/new/x", doc.clone())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Stored as the .npy document itself, for any S3 client to read.
+    let stored = objects
+        .get(&Key::from("pre/new/x.npy"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(stored.as_ref(), doc.as_slice());
+    let (_, _, body) = get(&app, "/api/arrays/new/x").await;
+    assert_eq!(f64s_of(&body), [1.5, 2.5, 3.5]);
+    let (status, _, _) = send(
+        &app,
+        write("PUT", "/api/arrays/new/x", npy("<f8", &[1], &f64s([9.0]))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f64s_of(&get(&app, "/api/arrays/new/x").await.2), [9.0]);
+
+    // A malformed body stores nothing and leaves the object as it was.
+    let (status, _, _) = send(
+        &app,
+        write("PUT", "/api/arrays/new/x", b"\x93NUMPY nonsense".to_vec()),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(f64s_of(&get(&app, "/api/arrays/new/x").await.2), [9.0]);
+
+    let (status, _, body) = send(
+        &app,
+        write("POST", "/api/arrays/new/x", npy("<f8", &[1], &f64s([1.0]))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let message = String::from_utf8_lossy(&body);
+    assert!(message.contains("object store"), "{message}");
+
+    let delete = || {
+        Request::delete("/api/arrays/new/x")
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(send(&app, delete()).await.0, StatusCode::NO_CONTENT);
+    assert!(objects.head(&Key::from("pre/new/x.npy")).await.is_err());
+    assert_eq!(
+        get(&app, "/api/arrays/new/x").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(send(&app, delete()).await.0, StatusCode::NOT_FOUND);
+    // Members of a group in the bucket are read-only, as in a directory.
+    let (status, _, _) = send(&app, write("PUT", "/api/arrays/run/a", doc)).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_object_replaced_mid_read_fails_the_read_never_mixes_versions() {
+    let (_cache, objects, app) = app().await;
+    // The server knows this version; then the object is replaced before its data is read.
+    assert_eq!(get(&app, "/api/arrays/run/a").await.0, StatusCode::OK);
+    let (status, _, _) = get(&app, "/api/arrays/ramp?slice=0:1").await;
+    assert_eq!(status, StatusCode::OK);
+    let other = f64s((0..3_000_000).map(|i| -f64::from(i)));
+    put(&objects, "pre/ramp.npy", npy("<f8", &[3_000_000], &other)).await;
+    let response = downlink_body(&app, "/api/arrays/ramp").await;
+    // Within the recheck time the old version's identity is trusted; its bytes are gone,
+    // so the conditional GET fails and the body errors rather than sending new bytes
+    // under the old header and ETag.
+    assert!(response.is_err(), "the body should have failed");
+}
+
+/// The body of a GET, or the error the body stream ended with.
+async fn downlink_body(app: &Router, uri: &str) -> Result<Vec<u8>, String> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .map_err(|err| err.to_string())
+}
