@@ -159,9 +159,14 @@ impl AppState {
     ) -> AppState {
         let root = store.root().to_path_buf();
         let heavy = limits.heavy_pool();
+        let mut levels =
+            levels::LevelsCache::new(root.join(".downlink").join("lod"), heavy.clone());
+        if let Some(bucket) = store.bucket() {
+            levels = levels.shared_in(Arc::clone(bucket));
+        }
         AppState(Arc::new(AppParts {
             leptos_options,
-            levels: levels::LevelsCache::new(root.join(".downlink").join("lod"), heavy.clone()),
+            levels,
             clocks: clock::Clocks::new(root.join(".downlink").join("clock")),
             writer: write::Writer::new(&root, write),
             store,

@@ -308,3 +308,88 @@ async fn downlink_body(app: &Router, uri: &str) -> Result<Vec<u8>, String> {
         .map(|b| b.to_bytes().to_vec())
         .map_err(|err| err.to_string())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zarr_store_in_the_bucket_is_served_as_in_a_directory() {
+    let (_cache, objects, app) = app().await;
+    // A Zarr v3 array as zarr-python writes it with the plain bytes codec: 6 float64
+    // values in chunks of 4 (the last chunk padded with the fill value).
+    let meta = serde_json::json!({
+        "zarr_format": 3, "node_type": "array", "shape": [6], "data_type": "float64",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4]}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0.0,
+        "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+    });
+    let group = serde_json::json!({"zarr_format": 3, "node_type": "group"});
+    put(
+        &objects,
+        "pre/z.zarr/zarr.json",
+        group.to_string().into_bytes(),
+    )
+    .await;
+    put(
+        &objects,
+        "pre/z.zarr/v/zarr.json",
+        meta.to_string().into_bytes(),
+    )
+    .await;
+    put(&objects, "pre/z.zarr/v/c/0", f64s([0.0, 1.0, 2.0, 3.0])).await;
+    put(&objects, "pre/z.zarr/v/c/1", f64s([4.0, 5.0, 0.0, 0.0])).await;
+
+    let (_, _, body) = get(&app, "/api/arrays").await;
+    let listing: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(listing["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "z/v" && a["shape"] == serde_json::json!([6])));
+    let (status, _, body) = get(&app, "/api/arrays/z/v").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f64s_of(&body), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    let (_, _, body) = get(&app, "/api/arrays/z/v?slice=3:5").await;
+    assert_eq!(f64s_of(&body), [3.0, 4.0]);
+    // Read-only, as in a directory.
+    let (status, _, _) = send(
+        &app,
+        write("PUT", "/api/arrays/z/v", npy("<f8", &[1], &f64s([1.0]))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // A chunk rewritten by another program is seen within the recheck time.
+    put(&objects, "pre/z.zarr/v/c/0", f64s([9.0, 9.0, 9.0, 9.0])).await;
+    tokio::time::sleep(RECHECK + std::time::Duration::from_millis(100)).await;
+    let (_, _, body) = get(&app, "/api/arrays/z/v?slice=0:2").await;
+    assert_eq!(f64s_of(&body), [9.0, 9.0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_of_a_big_fortran_order_array_read_right_from_the_bucket() {
+    use downlink::wire::dtype::DType;
+    use downlink::wire::npy::{write_npy, NpyHeader, Version};
+    let (_cache, objects, app) = app().await;
+    // (600000, 3) float64 in Fortran order: 14.4 MB, two fetch blocks; element (i, j) is
+    // i + j * 1e6, stored column after column.
+    let rows = 600_000u64;
+    let data = f64s((0..3).flat_map(|j| (0..rows).map(move |i| i as f64 + j as f64 * 1e6)));
+    let header = NpyHeader {
+        version: Version::V1,
+        dtype: DType::parse_descr("<f8").unwrap(),
+        fortran_order: true,
+        shape: vec![rows, 3],
+    };
+    put(&objects, "pre/cols.npy", write_npy(&header, &data).unwrap()).await;
+    let (status, _, body) = get(&app, "/api/arrays/cols?slice=599998:").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        f64s_of(&body),
+        [
+            599_998.0,
+            1_599_998.0,
+            2_599_998.0,
+            599_999.0,
+            1_599_999.0,
+            2_599_999.0
+        ]
+    );
+}

@@ -20,7 +20,8 @@ class Server:
     """A running server over `data` (a directory, or an `s3://` URL as a string); `base` is
     its URL."""
 
-    def __init__(self, data, port: int | None = None, env: dict | None = None, args: list | None = None):
+    def __init__(self, data, port: int | None = None, env: dict | None = None, args: list | None = None,
+                 log: Path | None = None):
         self.data = data if isinstance(data, str) else Path(data)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -30,6 +31,8 @@ class Server:
         self.proc = subprocess.Popen(
             [binary, "--data", str(self.data), "--addr", f"127.0.0.1:{self.port}", *(args or [])],
             env=full_env,
+            stdout=open(log, "wb") if log else None,
+            stderr=subprocess.STDOUT if log else None,
         )
         for _ in range(400):
             try:

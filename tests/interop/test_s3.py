@@ -53,8 +53,9 @@ def bucket(seaweed):
     return prefix, f"s3://{seaweed.bucket}/{prefix}"
 
 
-def replica(seaweed, url):
-    return Server(url, env=seaweed.env)
+def replica(seaweed, url, log=None):
+    env = dict(seaweed.env, RUST_LOG="warn,downlink::server::levels=debug") if log else seaweed.env
+    return Server(url, env=env, log=log)
 
 
 def test_writes_are_plain_npy_objects_and_post_says_why_not(seaweed, bucket):
@@ -142,6 +143,49 @@ def test_two_replicas_answer_alike_and_see_each_others_writes(seaweed, bucket):
         assert request("GET", f"{b.base}/api/arrays/shared")[0] == 404
     finally:
         a.stop()
+        b.stop()
+
+
+def test_a_pyramid_built_by_one_replica_is_fetched_not_rebuilt_by_another(seaweed, bucket, tmp_path):
+    prefix, url = bucket
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    a = replica(seaweed, url, log_a)
+    try:
+        x = np.cumsum(np.random.default_rng(1).standard_normal(300_000)).astype("<f4")
+        assert request("PUT", f"{a.base}/api/arrays/walk", npy_bytes(x), NPY)[0] == 201
+        first = request("GET", f"{a.base}/api/lod/walk?bins=400")
+        assert first[0] == 200
+        # A builds the pyramid and the moment tree and shares them, content-addressed.
+        deadline = time.monotonic() + 60
+        shared = []
+        while len(shared) < 2:
+            assert time.monotonic() < deadline, "the pyramid was never shared"
+            listed = seaweed.client.list_objects_v2(Bucket=seaweed.bucket, Prefix=f"{prefix}/.downlink/lod/")
+            shared = [o["Key"] for o in listed.get("Contents", [])]
+            time.sleep(0.1)
+        assert sorted(k.rsplit(".", 1)[1] for k in shared) == ["mom", "pyr"]
+        assert "built a LOD pyramid" in log_a.read_text()
+        # Hidden: never listed as an array.
+        names = [e["name"] for e in json.loads(request("GET", f"{a.base}/api/arrays")[2])["arrays"]]
+        assert names == ["seed/x", "walk"]
+        window = "/api/lod/walk?start=1000&stop=299000&bins=300"
+        from_a = request("GET", a.base + window)
+    finally:
+        a.stop()
+    b = replica(seaweed, url, log_b)
+    try:
+        status, headers, body = request("GET", f"{b.base}/api/lod/walk?bins=400")
+        assert status == 200 and headers["ETag"] == first[1]["ETag"] and body == first[2]
+        deadline = time.monotonic() + 60
+        while "indexed" not in log_b.read_text():
+            assert time.monotonic() < deadline, "B never indexed the array"
+            time.sleep(0.1)
+        text = log_b.read_text()
+        assert "built a LOD pyramid" not in text and "built a moment tree" not in text, text
+        # Answers from the fetched pyramid are A's, to the byte.
+        from_b = request("GET", b.base + window)
+        assert from_b[0] == 200 and from_b[2] == from_a[2] and from_b[1]["ETag"] == from_a[1]["ETag"]
+    finally:
         b.stop()
 
 

@@ -5,6 +5,9 @@
    names; a corrupt chunk or an unsupported codec answers 422 and breaks nothing else.
 2. Every array (an .npy, an .npz member, a Zarr array) read by zarr-python from /zarr/
    over HTTP equals np.load of the same array.
+
+Every test runs twice: over a directory, and over the same stores uploaded with boto3 to a
+bucket of a real S3 server (SeaweedFS, `--data s3://...`).
 """
 
 import io
@@ -67,8 +70,8 @@ def stores():
     }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["dir", "s3"])
+def server(request, tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     write_fixtures(data / "fixtures")
     t, x, adc = telemetry()
@@ -90,7 +93,16 @@ def server(tmp_path_factory):
     odd[:] = 1
     meta = (data / "odd.zarr" / "zarr.json").read_text()
     (data / "odd.zarr" / "zarr.json").write_text(meta.replace('"zstd"', '"no.such.codec"'))
-    running = Server(data)
+    if request.param == "dir":
+        running = Server(data)
+        running.publish = lambda rel: None
+    else:
+        seaweed = request.getfixturevalue("seaweed")
+        prefix = seaweed.new_prefix("zarr")
+        seaweed.upload_dir(data, prefix)
+        running = Server(f"s3://{seaweed.bucket}/{prefix}", env=seaweed.env)
+        # What changed on disk, uploaded again (as `aws s3 sync` would).
+        running.publish = lambda rel: seaweed.upload_dir(data / rel, f"{prefix}/{rel}")
     running.data_dir = data
     yield running
     running.stop()
@@ -211,8 +223,10 @@ def test_a_rewritten_store_is_seen(server):
     path = server.data_dir / "live.zarr"
     z = zarr.create_array(path, shape=(100,), dtype="<f8", chunks=(10,))
     z[:] = np.arange(100)
+    server.publish("live.zarr")
     np.testing.assert_array_equal(load(server, "live"), np.arange(100))
     z[:] = -np.arange(100)
+    server.publish("live.zarr")
     import time
 
     time.sleep(1.2)  # a store is rechecked at most once a second

@@ -309,10 +309,15 @@ fn chunk(array: &Arc<StoredArray>, indices: &[u64]) -> Option<Result<Representat
         }
         (first, (first + run).min(shape[grid.axis]))
     };
-    if grid.axis == 0 {
-        if let Err(err) = array.ensure_rows(first..last) {
-            return Some(Err(err.into()));
-        }
+    // Chunks run along axis 0 (C order: rows) or the last axis (Fortran order: the slab
+    // of bytes of those indices).
+    let ensured = if grid.axis == 0 {
+        array.ensure_rows(first..last)
+    } else {
+        array.ensure_bytes(first * grid.slab..last * grid.slab)
+    };
+    if let Err(err) = ensured {
+        return Some(Err(err.into()));
     }
     let run = grid.chunk.get(grid.axis).copied().unwrap_or(1);
     let data = array

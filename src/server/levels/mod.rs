@@ -32,7 +32,7 @@ mod stats;
 mod time;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -45,6 +45,7 @@ pub use time::Timestamps;
 use crate::lod::LodError;
 use crate::server::describe::chartable;
 use crate::server::limits::{Busy, Heavy};
+use crate::server::store::remote::Bucket;
 use crate::server::store::StoredArray;
 use crate::wire::dtype::ScalarType;
 
@@ -156,6 +157,37 @@ fn columns_of(array: &StoredArray) -> Result<(u64, Vec<Box<dyn ColumnLod>>), Lev
     Ok((len, columns))
 }
 
+/// Run `index` (which loads the column's pyramid from `path` and its moment tree beside it,
+/// or builds and writes them there) with both files shared through `bucket`, under
+/// `PREFIX/.downlink/lod/` by the same names: named by the array version's ETag, which every
+/// replica derives alike, so they are content-addressed. Fetched first when the bucket has
+/// them (another replica built them: this one does not build again); uploaded after a
+/// build with a conditional PUT, so replicas racing to build store one copy.
+fn shared_index(bucket: &Bucket, path: &Path, index: impl FnOnce()) {
+    let files: Vec<PathBuf> = vec![path.to_path_buf(), path.with_extension("mom")];
+    let key = |file: &Path| {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        format!(".downlink/lod/{name}")
+    };
+    let mut fetched = Vec::new();
+    for file in &files {
+        let had = file.exists()
+            || bucket.download(&key(file), file).unwrap_or_else(|err| {
+                tracing::warn!("cannot fetch a shared pyramid: {err}");
+                false
+            });
+        fetched.push(had);
+    }
+    index();
+    for (file, had) in files.iter().zip(fetched) {
+        if !had && file.exists() {
+            if let Err(err) = bucket.upload_new(&key(file), file) {
+                tracing::warn!("cannot share a pyramid: {err}");
+            }
+        }
+    }
+}
+
 /// Series shorter than this are scanned directly; a pyramid is not worth building.
 const INDEX_FROM: u64 = 1 << 16;
 
@@ -163,6 +195,8 @@ const INDEX_FROM: u64 = 1 << 16;
 #[derive(Debug, Clone)]
 pub struct LevelsCache {
     dir: PathBuf,
+    /// With a bucket as the data source: where the pyramids are shared between replicas.
+    shared: Option<Arc<Bucket>>,
     /// The pool that builds and wide scans share with the other heavy work.
     heavy: Heavy,
     entries: Arc<Mutex<HashMap<String, Arc<Levels>>>>,
@@ -184,10 +218,19 @@ impl LevelsCache {
     pub fn new(dir: PathBuf, heavy: Heavy) -> LevelsCache {
         LevelsCache {
             dir,
+            shared: None,
             heavy,
             entries: Arc::default(),
             times: Arc::default(),
             builds: Arc::default(),
+        }
+    }
+
+    /// Share the pyramids and moment trees through `bucket` (see [`shared_index`]).
+    pub fn shared_in(self, bucket: Arc<Bucket>) -> LevelsCache {
+        LevelsCache {
+            shared: Some(bucket),
+            ..self
         }
     }
 
@@ -270,6 +313,7 @@ impl LevelsCache {
 
     fn index_in_background(&self, name: &str, levels: Arc<Levels>) {
         let dir = self.dir.clone();
+        let shared = self.shared.clone();
         let builds = Arc::clone(&self.builds);
         let name = name.to_string();
         builds.started.fetch_add(1, Ordering::SeqCst);
@@ -282,7 +326,10 @@ impl LevelsCache {
             let _permit = heavy.queue_blocking();
             for (c, column) in levels.columns.iter().enumerate() {
                 let path = dir.join(format!("{}-{c}.pyr", levels.etag));
-                column.index(Some(&path));
+                match &shared {
+                    Some(bucket) => shared_index(bucket, &path, || column.index(Some(&path))),
+                    None => column.index(Some(&path)),
+                }
             }
             tracing::debug!(array = %name, "indexed");
             // Let go first: an append extends levels only nobody else holds.

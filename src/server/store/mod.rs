@@ -131,6 +131,26 @@ impl StoredArray {
         }
     }
 
+    /// Make sure data bytes `bytes` are in `data` (a Zarr array decodes every row: its
+    /// rows are its unit).
+    ///
+    /// # Errors
+    /// As [`StoredArray::ensure_rows`].
+    pub fn ensure_bytes(&self, bytes: std::ops::Range<u64>) -> Result<(), StoreError> {
+        match &self.filler {
+            Some(Filler::Remote(fetcher)) => {
+                fetcher
+                    .ensure_bytes(bytes)
+                    .map_err(|reason| StoreError::Invalid {
+                        name: self.name.clone(),
+                        reason,
+                    })
+            }
+            Some(Filler::Zarr(_)) => self.ensure_all(),
+            None => Ok(()),
+        }
+    }
+
     /// Make sure every row is in `data`.
     ///
     /// # Errors
@@ -442,11 +462,13 @@ impl Store {
     pub fn read_only_owner(&self, name: &str) -> Option<PathBuf> {
         let segments: Vec<&str> = name.split('/').collect();
         if self.bucket.is_some() {
-            return (1..segments.len()).find_map(|split| {
-                let npz = self
-                    .root
-                    .join(format!("{}.npz", segments[..split].join("/")));
-                self.load(&npz).map(|_| npz)
+            let found = |path: PathBuf| self.load(&path).map(|_| path);
+            return found(self.root.join(format!("{name}.zarr"))).or_else(|| {
+                (1..segments.len()).find_map(|split| {
+                    let prefix = segments[..split].join("/");
+                    found(self.root.join(format!("{prefix}.npz")))
+                        .or_else(|| found(self.root.join(format!("{prefix}.zarr"))))
+                })
             });
         }
         let zarr = |path: PathBuf| path.join("zarr.json").is_file().then_some(path);
@@ -532,10 +554,20 @@ impl Store {
         let mut seen_paths = HashSet::new();
         let mut contents = Vec::new();
         for object in objects {
-            let hidden = object.key.split('/').any(|s| s.starts_with('.'));
-            let in_zarr = object.key.split('/').any(|s| s.ends_with(".zarr"));
+            let segments: Vec<&str> = object.key.split('/').collect();
+            if segments.iter().any(|s| s.starts_with('.')) {
+                continue;
+            }
+            // A key inside a Zarr store stands for the store, listed once.
+            if let Some(end) = segments.iter().position(|s| s.ends_with(".zarr")) {
+                let path = self.root.join(segments[..=end].join("/"));
+                if end + 1 < segments.len() && seen_paths.insert(path.clone()) {
+                    contents.extend(self.load(&path));
+                }
+                continue;
+            }
             let ext = Path::new(&object.key).extension().and_then(|e| e.to_str());
-            if hidden || in_zarr || !matches!(ext, Some("npy" | "npz")) {
+            if !matches!(ext, Some("npy" | "npz")) {
                 continue;
             }
             let path = self.root.join(&object.key);
@@ -555,6 +587,9 @@ impl Store {
             Probe::Unknown => {}
         }
         let key = path.strip_prefix(&self.root).ok()?.to_str()?.to_string();
+        if is_zarr_path(path) {
+            return self.load_bucket_zarr(bucket, path, &key);
+        }
         match bucket.head(&key) {
             Ok(Some(object)) => Some(self.object_content(bucket, path, object)),
             Ok(None) => {
@@ -572,10 +607,6 @@ impl Store {
     /// What the cache knows of the object for `path`, if it was checked within
     /// [`remote::RECHECK`].
     fn probe_bucket_cached(&self, path: &Path) -> Probe {
-        if is_zarr_path(path) {
-            // Zarr stores in a bucket are not served.
-            return Probe::Absent;
-        }
         let absent = self
             .absent
             .read()
@@ -595,6 +626,56 @@ impl Store {
             }
             _ => Probe::Unknown,
         }
+    }
+
+    /// What the Zarr store in the bucket's folder `key` (at `path`) holds now: read again
+    /// only when its version (every object's identity, from one listing) changed.
+    fn load_bucket_zarr(
+        &self,
+        bucket: &Arc<remote::Bucket>,
+        path: &Path,
+        key: &str,
+    ) -> Option<Content> {
+        let listing = match remote::list_zarr(bucket, key) {
+            Ok(Some(listing)) => listing,
+            Ok(None) => {
+                self.absent
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(path.to_path_buf(), Instant::now());
+                return None;
+            }
+            Err(reason) => return Some(Content::Invalid(reason)),
+        };
+        let (version, metadata) = listing;
+        let stamp = FileStamp::of_object(0, &format!("{version:016x}"));
+        let cached = self
+            .read_cache()
+            .get(path)
+            .filter(|hit| hit.stamp == stamp)
+            .map(|hit| hit.content.clone());
+        let content = cached.unwrap_or_else(|| match self.name_of(path) {
+            Some(group) => {
+                let metadata = metadata
+                    .into_iter()
+                    .map(|(node, object)| (node, bucket.read_whole(&object).map(|b| b.to_vec())))
+                    .collect();
+                let storage = bucket.zarr_storage(key);
+                let cache = own_folder(&self.decoded_dir(), path);
+                let members =
+                    zarr::read_members(&group, path, version, &cache, &storage, metadata);
+                for (member, failed) in &members {
+                    if let Err(reason) = failed {
+                        tracing::warn!(store = %key, member = %member, "skipping Zarr array: {reason}");
+                    }
+                }
+                Content::Zarr(Arc::new(members))
+            }
+            None => Content::Invalid(
+                "its key is not a valid array name (letters, digits, '_', '.', '-' only)".into(),
+            ),
+        });
+        Some(self.remember(path, stamp, content, Some((version, Instant::now()))))
     }
 
     /// What `object` (at `path`) holds, read unless its identity is the one cached.

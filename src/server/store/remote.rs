@@ -33,9 +33,13 @@ use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path as Key;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use zarrs::storage::storage_adapter::async_to_sync::{
+    AsyncToSyncBlockOn, AsyncToSyncStorageAdapter,
+};
+use zarrs_object_store::AsyncObjectStore;
 
 use super::files::{array_etag, npz_members, prune_inflated};
-use super::stamp::FileStamp;
+use super::stamp::{FileStamp, Fnv64};
 use super::{Filler, Source, StoredArray};
 use crate::wire::npy::{NpyHeader, MAX_DATA_OFFSET};
 
@@ -185,12 +189,43 @@ impl Bucket {
     /// # Errors
     /// When the store cannot be listed.
     pub fn list(&self) -> Result<Vec<Object>, String> {
-        let prefix = self.location("");
-        let prefix = (!self.prefix.is_empty()).then_some(&prefix);
+        self.list_under("")
+    }
+
+    /// Every object under `folder` (a key prefix below the prefix; `""` for all).
+    ///
+    /// # Errors
+    /// When the store cannot be listed.
+    pub fn list_under(&self, folder: &str) -> Result<Vec<Object>, String> {
+        let prefix = self.location(folder);
+        let prefix = (!prefix.as_ref().is_empty()).then_some(&prefix);
         let metas: Vec<ObjectMeta> = self
             .wait(self.objects.list(prefix).try_collect())
             .map_err(|err| format!("cannot list {}: {err}", self.url))?;
         Ok(metas.iter().filter_map(|m| self.object(m)).collect())
+    }
+
+    /// The whole of `object` (of that version).
+    ///
+    /// # Errors
+    /// As [`Bucket::read`].
+    pub fn read_whole(&self, object: &Object) -> Result<Bytes, String> {
+        if object.size == 0 {
+            return Ok(Bytes::new());
+        }
+        self.read(object, 0..object.size)
+    }
+
+    /// The Zarr store whose root is `folder` (e.g. `a/run.zarr`), for `zarrs` to read.
+    pub(super) fn zarr_storage(&self, folder: &str) -> super::zarr::Storage {
+        let below = object_store::prefix::PrefixStore::new(
+            Arc::clone(&self.objects),
+            self.location(folder),
+        );
+        Arc::new(AsyncToSyncStorageAdapter::new(
+            Arc::new(AsyncObjectStore::new(below)),
+            BlockOn(self.runtime.clone()),
+        ))
     }
 
     /// Bytes `range` of `object` (of that version: a changed object is an error).
@@ -268,6 +303,50 @@ impl Bucket {
         })
     }
 
+    /// Download the object `key`, if there is one, to the file `path` (written whole, then
+    /// renamed into place). Whether there was one.
+    ///
+    /// # Errors
+    /// When the store or the file system fails.
+    pub fn download(&self, key: &str, path: &Path) -> Result<bool, String> {
+        let Some(object) = self.head(key)? else {
+            return Ok(false);
+        };
+        let bytes = self.read_whole(&object)?;
+        let failed = |err: std::io::Error| format!("cannot write {}: {err}", path.display());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(failed)?;
+        }
+        let part = path.with_extension(format!("{}.part", std::process::id()));
+        std::fs::write(&part, &bytes)
+            .and_then(|()| std::fs::rename(&part, path))
+            .map_err(|err| {
+                let _ = std::fs::remove_file(&part);
+                failed(err)
+            })?;
+        Ok(true)
+    }
+
+    /// Upload the file `path` as `key` unless an object is there already (a conditional
+    /// PUT, `If-None-Match: *`: of two replicas racing, one stores it and the other's PUT
+    /// is refused, harmlessly, as both hold the same bytes).
+    ///
+    /// # Errors
+    /// When the file cannot be read or the store fails otherwise.
+    pub fn upload_new(&self, key: &str, path: &Path) -> Result<(), String> {
+        let body =
+            std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let options = object_store::PutOptions::from(object_store::PutMode::Create);
+        match self.wait(
+            self.objects
+                .put_opts(&self.location(key), PutPayload::from(body), options),
+        ) {
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Err(object_store::Error::Precondition { .. }) => Ok(()),
+            Err(err) => Err(format!("cannot upload {key}: {err}")),
+        }
+    }
+
     /// Delete `key` (deleting a missing key is not an error, as in S3).
     ///
     /// # Errors
@@ -278,6 +357,55 @@ impl Bucket {
             Err(err) => Err(format!("cannot delete {key}: {err}")),
         }
     }
+}
+
+/// Runs `zarrs`' storage futures on the server's runtime, from a blocking thread.
+struct BlockOn(tokio::runtime::Handle);
+
+impl AsyncToSyncBlockOn for BlockOn {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+/// A Zarr store's version (a hash of every object's key and identity) and the `zarr.json`
+/// object of each node by the node's path (`""` for the root).
+pub(super) type ZarrListing = (u64, Vec<(String, Object)>);
+
+/// The Zarr store in the bucket's folder `folder` (`a/run.zarr`), from one listing of it.
+/// `None` when the folder holds no root `zarr.json`.
+///
+/// # Errors
+/// When the folder cannot be listed.
+pub(super) fn list_zarr(bucket: &Bucket, folder: &str) -> Result<Option<ZarrListing>, String> {
+    let mut objects = bucket.list_under(&format!("{folder}/"))?;
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut version = Fnv64::new();
+    let mut metadata = Vec::new();
+    for object in &objects {
+        version.write(object.key.as_bytes());
+        version.write(&object.size.to_le_bytes());
+        version.write(object.e_tag.as_bytes());
+        let Some(rel) = object
+            .key
+            .strip_prefix(folder)
+            .and_then(|k| k.strip_prefix('/'))
+        else {
+            continue;
+        };
+        let node = if rel == "zarr.json" {
+            Some("")
+        } else {
+            rel.strip_suffix("/zarr.json")
+        };
+        if let Some(node) = node {
+            metadata.push((node.to_string(), object.clone()));
+        }
+    }
+    if !metadata.iter().any(|(node, _)| node.is_empty()) {
+        return Ok(None);
+    }
+    Ok(Some((version.finish(), metadata)))
 }
 
 /// An ETag as a plain string: no quotes, no weak marker.
@@ -386,8 +514,9 @@ pub struct Fetcher {
     object: Object,
     base: u64,
     len: u64,
-    /// Bytes per row along axis 0.
-    row_bytes: u64,
+    /// Bytes per row along axis 0; `None` when a row is not contiguous (a Fortran-order
+    /// array of more than one dimension: its rows span the whole data).
+    row_bytes: Option<u64>,
     file: File,
     /// The cache file's name.
     file_name: Option<String>,
@@ -409,8 +538,8 @@ impl std::fmt::Debug for Fetcher {
 }
 
 impl Fetcher {
-    /// A fetcher of bytes `base..base + len` of `object`, rows of `row_bytes`, into the
-    /// (new, sparse) file `cache_file`; and that file's map.
+    /// A fetcher of bytes `base..base + len` of `object`, rows of `row_bytes` (`None`: rows
+    /// are not contiguous), into the (new, sparse) file `cache_file`; and that file's map.
     ///
     /// # Errors
     /// When the cache file cannot be made.
@@ -419,7 +548,7 @@ impl Fetcher {
         object: &Object,
         base: u64,
         len: u64,
-        row_bytes: u64,
+        row_bytes: Option<u64>,
         cache_file: &Path,
     ) -> Result<(Fetcher, Bytes), String> {
         let failed = |err: std::io::Error| format!("cannot make its cache file: {err}");
@@ -440,7 +569,7 @@ impl Fetcher {
                 object: object.clone(),
                 base,
                 len,
-                row_bytes: row_bytes.max(1),
+                row_bytes: row_bytes.map(|n| n.max(1)),
                 file,
                 file_name: cache_file
                     .file_name()
@@ -463,9 +592,12 @@ impl Fetcher {
     /// # Errors
     /// When the object changed or cannot be read.
     pub fn ensure(&self, rows: Range<u64>) -> Result<(), String> {
-        self.ensure_bytes(
-            rows.start.saturating_mul(self.row_bytes)..rows.end.saturating_mul(self.row_bytes),
-        )
+        match self.row_bytes {
+            Some(row) => {
+                self.ensure_bytes(rows.start.saturating_mul(row)..rows.end.saturating_mul(row))
+            }
+            None => self.ensure_bytes(0..self.len),
+        }
     }
 
     /// The key of the object, for messages.
@@ -638,6 +770,7 @@ fn array_at(
         ));
     }
     let row_bytes = header.dtype.itemsize() as u64 * header.shape.iter().skip(1).product::<u64>();
+    let row_bytes = (!header.fortran_order || header.shape.len() < 2).then_some(row_bytes);
     let n = CACHE_FILES.fetch_add(1, Ordering::Relaxed);
     let file = cache.join(format!("{etag}.{}-{n}.bin", std::process::id()));
     let (fetcher, data) = Fetcher::new(bucket, object, within.start, len, row_bytes, &file)?;

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use zarrs::array::{Array, ArrayBytes, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::ReadableStorageTraits;
 
 use super::files::map_file;
 use super::stamp::{FileStamp, Fnv64};
@@ -68,15 +69,17 @@ pub(super) fn store_version(dir: &Path) -> Result<u64, String> {
     Ok(h.finish())
 }
 
+/// What a Zarr store's arrays are read through: its folder, or its prefix of a bucket.
+pub(super) type Storage = Arc<dyn ReadableStorageTraits>;
+
 /// Every array of the store in `dir` (named `group` in the data directory), its data mapped
 /// from a sparse cache file under `cache` (a folder of this store's own, emptied of other
 /// versions).
 pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> Members {
-    let storage = match FilesystemStore::new(dir) {
+    let storage: Storage = match FilesystemStore::new(dir) {
         Ok(storage) => Arc::new(storage),
         Err(err) => return vec![(String::new(), Err(format!("cannot open the store: {err}")))],
     };
-    let mut members = Vec::new();
     let mut metadata: Vec<_> = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .into_iter()
@@ -94,9 +97,31 @@ pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> 
         })
         .collect();
     metadata.sort();
+    let metadata = metadata
+        .into_iter()
+        .map(|member| {
+            let text = std::fs::read(dir.join(&member).join("zarr.json"))
+                .map_err(|err| format!("cannot read zarr.json: {err}"));
+            (member, text)
+        })
+        .collect();
+    read_members(group, dir, version, cache, &storage, metadata)
+}
+
+/// The arrays of a store read through `storage`, given the text of each `zarr.json` in it
+/// by the path of its node (`""` for the root), in order.
+pub(super) fn read_members(
+    group: &str,
+    dir: &Path,
+    version: u64,
+    cache: &Path,
+    storage: &Storage,
+    metadata: Vec<(String, Result<Vec<u8>, String>)>,
+) -> Members {
+    let mut members = Vec::new();
     let mut keep = Vec::new();
-    for member in metadata {
-        let meta = match read_metadata(&dir.join(&member).join("zarr.json")) {
+    for (member, text) in metadata {
+        let meta = match text.and_then(|text| parse_metadata(&text)) {
             Ok(meta) if meta.get("node_type").and_then(|t| t.as_str()) == Some("array") => meta,
             Ok(_) => continue,
             Err(reason) => {
@@ -125,7 +150,7 @@ pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> 
             dir,
             &member,
             &meta,
-            &storage,
+            storage,
             &cache.join(file_name),
             version,
         );
@@ -141,11 +166,10 @@ pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> 
     members
 }
 
-/// A `zarr.json`, checked to be Zarr format 3.
-fn read_metadata(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read(path).map_err(|err| format!("cannot read zarr.json: {err}"))?;
+/// A `zarr.json`'s text, checked to be Zarr format 3.
+fn parse_metadata(text: &[u8]) -> Result<serde_json::Value, String> {
     let json: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|err| format!("zarr.json is not JSON: {err}"))?;
+        serde_json::from_slice(text).map_err(|err| format!("zarr.json is not JSON: {err}"))?;
     if json.get("zarr_format").and_then(serde_json::Value::as_u64) != Some(3) {
         return Err("only Zarr format 3 is supported (zarr.json says otherwise)".into());
     }
@@ -157,7 +181,7 @@ fn open_array(
     dir: &Path,
     member: &str,
     meta: &serde_json::Value,
-    storage: &Arc<FilesystemStore>,
+    storage: &Storage,
     cache_file: &Path,
     version: u64,
 ) -> Result<StoredArray, String> {
@@ -284,7 +308,7 @@ fn npy_descr(data_type: &serde_json::Value) -> Result<String, String> {
 
 /// Decodes a Zarr array's rows into its cache file on demand.
 pub struct Decoder {
-    array: Array<FilesystemStore>,
+    array: Array<dyn ReadableStorageTraits>,
     file: File,
     rows: u64,
     row_bytes: u64,
