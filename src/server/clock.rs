@@ -2,15 +2,29 @@
 //! array name as a small JSON file under `DIR/.downlink/clock/` (hidden, never listed),
 //! written through a temporary file and a rename so it is never torn. Deleting the array
 //! deletes its clock; replacing or appending keeps it.
+//!
+//! With a bucket as the data source the files are objects under `PREFIX/.downlink/clock/`,
+//! shared by every replica: one replica's change is seen by the others within
+//! [`RECHECK`] (each replica keeps what it read that long). Every method then blocks on
+//! the network: call them from a blocking task.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::catalog::Clock;
+use crate::server::store::remote::{Bucket, RECHECK};
 
 /// Every array's clock.
 #[derive(Debug, Clone)]
 pub struct Clocks {
     dir: PathBuf,
+    /// With a bucket: where the clocks are, and what was last read of each, when.
+    shared: Option<(
+        Arc<Bucket>,
+        Arc<Mutex<HashMap<String, (Option<Clock>, Instant)>>>,
+    )>,
 }
 
 /// The highest sample rate a clock may state, samples per second (1 per ps).
@@ -19,7 +33,28 @@ pub const MAX_RATE_HZ: f64 = 1e12;
 impl Clocks {
     /// The clocks kept under `dir`.
     pub fn new(dir: PathBuf) -> Clocks {
-        Clocks { dir }
+        Clocks { dir, shared: None }
+    }
+
+    /// The clocks kept in `bucket` (see the module docs).
+    pub fn in_bucket(dir: PathBuf, bucket: Arc<Bucket>) -> Clocks {
+        Clocks {
+            dir,
+            shared: Some((bucket, Arc::default())),
+        }
+    }
+
+    /// The key of `name`'s clock in a bucket.
+    fn key(name: &str) -> String {
+        format!(".downlink/clock/{name}.json")
+    }
+
+    fn remember(&self, name: &str, clock: Option<Clock>) {
+        if let Some((_, seen)) = &self.shared {
+            seen.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(name.to_string(), (clock, Instant::now()));
+        }
     }
 
     /// The file of `name`'s clock (the name is already valid, so it stays under `dir`).
@@ -29,9 +64,28 @@ impl Clocks {
 
     /// The clock of array `name`, if one was set (an unreadable file counts as none).
     pub fn get(&self, name: &str) -> Option<Clock> {
-        let bytes = std::fs::read(self.path(name)).ok()?;
-        let clock: Clock = serde_json::from_slice(&bytes).ok()?;
-        valid(&clock).then_some(clock)
+        let Some((bucket, seen)) = &self.shared else {
+            return parse(&std::fs::read(self.path(name)).ok()?);
+        };
+        let fresh = seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(name)
+            .filter(|(_, read)| read.elapsed() < RECHECK)
+            .map(|(clock, _)| *clock);
+        if let Some(clock) = fresh {
+            return clock;
+        }
+        let clock = match bucket.head(&Clocks::key(name)) {
+            Ok(Some(object)) => bucket.read_whole(&object).ok().and_then(|b| parse(&b)),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!("cannot read a clock: {err}");
+                return None;
+            }
+        };
+        self.remember(name, clock);
+        clock
     }
 
     /// Keep `clock` for array `name`.
@@ -39,6 +93,14 @@ impl Clocks {
     /// # Errors
     /// I/O errors writing the file.
     pub fn set(&self, name: &str, clock: &Clock) -> std::io::Result<()> {
+        if let Some((bucket, _)) = &self.shared {
+            let body = serde_json::to_vec(clock).map_err(std::io::Error::other)?;
+            bucket
+                .put_bytes(&Clocks::key(name), body)
+                .map_err(std::io::Error::other)?;
+            self.remember(name, Some(*clock));
+            return Ok(());
+        }
         let path = self.path(name);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -53,8 +115,21 @@ impl Clocks {
 
     /// Forget the clock of `name`; whether there was one.
     pub fn remove(&self, name: &str) -> bool {
-        std::fs::remove_file(self.path(name)).is_ok()
+        let Some((bucket, _)) = &self.shared else {
+            return std::fs::remove_file(self.path(name)).is_ok();
+        };
+        let key = Clocks::key(name);
+        let found = bucket.head(&key).is_ok_and(|o| o.is_some());
+        let removed = found && bucket.delete(&key).is_ok();
+        self.remember(name, None);
+        removed
     }
+}
+
+/// A clock file's content, if it is a valid clock (an unreadable one counts as none).
+fn parse(bytes: &[u8]) -> Option<Clock> {
+    let clock: Clock = serde_json::from_slice(bytes).ok()?;
+    valid(&clock).then_some(clock)
 }
 
 /// Whether a clock can be used: a finite positive rate up to [`MAX_RATE_HZ`].

@@ -161,13 +161,18 @@ impl AppState {
         let heavy = limits.heavy_pool();
         let mut levels =
             levels::LevelsCache::new(root.join(".downlink").join("lod"), heavy.clone());
-        if let Some(bucket) = store.bucket() {
-            levels = levels.shared_in(Arc::clone(bucket));
-        }
+        let clock_dir = root.join(".downlink").join("clock");
+        let clocks = match store.bucket() {
+            Some(bucket) => {
+                levels = levels.shared_in(Arc::clone(bucket));
+                clock::Clocks::in_bucket(clock_dir, Arc::clone(bucket))
+            }
+            None => clock::Clocks::new(clock_dir),
+        };
         AppState(Arc::new(AppParts {
             leptos_options,
             levels,
-            clocks: clock::Clocks::new(root.join(".downlink").join("clock")),
+            clocks,
             writer: write::Writer::new(&root, write),
             store,
             heavy,

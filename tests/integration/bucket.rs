@@ -393,3 +393,46 @@ async fn rows_of_a_big_fortran_order_array_read_right_from_the_bucket() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_members_of_a_bundle_are_fetched_at_once() {
+    use object_store::throttle::{ThrottleConfig, ThrottledStore};
+    let objects = Arc::new(ThrottledStore::new(
+        InMemory::new(),
+        ThrottleConfig::default(),
+    ));
+    for i in 0..4 {
+        let doc = npy("<f8", &[3], &f64s([f64::from(i); 3]));
+        objects
+            .put(&Key::from(format!("pre/m{i}.npy")), PutPayload::from(doc))
+            .await
+            .unwrap();
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let bucket = Bucket::new(
+        Arc::clone(&objects) as Arc<dyn ObjectStore>,
+        "pre",
+        "s3://memory/pre",
+        tokio::runtime::Handle::current(),
+    );
+    let state = AppState::over(
+        LeptosOptions::builder().output_name("downlink").build(),
+        Store::in_bucket(bucket, cache.path()),
+        WriteConfig::default(),
+        &Default::default(),
+    );
+    let app = router(state);
+    // The headers are known (a listing read them); then every GET takes 300 ms.
+    assert_eq!(get(&app, "/api/arrays").await.0, StatusCode::OK);
+    objects.config_mut(|c| c.wait_get_per_call = std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let (status, _, body) = get(&app, "/api/bundle?name=m0&name=m1&name=m2&name=m3").await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    let bundle = decode_bundle(&body).unwrap();
+    for (i, item) in bundle.iter().enumerate() {
+        assert_eq!(item.data, f64s([i as f64; 3]).as_slice());
+    }
+    // One after the other would take 1.2 s.
+    assert!(took < std::time::Duration::from_millis(800), "{took:?}");
+}

@@ -137,10 +137,18 @@ def test_two_replicas_answer_alike_and_see_each_others_writes(seaweed, bucket):
         status, headers, body = request("GET", f"{b.base}/api/arrays/shared", headers={"If-None-Match": old})
         assert status == 200 and headers["ETag"] != old
         np.testing.assert_array_equal(load(body), y)
-        # And its DELETE.
+        # A clock set on A is B's too (kept in the bucket), within the same second.
+        clock = json.dumps({"rate_hz": 25600, "start": "2026-03-14T09:00:00Z"}).encode()
+        json_type = {"Content-Type": "application/json"}
+        assert request("PUT", f"{a.base}/api/clock/shared", clock, json_type)[0] == 200
+        time.sleep(1.1)
+        status, _, body = request("GET", f"{b.base}/api/clock/shared")
+        assert status == 200 and json.loads(body)["rate_hz"] == 25600.0
+        # And its DELETE, which takes the clock with it.
         assert request("DELETE", f"{a.base}/api/arrays/shared")[0] == 204
         time.sleep(1.1)
         assert request("GET", f"{b.base}/api/arrays/shared")[0] == 404
+        assert not seaweed.exists(f"{bucket[0]}/.downlink/clock/shared.json")
     finally:
         a.stop()
         b.stop()

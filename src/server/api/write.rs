@@ -9,6 +9,7 @@ use crate::names::validate_name;
 use crate::server::api::read::ArrayList;
 use crate::server::error::ApiError;
 use crate::server::openapi::{Binary, ErrorBody, NameParam, SetFailures, UploadFailures};
+use crate::server::task::blocking;
 use crate::server::{write, AppState};
 
 /// Check the name and the caller's right to write.
@@ -173,6 +174,7 @@ pub(crate) async fn delete_array(
     writable(&state, &name, &request)?;
     let answer = write::delete(&state.store, &state.levels, &state.writer, &name).await?;
     // The array is gone: so is its clock.
-    state.clocks.remove(&name);
+    let clocks = state.clocks.clone();
+    blocking(move || Ok(clocks.remove(&name))).await?;
     Ok(answer)
 }

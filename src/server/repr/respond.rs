@@ -184,8 +184,28 @@ fn cut(parts: &[Part], from: u64, to: u64) -> Vec<Part> {
 }
 
 fn parts_body<H: Send + Sync + Unpin + 'static>(parts: Vec<Part>, len: u64, hold: H) -> Body {
+    let parts: Vec<Part> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    // Several ranges of objects in a bucket (a bundle's members): their GETs start at once,
+    // up to FETCH_AHEAD of them, each into a small channel that the body drains in order.
+    let remote = parts
+        .iter()
+        .filter(|p| matches!(p, Part::Remote { .. }))
+        .count();
+    let mut ahead = if remote > 1 { FETCH_AHEAD } else { 0 };
+    let pieces = parts
+        .into_iter()
+        .map(|part| match part {
+            Part::Remote {
+                fetcher, from, to, ..
+            } if ahead > 0 => {
+                ahead -= 1;
+                Piece::Fetching(fetched_ahead(fetcher.stream(from, to)), to - from)
+            }
+            part => Piece::Part(part),
+        })
+        .collect();
     Body::new(PartsBody {
-        parts: parts.into_iter().filter(|p| !p.is_empty()).collect(),
+        parts: pieces,
         remaining: len,
         takes_turns: len > TAKES_TURNS_ABOVE,
         yield_next: false,
@@ -193,6 +213,36 @@ fn parts_body<H: Send + Sync + Unpin + 'static>(parts: Vec<Part>, len: u64, hold
         streaming: None,
         _hold: hold,
     })
+}
+
+/// Range GETs of one body started at once (see [`parts_body`]).
+const FETCH_AHEAD: usize = 8;
+
+/// Chunks of a range GET fetched ahead and held until the body sends them.
+const CHUNKS_AHEAD: usize = 4;
+
+/// What is left of a body: a part, or the range GET of a remote part already under way.
+enum Piece {
+    Part(Part),
+    Fetching(Remote, u64),
+}
+
+/// `stream`, polled by a task of its own into a channel of [`CHUNKS_AHEAD`] chunks (so its
+/// request is sent now, not when the body reaches it); the task ends when the body drops.
+fn fetched_ahead(mut stream: Remote) -> Remote {
+    use futures_util::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    tokio::spawn(async move {
+        while let Some(chunk) = stream.next().await {
+            if tx.send(chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    })
+    .boxed()
 }
 
 /// Bodies longer than this take turns (see [`PartsBody`]).
@@ -210,7 +260,7 @@ pub const TAKES_TURNS_ABOVE: u64 = 16 << 20;
 /// connection writes for as long as the socket takes bytes, and a listing queued behind a
 /// few of them waits hundreds of milliseconds (`benches/load.py`).
 struct PartsBody<H> {
-    parts: VecDeque<Part>,
+    parts: VecDeque<Piece>,
     remaining: u64,
     /// Whether the body is long enough to take turns with other connections.
     takes_turns: bool,
@@ -271,27 +321,31 @@ impl<H: Unpin> http_body::Body for PartsBody<H> {
         }
         let frame = match this.parts.pop_front() {
             None => return Poll::Ready(None),
-            Some(Part::Remote {
+            Some(Piece::Fetching(stream, len)) => {
+                this.streaming = Some((stream, len));
+                return Pin::new(this).poll_frame(cx);
+            }
+            Some(Piece::Part(Part::Remote {
                 fetcher, from, to, ..
-            }) => {
+            })) => {
                 this.streaming = Some((fetcher.stream(from, to), to - from));
                 return Pin::new(this).poll_frame(cx);
             }
-            Some(Part::Bytes(mut bytes)) => {
+            Some(Piece::Part(Part::Bytes(mut bytes))) => {
                 if bytes.len() > CHUNK {
                     let rest = bytes.split_off(CHUNK);
-                    this.parts.push_front(Part::Bytes(rest));
+                    this.parts.push_front(Piece::Part(Part::Bytes(rest)));
                 }
                 bytes
             }
-            Some(Part::Derived { data, from, to }) => {
+            Some(Piece::Part(Part::Derived { data, from, to })) => {
                 let end = to.min(from + CHUNK as u64);
                 if end < to {
-                    this.parts.push_front(Part::Derived {
+                    this.parts.push_front(Piece::Part(Part::Derived {
                         data: std::sync::Arc::clone(&data),
                         from: end,
                         to,
-                    });
+                    }));
                 }
                 data.bytes(from, end)
             }

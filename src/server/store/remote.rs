@@ -303,6 +303,19 @@ impl Bucket {
         })
     }
 
+    /// Store `body` as `key` (a small object, in one PUT).
+    ///
+    /// # Errors
+    /// When the store refuses.
+    pub fn put_bytes(&self, key: &str, body: Vec<u8>) -> Result<(), String> {
+        self.wait(
+            self.objects
+                .put(&self.location(key), PutPayload::from(body)),
+        )
+        .map(drop)
+        .map_err(|err| format!("cannot upload {key}: {err}"))
+    }
+
     /// Download the object `key`, if there is one, to the file `path` (written whole, then
     /// renamed into place). Whether there was one.
     ///
