@@ -16,15 +16,15 @@ use std::time::Instant;
 use crate::catalog::Clock;
 use crate::server::store::remote::{Bucket, RECHECK};
 
+/// What a replica last read of each clock in a bucket, and when.
+type Seen = HashMap<String, (Option<Clock>, Instant)>;
+
 /// Every array's clock.
 #[derive(Debug, Clone)]
 pub struct Clocks {
     dir: PathBuf,
     /// With a bucket: where the clocks are, and what was last read of each, when.
-    shared: Option<(
-        Arc<Bucket>,
-        Arc<Mutex<HashMap<String, (Option<Clock>, Instant)>>>,
-    )>,
+    shared: Option<(Arc<Bucket>, Arc<Mutex<Seen>>)>,
 }
 
 /// The highest sample rate a clock may state, samples per second (1 per ps).
