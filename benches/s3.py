@@ -12,7 +12,9 @@ with boto3 to a fresh `weed mini` on loopback. It prints:
   LOD           the first /api/lod answer of a fresh replica (today: fetching the series and
                 its timestamps, 1 GB, into the cache directory and building their pyramids
                 and time index), then
-                p50/p99 of 200 random index windows and 200 random time windows of 2,000 bins
+                p50/p99 of 200 random index windows and 200 random time windows of 2,000 bins;
+                then the same on a second fresh replica, which fetches the pyramid the first
+                one shared in the bucket instead of building it
 
 Usage: python3 benches/s3.py [--out DIR]  (~2.2 GB of fixtures under DIR, default
 bench-out/s3, kept between runs; the bucket is made afresh each run). It asserts nothing.
@@ -168,8 +170,27 @@ def main() -> None:
             index_ms = percentiles(timed(conn, [index_window() for _ in range(WINDOWS)]))
             time_ms = percentiles(timed(conn, [time_window() for _ in range(WINDOWS)]))
             conn.close()
+            # The replica shares the series' pyramid and moment tree through the bucket.
+            deadline = time.monotonic() + 120
+            while len(weed.client.list_objects_v2(Bucket=weed.bucket, Prefix="bench/.downlink/lod/").get("Contents", [])) < 2:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the pyramid was never shared")
+                time.sleep(0.2)
         finally:
             server.stop()
+        # A second replica: it fetches the pyramid instead of building it (the series and
+        # its timestamps it still fetches, on the first LOD).
+        second = Server(url, PORT + 1, env=weed.env)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT + 1, timeout=600)
+            t = time.perf_counter()
+            read_all(conn, f"/api/lod/run/x?bins={BINS}")
+            second_first_ms = (time.perf_counter() - t) * 1e3
+            rng = random.Random(6)
+            second_ms = percentiles(timed(conn, [index_window() for _ in range(WINDOWS)]))
+            conn.close()
+        finally:
+            second.stop()
     finally:
         weed.stop()
     print("| Downlink on `s3://` (SeaweedFS, loopback) | figure |")
@@ -182,6 +203,8 @@ def main() -> None:
     print(f"| first LOD of a fresh replica (fetch 1 GB: series and timestamps; build) | {first_ms:.0f} ms |")
     print(f"| LOD p50 / p99, index windows (2,000 bins) | {index_ms[0]:.2f} / {index_ms[1]:.2f} ms |")
     print(f"| LOD p50 / p99, time windows (2,000 bins) | {time_ms[0]:.2f} / {time_ms[1]:.2f} ms |")
+    print(f"| second replica: first LOD (fetch 1 GB; pyramid fetched, not built) | {second_first_ms:.0f} ms |")
+    print(f"| second replica: LOD p50 / p99, index windows | {second_ms[0]:.2f} / {second_ms[1]:.2f} ms |")
 
 
 if __name__ == "__main__":
