@@ -14,6 +14,9 @@ use super::{Source, StoredArray};
 use crate::names::validate_name;
 use crate::wire::npy::{parse_npy, NpyHeader, Trailing, MAX_DATA_OFFSET};
 
+/// Numbers the temporary files of inflated members apart.
+static PARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Largest member of a deflated `.npz` that is inflated (a zip-bomb bound, in disk bytes).
 pub const MAX_INFLATED_MEMBER: u64 = 4 << 30;
 
@@ -189,7 +192,9 @@ fn inflated_member(
     }
     let failed = |err: std::io::Error| format!("zip member {file_name} cannot be inflated: {err}");
     std::fs::create_dir_all(cache).map_err(failed)?;
-    let part = cache.join(format!("{etag}.{}.part", std::process::id()));
+    // Named apart from any other load of the same member (another thread may be at it).
+    let n = PARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let part = cache.join(format!("{etag}.{}-{n}.part", std::process::id()));
     let written = File::create(&part).and_then(|mut out| {
         let n = std::io::copy(&mut member.take(MAX_INFLATED_MEMBER + 1), &mut out)?;
         out.sync_all()?;

@@ -67,6 +67,9 @@ use stamp::FileStamp;
 pub use stamp::Fnv64;
 pub use zarr::Decoder;
 
+/// Notes of missing keys kept before the expired ones are dropped.
+const MAX_ABSENT: usize = 4096;
+
 /// How long a Zarr store is trusted unchanged before its files are checked again (a change
 /// made by another program is seen within this time; one made through Downlink, at once).
 pub const ZARR_RECHECK: Duration = Duration::from_secs(1);
@@ -593,15 +596,25 @@ impl Store {
         match bucket.head(&key) {
             Ok(Some(object)) => Some(self.object_content(bucket, path, object)),
             Ok(None) => {
-                self.absent
-                    .write()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .insert(path.to_path_buf(), Instant::now());
+                self.remember_absent(path);
                 None
             }
             // Not cached: the next request asks again.
             Err(reason) => Some(Content::Invalid(reason)),
         }
+    }
+
+    /// Note that there is no object for `path` (the notes expire after
+    /// [`remote::RECHECK`], and expired ones are dropped once there are many).
+    fn remember_absent(&self, path: &Path) {
+        let mut absent = self
+            .absent
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if absent.len() >= MAX_ABSENT {
+            absent.retain(|_, checked| checked.elapsed() < remote::RECHECK);
+        }
+        absent.insert(path.to_path_buf(), Instant::now());
     }
 
     /// What the cache knows of the object for `path`, if it was checked within
@@ -639,10 +652,7 @@ impl Store {
         let listing = match remote::list_zarr(bucket, key) {
             Ok(Some(listing)) => listing,
             Ok(None) => {
-                self.absent
-                    .write()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .insert(path.to_path_buf(), Instant::now());
+                self.remember_absent(path);
                 return None;
             }
             Err(reason) => return Some(Content::Invalid(reason)),

@@ -52,6 +52,9 @@ pub const MULTIPART_ABOVE: u64 = 32 << 20;
 /// Size of one part of a multipart upload, and of one block fetched into a cache file.
 const BLOCK: u64 = 8 << 20;
 
+/// Bytes of one range GET of a streamed body (see [`Fetcher::stream`]).
+const STREAM_RANGE: u64 = 16 << 20;
+
 /// Blocks fetched, or parts uploaded, at once.
 const CONCURRENCY: usize = 8;
 
@@ -287,6 +290,7 @@ impl Bucket {
             loop {
                 // At most CONCURRENCY parts in flight: memory stays at a few blocks.
                 if let Err(err) = parts.wait_for_capacity(CONCURRENCY).await {
+                    let _ = parts.abort().await;
                     return Err(failed(&err));
                 }
                 let n = match file.read(&mut buffer) {
@@ -638,7 +642,8 @@ impl Fetcher {
             .collect();
         let objects = &self.bucket.objects;
         let location = self.bucket.location(&self.object.key);
-        let written: Result<Vec<u64>, String> = self.bucket.wait(
+        // Every block written is marked, even when another fails: a retry fetches the rest.
+        let written: Vec<Result<u64, String>> = self.bucket.wait(
             futures_util::stream::iter(missing)
                 .map(|block| {
                     let start = block * BLOCK;
@@ -666,27 +671,45 @@ impl Fetcher {
                         .map_err(|err| format!("cannot write its cache file: {err}"))?;
                     Ok(block)
                 })
-                .try_collect(),
+                .collect(),
         );
-        for block in written? {
-            fetched[block as usize] = true;
+        let mut failed = None;
+        for result in written {
+            match result {
+                Ok(block) => fetched[block as usize] = true,
+                Err(reason) => failed = failed.or(Some(reason)),
+            }
         }
         if fetched.iter().all(|f| *f) {
             self.complete.store(true, Ordering::Release);
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
-    /// Data bytes `from..to` as they arrive from one range GET (conditional on the ETag).
+    /// Data bytes `from..to` as they arrive, from range GETs of [`STREAM_RANGE`] bytes one
+    /// after the other (each conditional on the ETag). Each GET is short, so a client that
+    /// reads slowly holds no request open for long: the store's request timeout and retries
+    /// apply to one range, not to the whole body.
     pub fn stream(&self, from: u64, to: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
         let objects = Arc::clone(&self.bucket.objects);
         let location = self.bucket.location(&self.object.key);
         let object = self.object.clone();
-        let options = get_options(&object, self.base + from..self.base + to);
-        futures_util::stream::once(async move { objects.get_opts(&location, options).await })
+        let base = self.base;
+        let ranges = (from..to)
+            .step_by(STREAM_RANGE as usize)
+            .map(move |start| base + start..base + (start + STREAM_RANGE).min(to));
+        futures_util::stream::iter(ranges)
+            .then(move |range| {
+                let (objects, location) = (Arc::clone(&objects), location.clone());
+                let options = get_options(&object, range);
+                async move { objects.get_opts(&location, options).await }
+            })
             .map_ok(|got| got.into_stream())
             .try_flatten()
-            .map_err(move |err| std::io::Error::other(read_error(&object, &err)))
+            .map_err({
+                let object = self.object.clone();
+                move |err| std::io::Error::other(read_error(&object, &err))
+            })
             .boxed()
     }
 }
