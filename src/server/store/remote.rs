@@ -53,7 +53,7 @@ pub const MULTIPART_ABOVE: u64 = 32 << 20;
 const BLOCK: u64 = 8 << 20;
 
 /// Bytes of one range GET of a streamed body (see [`Fetcher::stream`]).
-const STREAM_RANGE: u64 = 16 << 20;
+const STREAM_RANGE: u64 = 64 << 20;
 
 /// Blocks fetched, or parts uploaded, at once.
 const CONCURRENCY: usize = 8;
@@ -686,9 +686,10 @@ impl Fetcher {
         failed.map_or(Ok(()), Err)
     }
 
-    /// Data bytes `from..to` as they arrive, from range GETs of [`STREAM_RANGE`] bytes one
-    /// after the other (each conditional on the ETag). Each GET is short, so a client that
-    /// reads slowly holds no request open for long: the store's request timeout and retries
+    /// Data bytes `from..to` as they arrive, from range GETs of [`STREAM_RANGE`] bytes in
+    /// order (each conditional on the ETag), the next one sent while the last is read so
+    /// the connection never idles between them. Each GET is short, so a client that reads
+    /// slowly holds no request open for long: the store's request timeout and retries
     /// apply to one range, not to the whole body.
     pub fn stream(&self, from: u64, to: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
         let objects = Arc::clone(&self.bucket.objects);
@@ -699,11 +700,12 @@ impl Fetcher {
             .step_by(STREAM_RANGE as usize)
             .map(move |start| base + start..base + (start + STREAM_RANGE).min(to));
         futures_util::stream::iter(ranges)
-            .then(move |range| {
+            .map(move |range| {
                 let (objects, location) = (Arc::clone(&objects), location.clone());
                 let options = get_options(&object, range);
                 async move { objects.get_opts(&location, options).await }
             })
+            .buffered(2)
             .map_ok(|got| got.into_stream())
             .try_flatten()
             .map_err({
