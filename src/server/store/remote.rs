@@ -9,7 +9,7 @@
 //!   within that time, one made through this process at once. What an object holds (its
 //!   `.npy` header, an `.npz`'s central directory) is cached by that identity.
 //! - Data is never downloaded whole to answer a read. A contiguous selection streams from
-//!   one range GET ([`Fetcher::stream`]); work that needs the bytes at hand (a conversion, a
+//!   range GETs of its bytes ([`Fetcher::stream`]); work that needs the bytes at hand (a conversion, a
 //!   strided slice, a pyramid build) fetches the blocks it reads into a sparse cache file
 //!   under the local cache directory, mapped like any `.npy` ([`Fetcher::ensure`]). Every
 //!   GET is conditional on the ETag, so a read never mixes two versions of an object: one
