@@ -436,3 +436,122 @@ async fn the_members_of_a_bundle_are_fetched_at_once() {
     // One after the other would take 1.2 s.
     assert!(took < std::time::Duration::from_millis(800), "{took:?}");
 }
+
+/// An in-memory store whose next `failures` range GETs fail, as a network blip would.
+#[derive(Debug)]
+struct Flaky {
+    inner: InMemory,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Display for Flaky {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Flaky")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Flaky {
+    async fn put_opts(
+        &self,
+        location: &Key,
+        payload: PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Key,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Key,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        use std::sync::atomic::Ordering;
+        let ranged = options.range.is_some();
+        if ranged && self.failures.load(Ordering::SeqCst) > 0 {
+            self.failures.fetch_sub(1, Ordering::SeqCst);
+            return Err(object_store::Error::Generic {
+                store: "Flaky",
+                source: "connection reset".into(),
+            });
+        }
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: futures_util::stream::BoxStream<'static, object_store::Result<Key>>,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<Key>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&Key>,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+    {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&Key>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Key,
+        to: &Key,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_network_blip_reading_a_header_is_not_remembered_past_the_recheck() {
+    let objects = Arc::new(Flaky {
+        inner: InMemory::new(),
+        failures: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let doc = npy("<f8", &[2], &f64s([1.0, 2.0]));
+    objects
+        .put(&Key::from("pre/x.npy"), PutPayload::from(doc))
+        .await
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let bucket = Bucket::new(
+        Arc::clone(&objects) as Arc<dyn ObjectStore>,
+        "pre",
+        "s3://memory/pre",
+        tokio::runtime::Handle::current(),
+    );
+    let state = AppState::over(
+        LeptosOptions::builder().output_name("downlink").build(),
+        Store::in_bucket(bucket, cache.path()),
+        WriteConfig::default(),
+        &Default::default(),
+    );
+    let app = router(state);
+    // The header read fails once: that request cannot be answered...
+    objects
+        .failures
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let (status, _, _) = get(&app, "/api/arrays/x").await;
+    assert!(!status.is_success(), "{status}");
+    // ...but once the recheck time is past, the object (unchanged) is read again.
+    tokio::time::sleep(RECHECK + std::time::Duration::from_millis(100)).await;
+    let (status, _, body) = get(&app, "/api/arrays/x").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f64s_of(&body), [1.0, 2.0]);
+}

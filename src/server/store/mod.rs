@@ -696,14 +696,17 @@ impl Store {
         object: remote::Object,
     ) -> Content {
         let stamp = FileStamp::of_object(object.size, &object.e_tag);
-        let cached = self
-            .read_cache()
-            .get(path)
-            .filter(|hit| hit.stamp == stamp)
-            .map(|hit| hit.content.clone());
+        let (cached, known_invalid) = match self.read_cache().get(path) {
+            Some(hit) if hit.stamp == stamp => match &hit.content {
+                // Not trusted past the recheck: the failure may have been the network's.
+                Content::Invalid(_) => (None, true),
+                content => (Some(content.clone()), false),
+            },
+            _ => (None, false),
+        };
         let content = cached.unwrap_or_else(|| {
             let content = self.read_object(bucket, path, &object, stamp);
-            if let Content::Invalid(reason) = &content {
+            if let (Content::Invalid(reason), false) = (&content, known_invalid) {
                 tracing::warn!(object = %object.key, "skipping object: {reason}");
             }
             content
