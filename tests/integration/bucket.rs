@@ -71,9 +71,16 @@ async fn app() -> (tempfile::TempDir, Arc<InMemory>, Router) {
     )
     .await;
     put(&objects, "elsewhere.npy", npy("<f8", &[1], &f64s([1.0]))).await;
+    let (cache, app) = app_over(Arc::clone(&objects) as Arc<dyn ObjectStore>);
+    (cache, objects, app)
+}
+
+/// The router over the objects under `pre/` of `objects` (requests from loopback, so writes
+/// are allowed), and its local cache directory.
+fn app_over(objects: Arc<dyn ObjectStore>) -> (tempfile::TempDir, Router) {
     let cache = tempfile::tempdir().unwrap();
     let bucket = Bucket::new(
-        Arc::clone(&objects) as Arc<dyn ObjectStore>,
+        objects,
         "pre",
         "s3://memory/pre",
         tokio::runtime::Handle::current(),
@@ -85,7 +92,7 @@ async fn app() -> (tempfile::TempDir, Arc<InMemory>, Router) {
         &Default::default(),
     );
     let app = router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    (cache, objects, app)
+    (cache, app)
 }
 
 async fn get(app: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -408,20 +415,7 @@ async fn the_members_of_a_bundle_are_fetched_at_once() {
             .await
             .unwrap();
     }
-    let cache = tempfile::tempdir().unwrap();
-    let bucket = Bucket::new(
-        Arc::clone(&objects) as Arc<dyn ObjectStore>,
-        "pre",
-        "s3://memory/pre",
-        tokio::runtime::Handle::current(),
-    );
-    let state = AppState::over(
-        LeptosOptions::builder().output_name("downlink").build(),
-        Store::in_bucket(bucket, cache.path()),
-        WriteConfig::default(),
-        &Default::default(),
-    );
-    let app = router(state);
+    let (_cache, app) = app_over(Arc::clone(&objects) as Arc<dyn ObjectStore>);
     // The headers are known (a listing read them); then every GET takes 300 ms.
     assert_eq!(get(&app, "/api/arrays").await.0, StatusCode::OK);
     objects.config_mut(|c| c.wait_get_per_call = std::time::Duration::from_millis(300));
@@ -529,20 +523,7 @@ async fn a_network_blip_reading_a_header_is_not_remembered_past_the_recheck() {
         .put(&Key::from("pre/x.npy"), PutPayload::from(doc))
         .await
         .unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let bucket = Bucket::new(
-        Arc::clone(&objects) as Arc<dyn ObjectStore>,
-        "pre",
-        "s3://memory/pre",
-        tokio::runtime::Handle::current(),
-    );
-    let state = AppState::over(
-        LeptosOptions::builder().output_name("downlink").build(),
-        Store::in_bucket(bucket, cache.path()),
-        WriteConfig::default(),
-        &Default::default(),
-    );
-    let app = router(state);
+    let (_cache, app) = app_over(Arc::clone(&objects) as Arc<dyn ObjectStore>);
     // The header read fails once: that request cannot be answered...
     objects
         .failures

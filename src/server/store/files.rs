@@ -40,6 +40,22 @@ pub(super) fn map_file(file: &File) -> std::io::Result<Bytes> {
     Ok(Bytes::from_owner(map))
 }
 
+/// A new sparse file of `len` bytes at `path` (its folder made; any file there replaced),
+/// open for writing blocks into, and its map: the cache files that decoded or fetched data
+/// fill as it is read.
+pub(super) fn sparse_file(path: &Path, len: u64) -> std::io::Result<(File, Bytes)> {
+    std::fs::create_dir_all(path.parent().unwrap_or(path))?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    file.set_len(len)?;
+    let map = map_file(&file)?;
+    Ok((file, map))
+}
+
 /// The first bytes of `file`, up to the longest `.npy` header: read with `pread`, never
 /// through a map (see the module docs of the store). The caller holds the header lock.
 fn read_prefix(file: &File) -> std::io::Result<Vec<u8>> {

@@ -568,17 +568,8 @@ impl Fetcher {
         row_bytes: Option<u64>,
         cache_file: &Path,
     ) -> Result<(Fetcher, Bytes), String> {
-        let failed = |err: std::io::Error| format!("cannot make its cache file: {err}");
-        std::fs::create_dir_all(cache_file.parent().unwrap_or(cache_file)).map_err(failed)?;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(cache_file)
-            .map_err(failed)?;
-        file.set_len(len).map_err(failed)?;
-        let map = super::files::map_file(&file).map_err(failed)?;
+        let (file, map) = super::files::sparse_file(cache_file, len)
+            .map_err(|err| format!("cannot make its cache file: {err}"))?;
         let blocks = usize::try_from(len.div_ceil(BLOCK)).unwrap_or(0);
         Ok((
             Fetcher {

@@ -22,7 +22,6 @@ use zarrs::array::{Array, ArrayBytes, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::ReadableStorageTraits;
 
-use super::files::map_file;
 use super::stamp::{FileStamp, Fnv64};
 use super::{Source, StoredArray};
 use crate::names::validate_name;
@@ -208,18 +207,9 @@ fn open_array(
         .max(1);
     let blocks = rows.div_ceil(block_rows);
 
-    let failed = |err: std::io::Error| format!("cannot write its decode cache: {err}");
-    std::fs::create_dir_all(cache_file.parent().unwrap_or(cache_file)).map_err(failed)?;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(cache_file)
-        .map_err(failed)?;
     // Sparse: blocks are filled as they are decoded.
-    file.set_len(nbytes).map_err(failed)?;
-    let data = map_file(&file).map_err(failed)?;
+    let (file, data) = super::files::sparse_file(cache_file, nbytes)
+        .map_err(|err| format!("cannot write its decode cache: {err}"))?;
     let etag = {
         let mut h = Fnv64::new();
         h.write(&version.to_le_bytes());
