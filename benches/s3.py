@@ -15,6 +15,9 @@ with boto3 to a fresh `weed mini` on loopback. It prints:
                 p50/p99 of 200 random index windows and 200 random time windows of 2,000 bins;
                 then the same on a second fresh replica, which fetches the pyramid the first
                 one shared in the bucket instead of building it
+  cache         requests per second of a repeated view (the tiles of the whole run in time,
+                as the chart asks for them) with wrk, straight to the second replica and
+                through Debian's nginx with `proxy_cache` in front of it
 
 Usage: python3 benches/s3.py [--out DIR]  (~2.2 GB of fixtures under DIR, default
 bench-out/s3, kept between runs; the bucket is made afresh each run). It asserts nothing.
@@ -22,7 +25,12 @@ bench-out/s3, kept between runs; the bucket is made afresh each run). It asserts
 
 import argparse
 import http.client
+import json
+import math
 import random
+import re
+import subprocess
+import tempfile
 import statistics
 import sys
 import threading
@@ -35,6 +43,7 @@ import numpy as np
 from harness import REPO, Server, percentiles
 
 sys.path.insert(0, str(REPO / "tests" / "interop"))
+from proxy import CachingProxy  # noqa: E402
 from seaweed import Seaweed  # noqa: E402
 
 N = 100_000_000
@@ -115,6 +124,36 @@ def timed(conn, paths) -> list:
     return out
 
 
+def view_tiles(conn) -> list:
+    """The tile paths of the whole run in time at BINS pixels, as the chart makes them
+    (`src/lod/tiles.rs`: the level whose bins are nearest one pixel, in ratio)."""
+    conn.request("GET", "/api/arrays")
+    listing = json.loads(conn.getresponse().read())
+    version = {a["name"]: a["etag"].strip('"') for a in listing["arrays"]}
+    t0, t1 = START_NS, START_NS + N * 1_000_000 + 2 * GAP_NS
+    level = max(0, round(math.log2((t1 - t0) / BINS)))
+    span = 1024 << level
+    return [
+        f"/api/tiles/run/x?v={version['run/x']}&level={level}&tile={k}&by=time"
+        f"&time=run/t&tv={version['run/t']}"
+        for k in range(t0 // span, (t1 - 1) // span + 1)
+    ]
+
+
+def wrk_rate(port: int, paths: list, seconds: int = 10) -> float:
+    """Requests per second of wrk (1 thread, 8 connections) cycling through `paths`."""
+    script = Path(tempfile.mkdtemp()) / "paths.lua"
+    listed = ", ".join(f'"{p}"' for p in paths)
+    script.write_text(f"local paths = {{{listed}}}\nlocal i = 0\n"
+                      "request = function()\n  i = i % #paths + 1\n"
+                      "  return wrk.format('GET', paths[i])\nend\n")
+    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script),
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw errors: {out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=REPO / "bench-out" / "s3")
@@ -192,7 +231,17 @@ def main() -> None:
             second_first_ms = (time.perf_counter() - t) * 1e3
             rng = random.Random(6)
             second_ms = percentiles(timed(conn, [index_window() for _ in range(WINDOWS)]))
+            # A view seen again, as the chart asks for it: the tiles of the whole run in time.
+            view = view_tiles(conn)
+            for path in view:
+                read_all(conn, path)
             conn.close()
+            proxy = CachingProxy(PORT + 1, PORT + 2)
+            try:
+                straight_rps = wrk_rate(PORT + 1, view)
+                cached_rps = wrk_rate(PORT + 2, view)
+            finally:
+                proxy.stop()
         finally:
             second.stop()
     finally:
@@ -209,6 +258,8 @@ def main() -> None:
     print(f"| LOD p50 / p99, time windows (2,000 bins) | {time_ms[0]:.2f} / {time_ms[1]:.2f} ms |")
     print(f"| second replica: first LOD (fetch 1 GB; pyramid fetched, not built) | {second_first_ms:.0f} ms |")
     print(f"| second replica: LOD p50 / p99, index windows | {second_ms[0]:.2f} / {second_ms[1]:.2f} ms |")
+    print(f"| a repeated view ({len(view)} tiles in time), straight to the replica (wrk, 8 connections) | {straight_rps:.0f} req/s |")
+    print(f"| the same behind nginx `proxy_cache` | {cached_rps:.0f} req/s ({cached_rps / straight_rps:.1f}x) |")
 
 
 if __name__ == "__main__":

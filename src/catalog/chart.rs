@@ -30,6 +30,9 @@ pub struct SeriesInfo {
     pub dtype: String,
     /// Samples in the array when the page was made.
     pub len: u64,
+    /// The array's version when the page was made: its ETag without the quotes, as tile
+    /// URLs name it (`v=`).
+    pub version: String,
     /// Its timestamps, when it is charted in time.
     pub time: Option<SeriesTime>,
 }
@@ -39,6 +42,8 @@ pub struct SeriesInfo {
 pub struct SeriesTime {
     /// The 1-D datetime64 array, as long as the series.
     pub array: String,
+    /// Its version when the page was made (its ETag without the quotes).
+    pub version: String,
     /// Nanoseconds per count of its datetime64 unit (1 for `ns`, 1000 for `us`, ...).
     pub unit_ns: i64,
     /// The first timestamp, ns since the Unix epoch.
@@ -255,6 +260,7 @@ mod tests {
     fn micros(first_ns: i64, last_ns: i64) -> SeriesTime {
         SeriesTime {
             array: "t".into(),
+            version: String::new(),
             unit_ns: 1000,
             first_ns,
             last_ns,
@@ -308,6 +314,7 @@ mod tests {
                 label: k.to_string(),
                 dtype: "<f4".into(),
                 len: 10,
+                version: String::new(),
                 time: None,
             })
             .collect();
@@ -331,6 +338,7 @@ mod tests {
         let fast = micros(first + 5_000, first + 60_000);
         let slow = SeriesTime {
             array: "t_hk".into(),
+            version: String::new(),
             unit_ns: 1_000_000_000,
             first_ns: first,
             last_ns: first + 90_000,

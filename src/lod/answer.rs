@@ -76,6 +76,41 @@ impl LodAnswer {
         })
     }
 
+    /// The answers of consecutive windows, in order (the tiles of a view), as one answer over
+    /// their union: each column's bins one after the other, and their times with them.
+    /// `None` for no answers, or answers that differ in columns or in having times.
+    pub fn joined(parts: Vec<LodAnswer>) -> Option<LodAnswer> {
+        let (first, last) = (parts.first()?, parts.last()?);
+        let columns = first.columns.len();
+        let dtype = first.time.as_ref().map(|t| t.dtype.clone());
+        let agree = parts.iter().all(|p| {
+            p.columns.len() == columns && p.time.as_ref().map(|t| &t.dtype) == dtype.as_ref()
+        });
+        if !agree {
+            return None;
+        }
+        let mut joined = LodAnswer {
+            start: first.start,
+            stop: last.stop,
+            columns: vec![Vec::new(); columns],
+            time: dtype.map(|dtype| PointTimes {
+                dtype,
+                counts: Vec::new(),
+            }),
+        };
+        for c in 0..columns {
+            for part in &parts {
+                joined.columns[c].extend_from_slice(&part.columns[c]);
+                if let (Some(into), Some(from)) = (&mut joined.time, &part.time) {
+                    let per_column = part.bins() * POINTS_PER_BIN;
+                    let counts = from.counts.get(c * per_column..(c + 1) * per_column)?;
+                    into.counts.extend_from_slice(counts);
+                }
+            }
+        }
+        Some(joined)
+    }
+
     /// Bins per column.
     fn bins(&self) -> usize {
         self.columns.first().map_or(0, Vec::len)
@@ -317,6 +352,46 @@ mod tests {
             };
             assert_eq!(bits(&got), bits(&sent), "time={with_time}");
         }
+    }
+
+    /// `answer` cut after bin `at` of every column, times and all.
+    fn split(answer: &LodAnswer, at: usize) -> (LodAnswer, LodAnswer) {
+        let bins = answer.bins();
+        let part = |range: std::ops::Range<usize>| LodAnswer {
+            start: answer.columns[0][range.start].first_index,
+            stop: answer.columns[0][range.end - 1].last_index + 1,
+            columns: answer
+                .columns
+                .iter()
+                .map(|c| c[range.clone()].to_vec())
+                .collect(),
+            time: answer.time.as_ref().map(|t| PointTimes {
+                dtype: t.dtype.clone(),
+                counts: (0..answer.columns.len())
+                    .flat_map(|c| {
+                        let from = (c * bins + range.start) * POINTS_PER_BIN;
+                        t.counts[from..from + range.len() * POINTS_PER_BIN].to_vec()
+                    })
+                    .collect(),
+            }),
+        };
+        (part(0..at), part(at..bins))
+    }
+
+    #[test]
+    fn tiles_join_into_the_answer_over_their_union() {
+        for with_time in [false, true] {
+            let whole = answer(with_time);
+            let (left, right) = split(&whole, 15);
+            let joined = LodAnswer::joined(vec![left.clone(), right]).unwrap();
+            assert_eq!(joined.time, whole.time, "time={with_time}");
+            assert_eq!(joined.encode().unwrap(), whole.encode().unwrap());
+            assert_eq!(LodAnswer::joined(vec![left.clone()]), Some(left));
+        }
+        assert_eq!(LodAnswer::joined(Vec::new()), None);
+        let (with, _) = split(&answer(true), 10);
+        let (_, without) = split(&answer(false), 10);
+        assert_eq!(LodAnswer::joined(vec![with, without]), None);
     }
 
     #[test]

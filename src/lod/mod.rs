@@ -34,6 +34,7 @@
 //! - [`merge_bins`]: re-binning of M4 bins without the samples.
 //! - [`TimeIndex`]: which samples fall in each interval of a window of time, by binary
 //!   search on the timestamps in place.
+//! - [`tiles`]: the grid of windows `/api/tiles` answers, so views can be cached by URL.
 //! - [`LodAnswer`]: the bytes of an `/api/lod` answer, encoded by the server and decoded by
 //!   the browser with one codec.
 
@@ -46,6 +47,7 @@ mod moments;
 mod pyramid;
 mod sample;
 pub mod series;
+pub mod tiles;
 mod time;
 
 #[cfg(test)]

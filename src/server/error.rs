@@ -58,6 +58,9 @@ pub enum ApiError {
     /// 405: the array cannot be written (an .npz member).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 410: a URL names a version of an array that is no longer the stored one.
+    #[error("{0}")]
+    Gone(String),
     /// 409: a write that does not fit what is stored.
     #[error("{0}")]
     Conflict(String),
@@ -128,6 +131,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
@@ -192,6 +196,12 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"downlink\""),
             );
+        }
+        if let ApiError::Gone(_) = self {
+            // The version may come back (the same bytes put again): keep no copy of this.
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         if let ApiError::Busy(_) = self {
             response

@@ -69,6 +69,7 @@ members are read-only (405). Every change is announced on `GET /api/events`.";
         read::get_bundle,
         write::put_bundle,
         lod::get_lod,
+        lod::get_tile,
         measure::get_stats,
         measure::get_spectrum,
         clock::get_clock,

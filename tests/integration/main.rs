@@ -12,6 +12,7 @@ mod bucket;
 mod fuzz_corpus;
 mod npz_cache;
 mod readme_map;
+mod tiles;
 mod views;
 mod write;
 mod write_sets;

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::browser::{perf_mark, perf_measure, replace_query, sleep_ms};
-use super::client::fetch_shape;
+use super::client::fetch_head;
 use super::readout::{read_exact, Point, READOUT_DEBOUNCE_MS};
 use super::view::{self, bins_for, PlotBox, Window};
 use super::Chart;
@@ -226,18 +226,20 @@ fn follow_changes(chart: Chart) {
             arrays.dedup();
             leptos::task::spawn_local(async move {
                 for name in arrays {
-                    let Ok(shape) = fetch_shape(&name).await else {
+                    let Ok((shape, version)) = fetch_head(&name).await else {
                         continue;
                     };
-                    if shape.first() != Some(&chart.length_of(&name)) {
-                        changed(chart, &name, &shape);
+                    if version != chart.version_of(&name) {
+                        changed(chart, &name, &shape, &version);
                     }
                 }
             });
         }
-        LiveEvent::Changed(ArrayChange { name, shape, .. }) => {
+        LiveEvent::Changed(ArrayChange {
+            name, shape, etag, ..
+        }) => {
             if is_charted(chart, &name) {
-                changed(chart, &name, &shape);
+                changed(chart, &name, &shape, etag.trim_matches('"'));
             }
         }
         LiveEvent::Deleted(ArrayChange { name, .. }) => {
@@ -257,10 +259,13 @@ fn is_charted(chart: Chart, array: &str) -> bool {
     })
 }
 
-/// The charted array (or timestamps) `name` now has `shape`: refetch the overviews it is
-/// part of, and by index follow the new end if asked to (on a time axis the overviews tell
-/// the new end; see [`accept`]).
-fn changed(chart: Chart, name: &str, shape: &[u64]) {
+/// The charted array (or timestamps) `name` now has `shape` and `version`: refetch the
+/// overviews it is part of, and by index follow the new end if asked to (on a time axis the
+/// overviews tell the new end; see [`accept`]).
+fn changed(chart: Chart, name: &str, shape: &[u64], version: &str) {
+    chart.versions.update_value(|v| {
+        v.insert(name.to_string(), version.to_string());
+    });
     let arrays: Vec<String> = chart.init.with_value(|i| {
         i.series
             .iter()

@@ -436,8 +436,10 @@ mod tests {
             label: key.into(),
             dtype: "<f4".into(),
             len: 100,
+            version: String::new(),
             time: time.map(|t| SeriesTime {
                 array: t.into(),
+                version: String::new(),
                 unit_ns: 1,
                 first_ns: 0,
                 last_ns: 99,

@@ -198,6 +198,7 @@ mod tests {
         let samples: Vec<f64> = (0..1000).map(|i| i as f64).collect();
         let time = SeriesTime {
             array: "t".into(),
+            version: String::new(),
             unit_ns: 1,
             first_ns: 5_000,
             last_ns: 5_000 + 999 * 10 + 100_000,

@@ -212,6 +212,7 @@ mod tests {
             label: array.into(),
             dtype: "<f4".into(),
             len: 1,
+            version: String::new(),
             time: None,
         }
     }

@@ -65,6 +65,9 @@ struct Chart {
     len: RwSignal<u64>,
     /// Samples of each charted array now.
     lengths: StoredValue<HashMap<String, u64>>,
+    /// The version (ETag without the quotes) of each charted array and timestamps now, as
+    /// tile URLs name them.
+    versions: StoredValue<HashMap<String, String>>,
     /// The end of the x axis now: `len`, or one ns after the newest sample.
     end: RwSignal<f64>,
     /// The window, in x units.
@@ -123,10 +126,24 @@ impl Chart {
             .iter()
             .map(|s| (s.array.clone(), s.len))
             .collect();
+        let versions = init
+            .series
+            .iter()
+            .flat_map(|s| {
+                let time = s
+                    .time
+                    .as_ref()
+                    .map(|t| (t.array.clone(), t.version.clone()));
+                [(s.array.clone(), s.version.clone())]
+                    .into_iter()
+                    .chain(time)
+            })
+            .collect();
         Chart {
             time: init.time,
             len: RwSignal::new(init.len),
             lengths: StoredValue::new(lengths),
+            versions: StoredValue::new(versions),
             end: RwSignal::new(init.x_end()),
             window: RwSignal::new(init.window),
             shown: RwSignal::new(HashMap::new()),
@@ -188,6 +205,22 @@ impl Chart {
             }
         }
         arrays
+    }
+
+    /// The version of the charted array (or timestamps) `array` now, as tile URLs name it.
+    fn version_of(&self, array: &str) -> String {
+        self.versions
+            .with_value(|v| v.get(array).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Learn the version of `array` from the server (after a tile URL was refused as stale).
+    async fn refresh_version(self, array: &str) {
+        if let Ok((_, version)) = client::fetch_head(array).await {
+            self.versions.update_value(|v| {
+                v.insert(array.to_string(), version);
+            });
+        }
     }
 
     /// Samples of `array` now.

@@ -1,16 +1,18 @@
 //! Refining: after each change of view, the LOD of the window for every visible array,
-//! fetched all at once (and each array's overview once), placed on the axis by the series'
-//! own timestamps; answers to superseded views are dropped.
+//! fetched all at once as tiles whose URLs any HTTP cache may keep (and each array's
+//! overview once), placed on the axis by the series' own timestamps; answers to superseded
+//! views are dropped.
 
 use leptos::prelude::*;
 
 use super::browser::{perf_measure, sleep_ms};
-use super::client::{fetch_lod, fetch_lod_time};
+use super::client::{fetch_lod_time, Failure, TileSet};
 use super::effects::positions;
 use super::held::Fetched;
 use super::view::{self, bins_for, Window};
 use super::Chart;
 use crate::catalog::{SeriesInfo, TimeAxis};
+use crate::lod::tiles::{index_tiles, level_for, time_tile, time_tiles};
 use crate::lod::LodAnswer;
 
 /// Delay between the last change of view and the refining fetch, ms.
@@ -26,42 +28,103 @@ struct Wanted {
     overview: bool,
 }
 
-/// Fetch what `wanted` names: the whole series (by index, so the times of its newest
-/// samples come with it), or the window (in time on a time axis, by the series' own
-/// timestamps); placed on the axis.
+/// What one fetch brought: the answer, placed on the axis, and the samples the window shows
+/// (exact: in time, from a one-bin answer over the window itself).
+struct Got {
+    fetched: Fetched,
+    shows: (u64, u64),
+}
+
+/// Fetch what `wanted` names, as tiles of the level with bins of about a pixel (see
+/// [`crate::lod::tiles`]): the whole series by index (so the times of its newest samples come
+/// with it), or the window (in time on a time axis, by the series' own timestamps); placed
+/// on the axis. A tile refused as stale (the array changed and its event is not here yet)
+/// is asked again once at the version the server gives.
 async fn fetch(
+    chart: Chart,
     wanted: &Wanted,
     axis: Option<TimeAxis>,
     window: Window,
     bins: u64,
-) -> Result<Fetched, String> {
-    let (array, len) = (wanted.series.array.as_str(), wanted.len);
-    let time = axis.zip(wanted.series.time.as_ref());
-    let (answer, covers): (LodAnswer, (f64, f64)) = match (wanted.overview, time) {
-        (true, Some((_, time))) => (
-            fetch_lod(array, Some(&time.array), 0, len, bins).await?,
-            (0.0, f64::MAX),
-        ),
-        (true, None) => (
-            fetch_lod(array, None, 0, len, bins).await?,
-            (0.0, len as f64),
-        ),
-        (false, Some((axis, time))) => {
-            let (t0, t1) = view::instants(window, &axis);
-            let covers = (axis.x_of_ns(t0), axis.x_of_ns(t1));
-            let answer = fetch_lod_time(array, &time.array, t0, t1, bins).await?;
-            (answer, covers)
+) -> Result<Got, String> {
+    match fetch_tiles(chart, wanted, axis, window, bins).await {
+        Err(Failure::Gone(_)) => {
+            chart.refresh_version(&wanted.series.array).await;
+            if let Some(time) = &wanted.series.time {
+                chart.refresh_version(&time.array).await;
+            }
+            fetch_tiles(chart, wanted, axis, window, bins)
+                .await
+                .map_err(Failure::message)
         }
-        (false, None) => {
-            let (lo, hi) = positions(window, len as f64);
-            (
-                fetch_lod(array, None, lo, hi, bins).await?,
-                (lo as f64, hi as f64),
-            )
-        }
+        other => other.map_err(Failure::message),
+    }
+}
+
+async fn fetch_tiles(
+    chart: Chart,
+    wanted: &Wanted,
+    axis: Option<TimeAxis>,
+    window: Window,
+    bins: u64,
+) -> Result<Got, Failure> {
+    let (series, len) = (&wanted.series, wanted.len);
+    let version = chart.version_of(&series.array);
+    let time = axis.zip(series.time.as_ref());
+    let time_version = time.map(|(_, t)| (t.array.as_str(), chart.version_of(&t.array)));
+    let mut tiles = TileSet {
+        array: (&series.array, &version),
+        time: time_version.as_ref().map(|(t, v)| (*t, v.as_str())),
+        in_time: false,
+        level: 0,
     };
     let place = time.as_ref().map(|(axis, time)| (axis, *time));
-    Fetched::new(answer, covers, place).ok_or_else(|| "the answer has no times".into())
+    let placed = |answer: LodAnswer, covers| {
+        Fetched::new(answer, covers, place)
+            .ok_or_else(|| Failure::from("the answer has no times".to_string()))
+    };
+    match (wanted.overview, time) {
+        (false, Some((axis, time))) => {
+            let (t0, t1) = view::instants(window, &axis);
+            tiles.in_time = true;
+            tiles.level = level_for((t1 - t0) as f64, bins);
+            let numbers = time_tiles(tiles.level, t0, t1);
+            let from = time_tile(tiles.level, *numbers.start()).map_or(t0, |t| t.0);
+            let to = time_tile(tiles.level, *numbers.end()).map_or(t1, |t| t.1);
+            let (answer, exact) = futures_util::future::join(
+                tiles.fetch(numbers),
+                fetch_lod_time(&series.array, &time.array, t0, t1, 1),
+            )
+            .await;
+            let exact = exact?;
+            Ok(Got {
+                fetched: placed(answer?, (axis.x_of_ns(from), axis.x_of_ns(to)))?,
+                shows: (exact.start, exact.stop),
+            })
+        }
+        (overview, _) => {
+            if len == 0 {
+                return Err(Failure::Failed(format!("{} has no samples", series.array)));
+            }
+            let (lo, hi) = match overview {
+                true => (0, len),
+                false => positions(window, len as f64),
+            };
+            let lo = lo.min(len - 1);
+            tiles.level = level_for((hi.max(lo + 1) - lo) as f64, bins);
+            let numbers = index_tiles(tiles.level, lo, hi.max(lo + 1));
+            let answer = tiles.fetch(numbers.map(|n| n as i64)).await?;
+            let shows = (answer.start, answer.stop);
+            let covers = match (overview, time) {
+                (true, Some(_)) => (0.0, f64::MAX),
+                _ => (shows.0 as f64, shows.1 as f64),
+            };
+            Ok(Got {
+                fetched: placed(answer, covers)?,
+                shows,
+            })
+        }
+    }
 }
 
 /// Fetch the LOD of the window for each visible array, debounced (the first time at once),
@@ -111,7 +174,7 @@ pub(super) fn refine(chart: Chart) {
             });
             let axis = chart.time;
             let mut results = futures_util::future::join_all(wanted.map(|w| async move {
-                let result = fetch(&w, axis, window, bins).await;
+                let result = fetch(chart, &w, axis, window, bins).await;
                 (w, result)
             }))
             .await;
@@ -122,7 +185,7 @@ pub(super) fn refine(chart: Chart) {
             let refined = results.iter().any(|(w, r)| !w.overview && r.is_ok());
             for (wanted, result) in results {
                 match result {
-                    Ok(fetched) => accept(chart, wanted, fetched),
+                    Ok(got) => accept(chart, wanted, got),
                     Err(err) => chart.error.set(Some(err)),
                 }
             }
@@ -139,7 +202,7 @@ pub(super) fn refine(chart: Chart) {
 
 /// Hold a fetched answer. On a time axis an overview also says where the axis ends now (its
 /// last point is its array's newest sample), and a window which samples it shows.
-fn accept(chart: Chart, wanted: Wanted, fetched: Fetched) {
+fn accept(chart: Chart, wanted: Wanted, Got { fetched, shows }: Got) {
     if let (Some(axis), Some(time)) = (chart.time, &wanted.series.time) {
         if wanted.overview {
             let newest = fetched
@@ -161,9 +224,8 @@ fn accept(chart: Chart, wanted: Wanted, fetched: Fetched) {
                 }
             }
         } else {
-            let samples = (fetched.answer.start, fetched.answer.stop);
             chart.shown.update(|s| {
-                s.insert(wanted.series.array.clone(), samples);
+                s.insert(wanted.series.array.clone(), shows);
             });
         }
     }

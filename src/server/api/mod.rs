@@ -33,7 +33,7 @@ use crate::server::openapi::ApiDoc;
 use crate::server::serve::ConnectionClose;
 use crate::server::{write as writer, AppState};
 
-pub use lod::DEFAULT_BINS;
+pub use lod::{DEFAULT_BINS, TILE_CACHE_CONTROL};
 pub use read::{ArrayList, MAX_BUNDLE_ARRAYS};
 
 /// Routes under `/api`.
@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/events", get(events))
         .route("/api/bundle", get(read::get_bundle).put(write::put_bundle))
         .route("/api/lod/{*name}", get(lod::get_lod))
+        .route("/api/tiles/{*name}", get(lod::get_tile))
         .route("/api/stats/{*name}", get(measure::get_stats))
         .route(
             "/api/clock/{*name}",

@@ -42,6 +42,7 @@ fn series_of(array: &StoredArray, key: &str, time: Option<SeriesTime>) -> Vec<Se
         label,
         dtype: dtype.clone(),
         len,
+        version: array.etag.clone(),
         time: time.clone(),
     };
     if array.header.shape.len() == 1 {
@@ -60,6 +61,7 @@ fn series_time(state: &AppState, times: &StoredArray) -> Result<SeriesTime, Stri
     let unit = stamps.unit_ns;
     Ok(SeriesTime {
         array: times.name.clone(),
+        version: times.etag.clone(),
         unit_ns: unit,
         first_ns: first.saturating_mul(unit),
         last_ns: last.saturating_mul(unit),
