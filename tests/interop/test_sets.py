@@ -155,3 +155,53 @@ def test_hostile_archives_are_refused_and_nothing_is_stored(client, downlink, se
     assert status == 422, answer
     assert {a.name: a.etag for a in client.list()} == before
     np.testing.assert_array_equal(client.get("hostile/a"), np.arange(3))
+
+
+def test_an_npz_file_in_the_data_directory_is_replaced_whole(client, downlink, server):
+    """A group that is an .npz file (written by NumPy into the data directory) takes a new
+    archive as sent: one rename, so readers see the old members or the new ones, and a bad
+    archive leaves the file as it was, byte for byte."""
+    file = server.data / "files" / "pass9.npz"
+    file.parent.mkdir(exist_ok=True)
+    np.savez(file, a=np.zeros(50_000), b=np.zeros(50_000), gone=np.arange(3))
+    assert sorted(a.name for a in client.list() if a.name.startswith("files/pass9/")) == [
+        "files/pass9/a", "files/pass9/b", "files/pass9/gone"]
+
+    stop, mixed, reads = threading.Event(), [], [0]
+
+    def read():
+        reader = downlink.Client(server.base)
+        while not stop.is_set():
+            got = reader.get_many(["files/pass9/a", "files/pass9/b"])
+            if got["files/pass9/a"][0] != got["files/pass9/b"][-1]:
+                mixed.append((got["files/pass9/a"][0], got["files/pass9/b"][-1]))
+            reads[0] += 1
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for r in readers:
+        r.start()
+    try:
+        for v in range(1, 41):
+            body = npz_bytes(v % 2 == 0, a=np.full(50_000, v, dtype="<f8"), b=np.full(50_000, v, dtype="<f8"))
+            stored = client.put_group("files/pass9", body)
+            assert sorted(a.name for a in stored) == ["files/pass9/a", "files/pass9/b"]
+    finally:
+        stop.set()
+        for r in readers:
+            r.join()
+    assert reads[0] > 20 and not mixed, f"{len(mixed)} of {reads[0]} bundles mixed two archives: {mixed[:3]}"
+    assert file.read_bytes() == body, "the archive is stored as it was sent"
+    names = sorted(a.name for a in client.list() if a.name.startswith("files/pass9/"))
+    assert names == ["files/pass9/a", "files/pass9/b"], "members the new archive lacks are gone"
+
+    before = file.read_bytes()
+    status, answer = raw_put(server, "/api/arrays/files/pass9", body[:-30], "application/zip")
+    assert status == 422 and b"nothing was stored" in answer, answer
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("a.npy", b"\x93NUMPX not an .npy")
+    bad = out.getvalue()
+    status, answer = raw_put(server, "/api/arrays/files/pass9", bad, "application/zip")
+    assert status == 422 and b"not a valid .npy" in answer, answer
+    assert file.read_bytes() == before
+    np.testing.assert_array_equal(client.get("files/pass9/a"), np.full(50_000, 40.0))

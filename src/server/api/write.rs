@@ -44,7 +44,8 @@ fn authorized(state: &AppState, request: &Request) -> Result<(), ApiError> {
     tag = "writes",
     params(NameParam),
     request_body(description = "An .npy document; or an .npz archive, which replaces the group \
-        `name` with its members, all or none (the answer is then an ArrayList)", content(
+        `name` with its members, all or none (the answer is then an ArrayList); a group that is \
+        an .npz file is replaced by the archive as sent", content(
         (inline(Binary) = "application/x-npy"),
         (inline(Binary) = "application/octet-stream"),
         (inline(Binary) = "application/zip"),

@@ -1,6 +1,7 @@
 //! Several arrays stored at once, all or none: `PUT /api/bundle` (a Downlink bundle body)
 //! and `PUT /api/arrays/{group}` with an `.npz` body (what `np.savez` and
-//! `np.savez_compressed` write).
+//! `np.savez_compressed` write). When the group is an `.npz` file already, that file is
+//! replaced by the archive as sent, validated the same way (one rename).
 //!
 //! - **Staged first.** The body is streamed to a temporary file under the upload limit, as
 //!   for one array. Every array in it is then validated and written to its own temporary
@@ -98,8 +99,11 @@ pub async fn put_bundle(
 /// are removed in the same commit. 201 when the group had no arrays, else 200.
 ///
 /// # Errors
-/// As [`put_bundle`], plus 409 when an `.npz` file already has the group's name (it is
-/// read-only).
+/// When the group is an `.npz` file already, the file is replaced by the archive as sent
+/// (after the same validation): one rename, so readers see the old members or the new ones.
+///
+/// # Errors
+/// As [`put_bundle`].
 pub async fn put_npz(
     store: &Store,
     levels: &LevelsCache,
@@ -110,16 +114,13 @@ pub async fn put_npz(
 ) -> Result<Response, ApiError> {
     super::refuse_on_bucket(store, "a PUT of an .npz group")?;
     let (body, _) = receive_body(writer, headers, body, &NPZ_TYPES, false).await?;
+    let npz = store.root().join(format!("{group}.npz"));
+    if std::fs::symlink_metadata(&npz).is_ok_and(|m| m.is_file()) {
+        return replace_npz(store, levels, writer, group, npz, body).await;
+    }
     let (checking, staging, owned) = (store.clone(), writer.clone(), group.to_string());
     let (staged, old) = blocking(move || {
-        let npz = checking.root().join(format!("{owned}.npz"));
-        if std::fs::symlink_metadata(&npz).is_ok_and(|m| m.is_file()) {
-            return Err(ApiError::Conflict(format!(
-                "'{owned}' is the .npz file {}, which is read-only; store the group under another name",
-                npz.display()
-            )));
-        }
-        let staged = stage_npz(&checking, &staging, &owned, body.path())?;
+        let staged = stage_npz(&checking, &staging, &owned, body.path(), None)?;
         Ok((staged, members_on_disk(&checking, &owned)))
     })
     .await?;
@@ -135,6 +136,88 @@ pub async fn put_npz(
         StatusCode::OK
     };
     Ok((status, Json(Stored { arrays: stored })).into_response())
+}
+
+/// Replace the `.npz` file `npz` of `group` by the archive `body`, once every member of it
+/// has been validated as [`put_npz`] does: one rename under the store's set lock, with the
+/// write locks of every old and new member held; then the events (members gone, members
+/// stored). 200 with the members stored.
+async fn replace_npz(
+    store: &Store,
+    levels: &LevelsCache,
+    writer: &Writer,
+    group: &str,
+    npz: PathBuf,
+    body: TempFile,
+) -> Result<Response, ApiError> {
+    let (checking, staging, owned, archive) = (
+        store.clone(),
+        writer.clone(),
+        group.to_string(),
+        npz.clone(),
+    );
+    let (body, new, old) = blocking(move || {
+        // Inflated to check, then thrown away: the archive is stored as it came.
+        let staged = stage_npz(&checking, &staging, &owned, body.path(), Some(&archive))?;
+        let new: Vec<String> = staged.iter().map(|s| s.name.clone()).collect();
+        Ok((body, new, npz_members(&archive, &owned)))
+    })
+    .await?;
+    let names: BTreeSet<&String> = new.iter().chain(&old).collect();
+    let mut guards = Vec::with_capacity(names.len());
+    for name in names {
+        guards.push(writer.lock(name).await);
+    }
+    let (committing, gone_names) = (store.clone(), old.clone());
+    let (stored, gone) = blocking(move || {
+        let gone: Vec<_> = gone_names
+            .iter()
+            .filter(|name| !new.contains(name))
+            .filter_map(|name| committing.get(name).ok())
+            .collect();
+        let from = body.keep();
+        committing
+            .commit_set(std::slice::from_ref(&npz), || std::fs::rename(&from, &npz))
+            .map_err(|err| {
+                let _ = std::fs::remove_file(&from);
+                ApiError::Storage(err)
+            })?;
+        sync_dir(npz.parent().unwrap_or(Path::new("."))).map_err(ApiError::Storage)?;
+        let stored = new
+            .iter()
+            .map(|name| Ok(committing.get(name)?))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok((stored, gone))
+    })
+    .await?;
+    for name in &old {
+        levels.forget(name);
+    }
+    for array in &gone {
+        writer.emit(LiveEvent::Deleted(info_of(array).into()));
+    }
+    for array in &stored {
+        writer.emit(LiveEvent::Changed(info_of(array).into()));
+    }
+    drop(guards);
+    let arrays = stored.iter().map(|array| info_of(array)).collect();
+    Ok((StatusCode::OK, Json(Stored { arrays })).into_response())
+}
+
+/// The names of the `.npy` members of the archive at `path`, as arrays of `group` (none if
+/// it cannot be read).
+fn npz_members(path: &Path, group: &str) -> Vec<String> {
+    let Ok(archive) = File::open(path).map(zip::ZipArchive::new) else {
+        return Vec::new();
+    };
+    let Ok(archive) = archive else {
+        return Vec::new();
+    };
+    archive
+        .file_names()
+        .filter_map(|file| Some(format!("{group}/{}", file.strip_suffix(".npy")?)))
+        .filter(|name| validate_name(name).is_ok())
+        .collect()
 }
 
 /// The arrays stored directly in `group`'s folder (`group/*.npy`), by name.
@@ -153,10 +236,12 @@ fn members_on_disk(store: &Store, group: &str) -> Vec<String> {
         .collect()
 }
 
-/// Check a name of a set: valid, not inside an `.npz` group or a Zarr store.
-fn check_name(store: &Store, name: &str) -> Result<(), ApiError> {
+/// Check a name of a set: valid, not inside an `.npz` group or a Zarr store (other than
+/// `replacing`, the `.npz` file the set replaces).
+fn check_name(store: &Store, name: &str, replacing: Option<&Path>) -> Result<(), ApiError> {
     validate_name(name).map_err(|err| ApiError::BadSet(format!("'{name}': {err}")))?;
-    if let Some(owner) = store.read_only_owner(name) {
+    let owner = store.read_only_owner(name);
+    if let Some(owner) = owner.filter(|owner| Some(owner.as_path()) != replacing) {
         return Err(ApiError::MethodNotAllowed(format!(
             "'{name}' is inside {}, which is read-only; nothing was stored",
             owner.display()
@@ -200,7 +285,7 @@ fn stage_bundle(
     }
     let mut staged = Vec::with_capacity(spans.len());
     for span in spans {
-        check_name(store, &span.name)?;
+        check_name(store, &span.name, None)?;
         let header = NpyHeader {
             version: Version::V1,
             dtype: span.dtype,
@@ -224,12 +309,14 @@ fn stage_bundle(
 }
 
 /// Validate an `.npz` body and inflate each member to its own temporary `.npy`, counting
-/// the inflated bytes against the upload limit.
+/// the inflated bytes against the upload limit. `replacing`: the `.npz` file of the group
+/// the body will replace (its members may be named).
 fn stage_npz(
     store: &Store,
     writer: &Writer,
     group: &str,
     body: &Path,
+    replacing: Option<&Path>,
 ) -> Result<Vec<Staged>, ApiError> {
     let bad = |reason: String| ApiError::BadSet(format!("not a valid .npz: {reason}"));
     let file = File::open(body).map_err(ApiError::Storage)?;
@@ -253,7 +340,7 @@ fn stage_npz(
             .strip_suffix(".npy")
             .ok_or_else(|| bad(format!("member {file_name} is not an .npy file")))?;
         let name = format!("{group}/{member}");
-        check_name(store, &name)?;
+        check_name(store, &name, replacing)?;
         if staged.iter().any(|s| s.name == name) {
             return Err(bad(format!("member {file_name} is in the archive twice")));
         }
