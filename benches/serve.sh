@@ -4,11 +4,13 @@
 # (which builds the release binary first) or directly after `cargo leptos build --release`.
 #
 # Arrays: float32 of 1,000 samples (4 kB), 1 M samples (4 MB) and 25 M samples (100 MB).
-# Load: wrk (Debian package) on loopback, concurrency 1 and 8, DURATION seconds each.
+# Load: wrk (Debian package) on loopback, concurrency 1 and 8, ROUNDS runs of DURATION
+# seconds each, the two servers' runs interleaved (benches/serve_runs.py); medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-8}
+DURATION=${DURATION:-3}
+ROUNDS=${ROUNDS:-5}
 DL_PORT=${DL_PORT:-3931}
 NGINX_PORT=${NGINX_PORT:-3932}
 BIN=${DOWNLINK_BIN:-target/release/downlink}
@@ -36,8 +38,15 @@ for name, n in [("small", 1_000), ("mid", 1_000_000), ("big", 25_000_000)]:
 EOF
 chmod 644 "$work"/data/bench/*.npy
 
+# One core each: both servers on CPU 0 (nginx with one worker), wrk on CPU 1, so each server
+# has exactly one core and the load generator never takes it. Unpinned, nginx's workers,
+# tokio's workers and wrk's threads share the two cores, and the figures swing with the
+# scheduler from run to run.
+SERVER_CPU=0 CLIENT_CPU=1
+[ "$(nproc)" -lt 2 ] && CLIENT_CPU=0
+
 cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes auto;
+worker_processes 1;
 pid $work/nginx.pid;
 error_log $work/nginx/error.log warn;
 daemon on;
@@ -59,39 +68,17 @@ http {
   }
 }
 EOF
-"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx"
+taskset -c $SERVER_CPU "$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log"
 
-RUST_LOG=warn LEPTOS_SITE_ROOT=target/site "$BIN" --data "$work/data" --addr "127.0.0.1:$DL_PORT" &
+RUST_LOG=warn LEPTOS_SITE_ROOT=target/site taskset -c $SERVER_CPU "$BIN" --data "$work/data" --addr "127.0.0.1:$DL_PORT" &
+DL_PID=$!
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$DL_PORT/api/arrays" >/dev/null && break
   sleep 0.1
 done
+NGINX_WORKER=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 
-# wrk's summary -> "requests_per_second p99_latency"
-measure() {
-  local url=$1 conns=$2 threads=1
-  [ "$conns" -gt 1 ] && threads=2
-  local out
-  out=$(wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency "$url")
-  if grep -q "Non-2xx" <<<"$out"; then
-    printf 'error responses from %s:\n%s\n' "$url" "$out" >&2
-    exit 1
-  fi
-  awk '/Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = $2 } END { printf "%s %s\n", rps, p99 }' <<<"$out"
-}
-
-printf '\n%s, %s cores, wrk %ss per cell, loopback\n\n' "$(uname -m)" "$(nproc)" "$DURATION"
-printf '| array | conc. | Downlink req/s | nginx req/s | Downlink MB/s | nginx MB/s | Downlink/nginx | Downlink p99 | nginx p99 |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
-for name in small mid big; do
-  size=$(stat -c %s "$work/data/bench/$name.npy")
-  for conns in 1 8; do
-    read -r d_rps d_p99 < <(measure "http://127.0.0.1:$DL_PORT/api/arrays/bench/$name" "$conns")
-    read -r n_rps n_p99 < <(measure "http://127.0.0.1:$NGINX_PORT/bench/$name.npy" "$conns")
-    awk -v name="$name" -v size="$size" -v c="$conns" -v dr="$d_rps" -v nr="$n_rps" \
-      -v dp="$d_p99" -v np="$n_p99" 'BEGIN {
-        dm = dr * size / 1e6; nm = nr * size / 1e6;
-        printf "| %s (%.1f MB) | %d | %.0f | %.0f | %.0f | %.0f | %.2f× | %s | %s |\n",
-          name, size / 1e6, c, dr, nr, dm, nm, (nr > 0 ? dr / nr : 0), dp, np }'
-  done
-done
+printf '\n%s, %s cores (the servers on one, wrk on another), %s s a run, medians of %s interleaved runs, loopback\n\n' \
+  "$(uname -m)" "$(nproc)" "$DURATION" "$ROUNDS"
+python3 benches/serve_runs.py "$work/data/bench" "$DL_PORT" "$NGINX_PORT" "$DL_PID" "$NGINX_WORKER" \
+  "$DURATION" "$ROUNDS" "$CLIENT_CPU"

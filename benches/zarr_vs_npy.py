@@ -1,18 +1,25 @@
-"""A Zarr v3 array against the same data as .npy, over HTTP against the release server.
+"""Zarr v3 arrays against the same data as .npy, over HTTP against the release server.
 
-The data is telemetry-shaped: 100M float32 samples (a noisy two-tone signal with bursts)
-with datetime64[ns] timestamps in three passes 95 minutes apart, written once as .npy files
-and once by zarr-python as a Zarr group with its default codecs (bytes + zstd), in chunks of
-1M samples. For each form it prints:
+The data is telemetry-shaped, written once as .npy files and once by zarr-python as a Zarr
+group with its default codecs (bytes + zstd), in chunks of 1M rows, each with datetime64[ns]
+timestamps in three passes 95 minutes apart:
+
+  x      100M float32 samples (a noisy two-tone signal with bursts), timestamps `t`
+  adc    100M int16 ADC counts (a 12-bit converter's noisy readings), on the same `t`
+  cols   25M rows of 4 float32 channels, (N, 4) in C order (Zarr chunks of 250k x 4), at a
+         quarter of the rate, timestamps `t_cols`
+
+For each array and form it prints:
 
   first LOD     the first /api/lod answer on a fresh server: for Zarr, the decode of every
                 chunk into the disk cache plus the pyramid build; for .npy, the pyramid build
   LOD p50/p99   random index windows and random time windows of 2,000 bins, once indexed
-  slice         p50 of a 10,000-sample ?slice= read at a random place on a fresh server,
+                (every column of `cols` in each answer)
+  slice         p50 of a 10,000-row ?slice= read at a random place on a fresh server,
                 before anything is decoded (Zarr decodes only the chunks it covers)
   full GET      MB/s of GET /api/arrays/NAME?format=raw (cold: first read; warm: again)
 
-Usage: python3 benches/zarr_vs_npy.py [--out DIR]  (~1.3 GB under DIR, default bench-out/zarr,
+Usage: python3 benches/zarr_vs_npy.py [--out DIR]  (~3.4 GB under DIR, default bench-out/zarr,
 kept between runs). It prints a table and asserts nothing.
 """
 
@@ -37,36 +44,74 @@ START_NS = 1_767_225_600_000_000_000
 GAP_NS = 95 * 60 * 1_000_000_000
 BINS = 2000
 WINDOWS = 200
+COLUMNS = 4
+
+
+def times(a: int, b: int, n: int, step_ns: int):
+    """Timestamps of rows [a, b) of n: step_ns apart, in three passes with gaps."""
+    idx = np.arange(a, b, dtype=np.int64)
+    return (START_NS + idx * step_ns + (idx * 3 // n) * GAP_NS).view("<M8[ns]")
 
 
 def block(a: int, b: int):
     rng = np.random.default_rng(a)
     i = np.arange(a, b, dtype=np.float64)
     x = (np.sin(i / 977.0) * 3 + np.sin(i / 53.0) + rng.standard_normal(b - a) * 0.2).astype("<f4")
-    idx = np.arange(a, b, dtype=np.int64)
-    t = START_NS + idx * 1_000_000 + (idx * 3 // N) * GAP_NS
-    return t.view("<M8[ns]"), x
+    return times(a, b, N, 1_000_000), x
+
+
+def adc_block(a: int, b: int):
+    rng = np.random.default_rng(a + 1)
+    i = np.arange(a, b, dtype=np.float64)
+    return (2048 + 900 * np.sin(i / 977.0) + rng.normal(0, 12, b - a)).astype("<i2")
+
+
+def cols_block(a: int, b: int):
+    rng = np.random.default_rng(a + 2)
+    i = np.arange(a, b, dtype=np.float64)[:, None]
+    phase = np.arange(COLUMNS)[None, :]
+    return (np.sin(i / 211.0 + phase) + rng.standard_normal((b - a, COLUMNS)) * 0.05).astype("<f4")
+
+
+#: name, rows, dtype, shape after the rows, Zarr chunk rows, a block of rows, its timestamps
+ARRAYS = [
+    ("x", N, "<f4", (), CHUNK, lambda a, b: block(a, b)[1], "t"),
+    ("adc", N, "<i2", (), CHUNK, adc_block, "t"),
+    ("cols", N // COLUMNS, "<f4", (COLUMNS,), CHUNK // COLUMNS, cols_block, "t_cols"),
+]
 
 
 def write(out: Path) -> None:
     npy, zarr_dir = out / "npy" / "run", out / "zarr" / "run.zarr"
-    if not (npy / "x.npy").exists():
-        print("writing the .npy files ...", file=sys.stderr, flush=True)
-        npy.mkdir(parents=True, exist_ok=True)
-        x = np.lib.format.open_memmap(npy / "x.npy", mode="w+", dtype="<f4", shape=(N,))
-        t = np.lib.format.open_memmap(npy / "t.npy", mode="w+", dtype="<M8[ns]", shape=(N,))
-        for a in range(0, N, BLOCK):
-            t[a : a + BLOCK], x[a : a + BLOCK] = block(a, min(N, a + BLOCK))
-        x.flush()
-        t.flush()
-        del x, t
-    if not (zarr_dir / "x" / "zarr.json").exists():
-        print("writing the Zarr group (zstd) ...", file=sys.stderr, flush=True)
-        g = zarr.open_group(zarr_dir, mode="w")
-        x = g.create_array("x", shape=(N,), dtype="<f4", chunks=(CHUNK,))
-        t = g.create_array("t", shape=(N,), dtype="<M8[ns]", chunks=(CHUNK,))
-        for a in range(0, N, BLOCK):
-            t[a : a + BLOCK], x[a : a + BLOCK] = block(a, min(N, a + BLOCK))
+    npy.mkdir(parents=True, exist_ok=True)
+    g = zarr.open_group(zarr_dir, mode="a")
+    stamps = [("t", N, 1_000_000), ("t_cols", N // COLUMNS, 1_000_000 * COLUMNS)]
+    for name, n, step in stamps:
+        if not (npy / f"{name}.npy").exists():
+            print(f"writing {name}.npy ...", file=sys.stderr, flush=True)
+            t = np.lib.format.open_memmap(npy / f"{name}.npy", mode="w+", dtype="<M8[ns]", shape=(n,))
+            for a in range(0, n, BLOCK):
+                t[a : a + BLOCK] = times(a, min(n, a + BLOCK), n, step)
+            t.flush()
+            del t
+        if name not in g:
+            print(f"writing Zarr {name} (zstd) ...", file=sys.stderr, flush=True)
+            z = g.create_array(name, shape=(n,), dtype="<M8[ns]", chunks=(CHUNK,))
+            for a in range(0, n, BLOCK):
+                z[a : a + BLOCK] = times(a, min(n, a + BLOCK), n, step)
+    for name, n, dtype, tail, chunk, make, _ in ARRAYS:
+        if not (npy / f"{name}.npy").exists():
+            print(f"writing {name}.npy ...", file=sys.stderr, flush=True)
+            x = np.lib.format.open_memmap(npy / f"{name}.npy", mode="w+", dtype=dtype, shape=(n, *tail))
+            for a in range(0, n, BLOCK):
+                x[a : a + BLOCK] = make(a, min(n, a + BLOCK))
+            x.flush()
+            del x
+        if name not in g:
+            print(f"writing Zarr {name} (zstd) ...", file=sys.stderr, flush=True)
+            z = g.create_array(name, shape=(n, *tail), dtype=dtype, chunks=(chunk, *tail))
+            for a in range(0, n, BLOCK):
+                z[a : a + BLOCK] = make(a, min(n, a + BLOCK))
 
 
 def timed(server, paths, conn=None) -> list:
@@ -78,14 +123,14 @@ def timed(server, paths, conn=None) -> list:
     return out
 
 
-def measure(data: Path, name: str, port: int) -> dict:
+def measure(data: Path, name: str, n: int, port: int) -> dict:
     # No pyramid or decoded array kept from an earlier run: the first answer builds them.
     shutil.rmtree(data / ".downlink", ignore_errors=True)
     warm(data)  # the files in the page cache, as right after being written
     rng = random.Random(5)
     server = Server(data, port)
     try:
-        slices = [rng.randrange(0, N - 10_000) for _ in range(20)]
+        slices = [rng.randrange(0, n - 10_000) for _ in range(20)]
         slice_ms = timed(server, [f"/api/arrays/{name}?slice={a}:{a + 10_000}&format=raw" for a in slices])
         started = time.perf_counter()
         server.get(f"/api/lod/{name}?bins={BINS}")
@@ -94,8 +139,8 @@ def measure(data: Path, name: str, port: int) -> dict:
         span = N * 1_000_000 + 2 * GAP_NS
 
         def index_window():
-            width = int(10 ** rng.uniform(3, np.log10(N)))
-            a = rng.randrange(0, N - width + 1)
+            width = int(10 ** rng.uniform(3, np.log10(n)))
+            a = rng.randrange(0, n - width + 1)
             return f"/api/lod/{name}?start={a}&stop={a + width}&bins={BINS}"
 
         def time_window():
@@ -129,15 +174,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench-out" / "zarr")
     args = parser.parse_args()
     write(args.out)
-    rows = [
-        (".npy", measure(args.out / "npy", "run/x", 3971)),
-        ("Zarr (zstd, 1M chunks)", measure(args.out / "zarr", "run/x", 3972)),
-    ]
-    print("| 100M float32 + datetime64 | first LOD | LOD p50 / p99, index windows | LOD p50 / p99, time windows | 10k-sample slice, fresh server | full GET cold / warm |")
+    print("| 100M samples with datetime64 timestamps, zstd chunks of 1M rows | first LOD | LOD p50 / p99, index windows "
+          "| LOD p50 / p99, time windows | 10k-row slice, fresh server | full GET cold / warm |")
     print("|---|---:|---:|---:|---:|---:|")
-    for label, r in rows:
-        print(f"| {label} | {r['first_ms']:.0f} ms | {r['index'][0]:.2f} / {r['index'][1]:.2f} ms | "
-              f"{r['time'][0]:.2f} / {r['time'][1]:.2f} ms | {r['slice_p50']:.2f} ms | {r['cold']:.0f} / {r['warm']:.0f} MB/s |")
+    port = 3971
+    for name, n, dtype, tail, _, _, _ in ARRAYS:
+        shape = f"({n // 1_000_000}M, {tail[0]})" if tail else f"{n // 1_000_000}M"
+        for form in ("npy", "zarr"):
+            r = measure(args.out / form, f"run/{name}", n, port)
+            port += 1
+            label = f"`{name}` {np.dtype(dtype).name} {shape}, " + (".npy" if form == "npy" else "Zarr")
+            print(f"| {label} | {r['first_ms']:.0f} ms | {r['index'][0]:.2f} / {r['index'][1]:.2f} ms | "
+                  f"{r['time'][0]:.2f} / {r['time'][1]:.2f} ms | {r['slice_p50']:.2f} ms | "
+                  f"{r['cold']:.0f} / {r['warm']:.0f} MB/s |", flush=True)
 
 
 if __name__ == "__main__":

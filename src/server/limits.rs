@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::server::store::DEFAULT_DECODE_CACHE_MAX;
+
 /// Most connections served at once by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
@@ -38,6 +40,10 @@ pub struct Limits {
     /// Milliseconds a heavy request waits for its turn before it is answered 503.
     #[arg(long, env = "DOWNLINK_HEAVY_WAIT_MS", default_value_t = 2000)]
     pub heavy_wait_ms: u64,
+    /// Bytes of disk the decoded Zarr arrays may take in all (`DIR/.downlink/zarr/`); past
+    /// it, the least recently used stores are dropped and decoded again when next read.
+    #[arg(long, env = "DOWNLINK_DECODE_CACHE_MAX", default_value_t = DEFAULT_DECODE_CACHE_MAX)]
+    pub decode_cache_max: u64,
 }
 
 impl Default for Limits {
@@ -48,6 +54,7 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             heavy: None,
             heavy_wait_ms: 2000,
+            decode_cache_max: DEFAULT_DECODE_CACHE_MAX,
         }
     }
 }

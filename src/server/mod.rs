@@ -169,6 +169,10 @@ impl AppState {
             }
             None => clock::Clocks::new(clock_dir),
         };
+        let budget = store.decode_budget();
+        budget.set_max(limits.decode_cache_max);
+        let forget = levels.clone();
+        budget.on_evict(move |_, group| forget.forget_group(group));
         AppState(Arc::new(AppParts {
             leptos_options,
             levels,

@@ -16,3 +16,4 @@ mod tiles;
 mod views;
 mod write;
 mod write_sets;
+mod zarr_cache;

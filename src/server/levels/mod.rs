@@ -357,6 +357,22 @@ impl LevelsCache {
         }
     }
 
+    /// Drop the levels of `group` and of every array under it (`group/...`): a Zarr store
+    /// dropped from the decode caches.
+    pub fn forget_group(&self, group: &str) {
+        let under = |name: &String| {
+            name == group
+                || name
+                    .strip_prefix(group)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        self.lock().retain(|name, _| !under(name));
+        self.times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|name, _| !under(name));
+    }
+
     /// Drop the levels of a deleted array.
     pub fn forget(&self, name: &str) {
         self.lock().remove(name);

@@ -43,8 +43,15 @@ pub(super) fn map_file(file: &File) -> std::io::Result<Bytes> {
 /// A new sparse file of `len` bytes at `path` (its folder made; any file there replaced),
 /// open for writing blocks into, and its map: the cache files that decoded or fetched data
 /// fill as it is read.
+///
+/// A file already there is unlinked first, never truncated: whoever still maps it (the
+/// levels of a chart, a request in flight) keeps reading its bytes.
 pub(super) fn sparse_file(path: &Path, len: u64) -> std::io::Result<(File, Bytes)> {
     std::fs::create_dir_all(path.parent().unwrap_or(path))?;
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -65,7 +65,7 @@ use crate::wire::npy::NpyHeader;
 pub use files::MAX_INFLATED_MEMBER;
 use stamp::FileStamp;
 pub use stamp::Fnv64;
-pub use zarr::Decoder;
+pub use zarr::{DecodeBudget, Decoder, DEFAULT_DECODE_CACHE_MAX};
 
 /// Notes of missing keys kept before the expired ones are dropped.
 const MAX_ABSENT: usize = 4096;
@@ -259,19 +259,40 @@ pub struct Store {
     headers: Arc<RwLock<()>>,
     /// Held to resolve several names as one set (shared) and to replace a set (exclusive).
     sets: Arc<RwLock<()>>,
+    /// The disk bound of the Zarr decode caches.
+    budget: Arc<DecodeBudget>,
 }
 
 impl Store {
     /// A store over `root` (which should exist; a missing directory lists as empty).
     pub fn new(root: impl Into<PathBuf>) -> Store {
+        let cache: Arc<RwLock<HashMap<PathBuf, Cached>>> = Arc::default();
+        let budget = DecodeBudget::new(DEFAULT_DECODE_CACHE_MAX);
+        // A store dropped from the decode caches is read afresh next time (weakly held: the
+        // budget lives in the cache's own entries).
+        let entries = Arc::downgrade(&cache);
+        budget.on_evict(move |store, _| {
+            if let Some(entries) = entries.upgrade() {
+                entries
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .remove(store);
+            }
+        });
         Store {
             root: root.into(),
             bucket: None,
             absent: Arc::default(),
-            cache: Arc::default(),
+            cache,
             headers: Arc::default(),
             sets: Arc::default(),
+            budget,
         }
+    }
+
+    /// The disk bound of the Zarr decode caches (see [`DecodeBudget`]).
+    pub fn decode_budget(&self) -> &Arc<DecodeBudget> {
+        &self.budget
     }
 
     /// A store over the objects of `bucket`, keeping what it fetches, inflates and builds
@@ -673,7 +694,7 @@ impl Store {
                 let storage = bucket.zarr_storage(key);
                 let cache = own_folder(&self.decoded_dir(), path);
                 let members =
-                    zarr::read_members(&group, path, version, &cache, &storage, metadata);
+                    zarr::read_members(&group, path, version, &cache, &storage, metadata, &self.budget);
                 for (member, failed) in &members {
                     if let Err(reason) = failed {
                         tracing::warn!(store = %key, member = %member, "skipping Zarr array: {reason}");
@@ -876,7 +897,7 @@ impl Store {
             _ => match self.check_store(path) {
                 Ok(group) => {
                     let cache = own_folder(&self.decoded_dir(), path);
-                    let members = zarr::read_zarr(&group, path, version, &cache);
+                    let members = zarr::read_zarr(&group, path, version, &cache, &self.budget);
                     for (member, failed) in &members {
                         if let Err(reason) = failed {
                             tracing::warn!(store = %path.display(), member = %member, "skipping Zarr array: {reason}");

@@ -8,15 +8,20 @@
 //!   slice decodes only the blocks it covers; a pyramid or a whole read decodes every block,
 //!   each streamed from its chunks through memory and written to the file, so the decoded
 //!   array is page cache the kernel can drop, never the server's own memory at once.
+//! - The decoded bytes of all the stores, together, stay within a [`DecodeBudget`]: past it,
+//!   the least recently used other stores' files are dropped (and decoded again when next
+//!   read).
 //! - The store's version is the identity of every file in it (a change to any chunk or
 //!   metadata file is a new version, a new ETag and a new cache file). The store refuses to
 //!   serve a folder that contains a symlink, so nothing outside the data directory is read.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::ops::Range;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use zarrs::array::{Array, ArrayBytes, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
@@ -31,6 +36,180 @@ use crate::wire::npy::{NpyHeader, Version};
 /// Most bytes one decode call holds in memory (whole rows: one row of chunks where it fits,
 /// and as many rows of chunks as fit when a whole array is decoded).
 const MAX_BLOCK_BYTES: u64 = 64 << 20;
+
+/// The default bound of the decode caches, in decoded bytes (`--decode-cache-max`).
+pub const DEFAULT_DECODE_CACHE_MAX: u64 = 32 << 30;
+
+/// The disk bound of the Zarr decode caches: the decoded bytes of every store, together.
+///
+/// Each store is charged for the blocks its [`Decoder`]s decode. When a charge takes the
+/// total past the bound, the least recently used other stores are dropped until it fits:
+/// their cache files are removed and the hooks are told (the store forgets what it read of
+/// it, the level-of-detail cache its arrays' levels), so the next read opens and decodes it
+/// again, and the disk space returns when the last request reading the old files ends. One
+/// store larger than the bound is still decoded whole.
+pub struct DecodeBudget {
+    max: AtomicU64,
+    state: Mutex<Charges>,
+    /// Told the folder and the group name of every store dropped.
+    hooks: RwLock<Vec<EvictHook>>,
+}
+
+/// What the budget tells of a store it dropped: its folder and its group name.
+type EvictHook = Box<dyn Fn(&Path, &str) + Send + Sync>;
+
+#[derive(Default)]
+struct Charges {
+    used: u64,
+    next: u64,
+    arrays: HashMap<u64, Charge>,
+}
+
+/// One store's share of the budget.
+struct Charge {
+    bytes: u64,
+    used_at: Instant,
+    /// Where its decode caches are.
+    cache: PathBuf,
+    store: PathBuf,
+    group: String,
+}
+
+/// A store's charge, shared by its decoders: released when the last one is dropped.
+struct ChargeId {
+    budget: Arc<DecodeBudget>,
+    id: u64,
+}
+
+impl Drop for ChargeId {
+    fn drop(&mut self) {
+        self.budget.release(self.id);
+    }
+}
+
+impl std::fmt::Debug for DecodeBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodeBudget")
+            .field("max", &self.max.load(Ordering::Relaxed))
+            .field("used", &self.used())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DecodeBudget {
+    /// A budget of `max` decoded bytes.
+    pub fn new(max: u64) -> Arc<DecodeBudget> {
+        Arc::new(DecodeBudget {
+            max: AtomicU64::new(max),
+            state: Mutex::default(),
+            hooks: RwLock::default(),
+        })
+    }
+
+    /// Bound the decoded bytes to `max` from now on.
+    pub fn set_max(&self, max: u64) {
+        self.max.store(max, Ordering::Relaxed);
+    }
+
+    /// Decoded bytes charged now.
+    pub fn used(&self) -> u64 {
+        self.charges().used
+    }
+
+    /// Call `hook` with the folder and group name of every store dropped from now on.
+    pub fn on_evict(&self, hook: impl Fn(&Path, &str) + Send + Sync + 'static) {
+        self.hooks
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(hook));
+    }
+
+    fn charges(&self) -> std::sync::MutexGuard<'_, Charges> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new store to charge (the one in folder `store`, its arrays `group`...), decoded into
+    /// files in `cache`.
+    fn register(self: &Arc<Self>, cache: &Path, store: &Path, group: &str) -> Arc<ChargeId> {
+        let mut charges = self.charges();
+        charges.next += 1;
+        let id = charges.next;
+        charges.arrays.insert(
+            id,
+            Charge {
+                bytes: 0,
+                used_at: Instant::now(),
+                cache: cache.to_path_buf(),
+                store: store.to_path_buf(),
+                group: group.to_string(),
+            },
+        );
+        Arc::new(ChargeId {
+            budget: Arc::clone(self),
+            id,
+        })
+    }
+
+    /// Charge store `id` with `bytes` more (none for a store already dropped), then drop
+    /// the least recently used others until the total fits.
+    fn charge(&self, id: u64, bytes: u64) {
+        let max = self.max.load(Ordering::Relaxed);
+        let dropped: Vec<Charge> = {
+            let mut charges = self.charges();
+            let Some(charge) = charges.arrays.get_mut(&id) else {
+                return;
+            };
+            charge.bytes += bytes;
+            charge.used_at = Instant::now();
+            charges.used += bytes;
+            let mut dropped = Vec::new();
+            while charges.used > max {
+                let oldest = charges
+                    .arrays
+                    .iter()
+                    .filter(|(other, c)| **other != id && c.bytes > 0)
+                    .min_by_key(|(_, c)| c.used_at)
+                    .map(|(other, _)| *other);
+                let Some(charge) = oldest.and_then(|o| charges.arrays.remove(&o)) else {
+                    break;
+                };
+                charges.used -= charge.bytes;
+                dropped.push(charge);
+            }
+            dropped
+        };
+        for charge in dropped {
+            tracing::info!(
+                store = %charge.store.display(),
+                bytes = charge.bytes,
+                "dropping a decoded Zarr store to stay within --decode-cache-max"
+            );
+            if let Ok(files) = std::fs::read_dir(&charge.cache) {
+                for file in files.filter_map(Result::ok) {
+                    let _ = std::fs::remove_file(file.path());
+                }
+            }
+            for hook in self.hooks.read().unwrap_or_else(|p| p.into_inner()).iter() {
+                hook(&charge.store, &charge.group);
+            }
+        }
+    }
+
+    /// Store `id` was read: it is the most recently used.
+    fn touch(&self, id: u64) {
+        if let Some(charge) = self.charges().arrays.get_mut(&id) {
+            charge.used_at = Instant::now();
+        }
+    }
+
+    /// Store `id` is gone (its decoders dropped): its bytes are no longer charged.
+    fn release(&self, id: u64) {
+        let mut charges = self.charges();
+        if let Some(charge) = charges.arrays.remove(&id) {
+            charges.used -= charge.bytes;
+        }
+    }
+}
 
 /// The members of a store: each array's path inside it (`""` for a store that is one array)
 /// and the array, or why it cannot be served.
@@ -74,7 +253,13 @@ pub(super) type Storage = Arc<dyn ReadableStorageTraits>;
 /// Every array of the store in `dir` (named `group` in the data directory), its data mapped
 /// from a sparse cache file under `cache` (a folder of this store's own, emptied of other
 /// versions).
-pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> Members {
+pub(super) fn read_zarr(
+    group: &str,
+    dir: &Path,
+    version: u64,
+    cache: &Path,
+    budget: &Arc<DecodeBudget>,
+) -> Members {
     let storage: Storage = match FilesystemStore::new(dir) {
         Ok(storage) => Arc::new(storage),
         Err(err) => return vec![(String::new(), Err(format!("cannot open the store: {err}")))],
@@ -104,7 +289,7 @@ pub(super) fn read_zarr(group: &str, dir: &Path, version: u64, cache: &Path) -> 
             (member, text)
         })
         .collect();
-    read_members(group, dir, version, cache, &storage, metadata)
+    read_members(group, dir, version, cache, &storage, metadata, budget)
 }
 
 /// The arrays of a store read through `storage`, given the text of each `zarr.json` in it
@@ -116,7 +301,9 @@ pub(super) fn read_members(
     cache: &Path,
     storage: &Storage,
     metadata: Vec<(String, Result<Vec<u8>, String>)>,
+    budget: &Arc<DecodeBudget>,
 ) -> Members {
+    let charge = budget.register(cache, dir, group);
     let mut members = Vec::new();
     let mut keep = Vec::new();
     for (member, text) in metadata {
@@ -144,15 +331,13 @@ pub(super) fn read_members(
             format!("{:016x}.bin", h.finish())
         };
         keep.push(file_name.clone());
-        let array = open_array(
-            &name,
+        let store = OpenStore {
             dir,
-            &member,
-            &meta,
             storage,
-            &cache.join(file_name),
             version,
-        );
+            charge: &charge,
+        };
+        let array = open_array(&store, &name, &member, &meta, &cache.join(file_name));
         members.push((member, array.map(Arc::new)));
     }
     if let Ok(entries) = std::fs::read_dir(cache) {
@@ -175,15 +360,30 @@ fn parse_metadata(text: &[u8]) -> Result<serde_json::Value, String> {
     Ok(json)
 }
 
+/// What the arrays of one store are opened with.
+struct OpenStore<'a> {
+    /// Its folder (or key prefix).
+    dir: &'a Path,
+    storage: &'a Storage,
+    version: u64,
+    charge: &'a Arc<ChargeId>,
+}
+
+/// Member `member` (named `name`, its `zarr.json` `meta`) of `store`, decoded into
+/// `cache_file`.
 fn open_array(
+    store: &OpenStore,
     name: &str,
-    dir: &Path,
     member: &str,
     meta: &serde_json::Value,
-    storage: &Storage,
     cache_file: &Path,
-    version: u64,
 ) -> Result<StoredArray, String> {
+    let OpenStore {
+        dir,
+        storage,
+        version,
+        charge,
+    } = *store;
     let path = format!("/{member}");
     let array = Array::open(Arc::clone(storage), &path)
         .map_err(|err| format!("the Zarr array cannot be opened: {err}"))?;
@@ -233,6 +433,7 @@ fn open_array(
             block_rows,
             decoded: Mutex::new(vec![false; usize::try_from(blocks).unwrap_or(0)]),
             complete: AtomicBool::new(blocks == 0),
+            charge: Arc::clone(charge),
         }))),
     })
 }
@@ -307,6 +508,8 @@ pub struct Decoder {
     /// two readers never decode the same block at once.
     decoded: Mutex<Vec<bool>>,
     complete: AtomicBool,
+    /// Its store's charge, for the blocks it decodes.
+    charge: Arc<ChargeId>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -332,6 +535,7 @@ impl Decoder {
     pub fn ensure(&self, rows: Range<u64>) -> Result<(), String> {
         let end = rows.end.min(self.rows);
         if rows.start >= end || self.is_complete() {
+            self.charge.budget.touch(self.charge.id);
             return Ok(());
         }
         let mut decoded = self
@@ -352,7 +556,13 @@ impl Decoder {
             while run_end < last && run_end - block < per_call && !decoded[run_end as usize] {
                 run_end += 1;
             }
-            self.decode_rows(block * self.block_rows, run_end * self.block_rows)?;
+            let (from, to) = (
+                block * self.block_rows,
+                (run_end * self.block_rows).min(self.rows),
+            );
+            let bytes = (to - from) * self.row_bytes;
+            self.charge.budget.charge(self.charge.id, bytes);
+            self.decode_rows(from, to)?;
             for slot in &mut decoded[block as usize..run_end as usize] {
                 *slot = true;
             }
