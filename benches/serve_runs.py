@@ -56,7 +56,8 @@ def main() -> None:
             us = {k: statistics.median(r[2] for r in v) for k, v in runs.items()}
             # The p99 of the median run by requests/s.
             p99 = {k: sorted(v, key=lambda r: r[0])[len(v) // 2][1] for k, v in runs.items()}
-            print(f"| {name} ({size / 1e6:.1f} MB) | {conns} | {rps['dl']:.0f} | {rps['ng']:.0f} "
+            shown = f"{size / 1e3:.0f} kB" if size < 1e6 else f"{size / 1e6:.1f} MB"
+            print(f"| {name} ({shown}) | {conns} | {rps['dl']:.0f} | {rps['ng']:.0f} "
                   f"| {rps['dl'] * size / 1e6:.0f} | {rps['ng'] * size / 1e6:.0f} | {rps['dl'] / rps['ng']:.2f}× "
                   f"| {us['dl']:.1f} / {us['ng']:.1f} | {p99['dl']} | {p99['ng']} |")
 

@@ -193,6 +193,7 @@ enum TileAt {
         (status = 400, description = "A bad name or parameter, a level above 52, a tile past the end of the series (by index) or outside the instants of i64 ns (in time), by=time without time=, tv= without time=", body = ErrorBody),
         (status = 404, description = "No such array", body = ErrorBody),
         (status = 410, description = "v= (or tv=) is not the version stored now: the array changed since the URL was made; ask for its version again", body = ErrorBody),
+        (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "As /api/lod", body = ErrorBody),
         (status = 503, description = "As /api/lod", body = ErrorBody,
             headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
