@@ -61,6 +61,7 @@ async fn fetch(
     }
 }
 
+/// [`fetch`] once, at the versions the chart knows now.
 async fn fetch_tiles(
     chart: Chart,
     wanted: &Wanted,
