@@ -6,11 +6,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from server import free_port
+from server import free_port, wait_until_up
 
 CONF = """
 {user}
@@ -67,15 +65,10 @@ class CachingProxy:
             [nginx_binary(), "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log"),
              "-g", "daemon off;"],
         )
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(self.base + "/api/arrays", timeout=1).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("nginx exited: " + (self.dir / "error.log").read_text())
-                time.sleep(0.05)
-        raise RuntimeError("nginx did not start")
+        try:
+            wait_until_up(self.base + "/api/arrays", self.proc, "nginx", seconds=10)
+        except RuntimeError as err:
+            raise RuntimeError(f"{err}: {(self.dir / 'error.log').read_text()}") from None
 
     def stop(self) -> None:
         if self.proc.poll() is None:

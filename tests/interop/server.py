@@ -16,6 +16,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, what: str, seconds: float = 20) -> None:
+    """Wait until `url` answers, or fail when `proc` exits or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited during start-up")
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start")
+
+
 class Server:
     """A running server over `data` (a directory, or an `s3://` URL as a string); `base` is
     its URL."""
@@ -34,15 +48,7 @@ class Server:
             stdout=open(log, "wb") if log else None,
             stderr=subprocess.STDOUT if log else None,
         )
-        for _ in range(400):
-            try:
-                urllib.request.urlopen(self.base + "/api/arrays", timeout=1).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("downlink exited during start-up")
-                time.sleep(0.05)
-        raise RuntimeError("downlink did not start")
+        wait_until_up(self.base + "/api/arrays", self.proc, "downlink")
 
     def kill(self) -> None:
         """SIGKILL: no chance to clean up."""

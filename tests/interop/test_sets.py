@@ -60,27 +60,40 @@ def test_put_many_round_trips_every_dtype(client):
 def test_readers_see_the_old_set_or_the_new_one(client, downlink, server):
     """A writer replaces {a, b} with ever newer pairs; readers' bundles never mix two."""
     client.put_many({"pair/a": np.zeros(50_000), "pair/b": np.zeros(50_000)})
+
+    def write(v):
+        client.put_many({"pair/a": np.full(50_000, v, dtype="<f8"), "pair/b": np.full(50_000, v, dtype="<f8")})
+
+    reads, mixed = read_while_writing(downlink, server, ["pair/a", "pair/b"], write, rounds=100, readers=4)
+    assert reads > 50 and not mixed, f"{len(mixed)} of {reads} bundles mixed two sets: {mixed[:3]}"
+
+
+def read_while_writing(downlink, server, pair, write, rounds, readers):
+    """Call write(1) ... write(rounds) while `readers` threads read the two arrays `pair` in
+    one bundle each time; how many reads there were, and the (first, second) values of
+    those that saw two different writes (each write fills both with its number)."""
     stop, mixed, reads = threading.Event(), [], [0]
+    first, second = pair
 
     def read():
         reader = downlink.Client(server.base)
         while not stop.is_set():
-            got = reader.get_many(["pair/a", "pair/b"])
-            if got["pair/a"][0] != got["pair/b"][-1]:
-                mixed.append((got["pair/a"][0], got["pair/b"][-1]))
+            got = reader.get_many(pair)
+            if got[first][0] != got[second][-1]:
+                mixed.append((got[first][0], got[second][-1]))
             reads[0] += 1
 
-    readers = [threading.Thread(target=read) for _ in range(4)]
-    for r in readers:
-        r.start()
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    for t in threads:
+        t.start()
     try:
-        for v in range(1, 101):
-            client.put_many({"pair/a": np.full(50_000, v, dtype="<f8"), "pair/b": np.full(50_000, v, dtype="<f8")})
+        for v in range(1, rounds + 1):
+            write(v)
     finally:
         stop.set()
-        for r in readers:
-            r.join()
-    assert reads[0] > 50 and not mixed, f"{len(mixed)} of {reads[0]} bundles mixed two sets: {mixed[:3]}"
+        for t in threads:
+            t.join()
+    return reads[0], mixed
 
 
 def test_a_malformed_bundle_leaves_everything_as_it_was(client, downlink, server):
@@ -167,29 +180,17 @@ def test_an_npz_file_in_the_data_directory_is_replaced_whole(client, downlink, s
     assert sorted(a.name for a in client.list() if a.name.startswith("files/pass9/")) == [
         "files/pass9/a", "files/pass9/b", "files/pass9/gone"]
 
-    stop, mixed, reads = threading.Event(), [], [0]
+    sent = {}
 
-    def read():
-        reader = downlink.Client(server.base)
-        while not stop.is_set():
-            got = reader.get_many(["files/pass9/a", "files/pass9/b"])
-            if got["files/pass9/a"][0] != got["files/pass9/b"][-1]:
-                mixed.append((got["files/pass9/a"][0], got["files/pass9/b"][-1]))
-            reads[0] += 1
+    def write(v):
+        sent["body"] = npz_bytes(v % 2 == 0, a=np.full(50_000, v, dtype="<f8"), b=np.full(50_000, v, dtype="<f8"))
+        stored = client.put_group("files/pass9", sent["body"])
+        assert sorted(a.name for a in stored) == ["files/pass9/a", "files/pass9/b"]
 
-    readers = [threading.Thread(target=read) for _ in range(3)]
-    for r in readers:
-        r.start()
-    try:
-        for v in range(1, 41):
-            body = npz_bytes(v % 2 == 0, a=np.full(50_000, v, dtype="<f8"), b=np.full(50_000, v, dtype="<f8"))
-            stored = client.put_group("files/pass9", body)
-            assert sorted(a.name for a in stored) == ["files/pass9/a", "files/pass9/b"]
-    finally:
-        stop.set()
-        for r in readers:
-            r.join()
-    assert reads[0] > 20 and not mixed, f"{len(mixed)} of {reads[0]} bundles mixed two archives: {mixed[:3]}"
+    reads, mixed = read_while_writing(downlink, server, ["files/pass9/a", "files/pass9/b"], write, rounds=40,
+                                      readers=3)
+    assert reads > 20 and not mixed, f"{len(mixed)} of {reads} bundles mixed two archives: {mixed[:3]}"
+    body = sent["body"]
     assert file.read_bytes() == body, "the archive is stored as it was sent"
     names = sorted(a.name for a in client.list() if a.name.startswith("files/pass9/"))
     assert names == ["files/pass9/a", "files/pass9/b"], "members the new archive lacks are gone"

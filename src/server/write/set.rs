@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
@@ -36,7 +37,7 @@ use crate::names::validate_name;
 use crate::server::describe::info_of;
 use crate::server::error::ApiError;
 use crate::server::levels::LevelsCache;
-use crate::server::store::Store;
+use crate::server::store::{Store, StoredArray};
 use crate::server::task::blocking;
 use crate::wire::npy::{NpyHeader, Version};
 use crate::wire::{bundle_header_len, bundle_spans};
@@ -163,11 +164,7 @@ async fn replace_npz(
         Ok((body, new, npz_members(&archive, &owned)))
     })
     .await?;
-    let names: BTreeSet<&String> = new.iter().chain(&old).collect();
-    let mut guards = Vec::with_capacity(names.len());
-    for name in names {
-        guards.push(writer.lock(name).await);
-    }
+    let guards = lock_all(writer, new.iter().chain(&old)).await;
     let (committing, gone_names) = (store.clone(), old.clone());
     let (stored, gone) = blocking(move || {
         let gone: Vec<_> = gone_names
@@ -190,17 +187,8 @@ async fn replace_npz(
         Ok((stored, gone))
     })
     .await?;
-    for name in &old {
-        levels.forget(name);
-    }
-    for array in &gone {
-        writer.emit(LiveEvent::Deleted(info_of(array).into()));
-    }
-    for array in &stored {
-        writer.emit(LiveEvent::Changed(info_of(array).into()));
-    }
+    let arrays = announce(levels, writer, &old, &gone, &stored);
     drop(guards);
-    let arrays = stored.iter().map(|array| info_of(array)).collect();
     Ok((StatusCode::OK, Json(Stored { arrays })).into_response())
 }
 
@@ -388,16 +376,7 @@ async fn commit(
     staged: Vec<Staged>,
     removals: Vec<String>,
 ) -> Result<Vec<ArrayInfo>, ApiError> {
-    let names: BTreeSet<String> = staged
-        .iter()
-        .map(|s| s.name.clone())
-        .chain(removals.iter().cloned())
-        .collect();
-    // In name order, so two sets that share names never wait for each other in a circle.
-    let mut guards = Vec::with_capacity(names.len());
-    for name in &names {
-        guards.push(writer.lock(name).await);
-    }
+    let guards = lock_all(writer, staged.iter().map(|s| &s.name).chain(&removals)).await;
     let (committing, journals) = (store.clone(), writer.clone());
     let removed = removals.clone();
     let (stored, gone) = blocking(move || {
@@ -452,17 +431,44 @@ async fn commit(
         Ok((stored, gone))
     })
     .await?;
-    for name in &removals {
+    let stored = announce(levels, writer, &removals, &gone, &stored);
+    drop(guards);
+    Ok(stored)
+}
+
+/// The write locks of `names`, taken in name order, so two sets that share names never
+/// wait for each other in a circle.
+async fn lock_all<'a>(
+    writer: &Writer,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+    let names: BTreeSet<&String> = names.into_iter().collect();
+    let mut guards = Vec::with_capacity(names.len());
+    for name in names {
+        guards.push(writer.lock(name).await);
+    }
+    guards
+}
+
+/// After a set's commit: forget the levels of `replaced`, announce the arrays `gone` and
+/// `stored`; the stored ones as the listing shows them.
+fn announce(
+    levels: &LevelsCache,
+    writer: &Writer,
+    replaced: &[String],
+    gone: &[Arc<StoredArray>],
+    stored: &[Arc<StoredArray>],
+) -> Vec<ArrayInfo> {
+    for name in replaced {
         levels.forget(name);
     }
-    for array in &gone {
+    for array in gone {
         writer.emit(LiveEvent::Deleted(info_of(array).into()));
     }
-    for array in &stored {
+    for array in stored {
         writer.emit(LiveEvent::Changed(info_of(array).into()));
     }
-    drop(guards);
-    Ok(stored.iter().map(|array| info_of(array)).collect())
+    stored.iter().map(|array| info_of(array)).collect()
 }
 
 fn file_name(path: &Path) -> String {
