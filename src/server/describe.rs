@@ -220,6 +220,7 @@ mod tests {
                 etag: String::new(),
                 source: crate::server::store::Source::Npy("g/t.npy".into()),
                 filler: None,
+                npy_header_memo: Default::default(),
             };
             // Exact to the nanosecond, which an f64 round trip is not at this magnitude.
             assert_eq!(time_count(&array, 0), Some(value), "{descr}");

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod cors;
 pub mod demo;
 pub mod describe;
 pub mod error;
@@ -27,13 +28,11 @@ use std::sync::Arc;
 use std::sync::LazyLock;
 
 use axum::extract::FromRef;
-use axum::http::{header, HeaderName, Method};
 use axum::response::IntoResponse;
 use axum::routing::any;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::app::{shell, App};
@@ -194,34 +193,11 @@ static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_
 
 /// The whole application: API, pages, static files.
 pub fn router(state: AppState) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::PUT,
-            Method::POST,
-            Method::DELETE,
-        ])
-        .allow_headers([
-            header::RANGE,
-            header::IF_NONE_MATCH,
-            header::IF_RANGE,
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-        ])
-        .expose_headers([
-            header::ETAG,
-            header::CONTENT_RANGE,
-            header::CONTENT_LENGTH,
-            HeaderName::from_static(crate::catalog::X_ARRAY_DTYPE),
-            HeaderName::from_static(crate::catalog::X_ARRAY_SHAPE),
-        ]);
     let api = api::routes()
         .route("/api/{*rest}", any(api_not_found))
         // An upload whose body stalls is abandoned (408, nothing stored).
         .layer(RequestBodyTimeoutLayer::new(state.limits.body_timeout()))
-        .layer(cors);
+        .layer(cors::CorsLayer);
     let options = state.leptos_options.clone();
     Router::new()
         .merge(api)

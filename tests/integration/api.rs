@@ -511,6 +511,13 @@ async fn any_origin_may_read_and_sees_the_array_headers() {
             "{name} in {exposed}"
         );
     }
+    // The answer is the same for every origin: nothing for a cache to vary on.
+    assert!(headers.get(header::VARY).is_none(), "{headers:?}");
+    // The Zarr view of the arrays is as open, and so are error answers.
+    for uri in ["/zarr/ramp/zarr.json", "/api/arrays/no-such-array"] {
+        let (_, headers, _) = send(&app, request("GET", uri, &[origin])).await;
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*", "{uri}");
+    }
     // A preflight for a ranged, conditional read from another origin is allowed.
     let preflight = request(
         "OPTIONS",
@@ -537,6 +544,9 @@ async fn any_origin_may_read_and_sees_the_array_headers() {
     for name in ["range", "if-none-match"] {
         assert!(allowed.contains(name), "{name} in {allowed}");
     }
+    // The browser may keep it, and writes from another origin are allowed too.
+    assert_eq!(headers[header::ACCESS_CONTROL_MAX_AGE], "7200");
+    assert!(methods.contains("PUT") && methods.contains("POST") && methods.contains("DELETE"));
 }
 
 #[tokio::test]

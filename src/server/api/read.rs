@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
@@ -92,7 +92,9 @@ pub(crate) async fn get_array(
     State(heavy): State<Heavy>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    // The request itself rather than a copy of its headers (the `HeaderMap` extractor
+    // clones them): this is the path of every small read.
+    request: Request,
 ) -> Result<Response, ApiError> {
     validate_name(&name)?;
     let params = Params::parse(query.as_deref(), &["format", "slice", "dtype"])?;
@@ -122,7 +124,7 @@ pub(crate) async fn get_array(
             .await?
         }
     };
-    repr::respond_within(rep, &headers, &heavy).await
+    repr::respond_within(rep, request.headers(), &heavy).await
 }
 
 /// `GET /api/bundle`: several arrays in one body, each aligned to 64 bytes.

@@ -378,6 +378,7 @@ mod tests {
 
     fn array(descr: &str, shape: &[u64], fortran_order: bool) -> StoredArray {
         StoredArray {
+            npy_header_memo: Default::default(),
             name: "a".into(),
             header: NpyHeader {
                 version: Version::V1,

@@ -325,16 +325,22 @@ pub fn single(
     let mut key = selected.key.clone();
     match format {
         Format::Npy => {
-            let header = NpyHeader {
-                version: Version::V1,
-                dtype: selected.dtype.clone(),
-                fortran_order: selected.fortran_order,
-                shape: selected.shape.clone(),
+            // No option changed the header (an empty key): the stored one, made once.
+            let header = if key.is_empty() {
+                array.npy_header()
+            } else {
+                let header = NpyHeader {
+                    version: Version::V1,
+                    dtype: selected.dtype.clone(),
+                    fortran_order: selected.fortran_order,
+                    shape: selected.shape.clone(),
+                };
+                Bytes::from(header.to_bytes())
             };
             Ok(Representation {
                 content_type: "application/x-npy",
                 headers: Vec::new(),
-                parts: vec![Part::Bytes(Bytes::from(header.to_bytes())), selected.data],
+                parts: vec![Part::Bytes(header), selected.data],
                 etag: etag_for(&array.etag, &key),
             })
         }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 
 use super::{Part, Representation, CHUNK};
@@ -88,7 +88,9 @@ pub fn respond_holding<H: Send + Sync + Unpin + 'static>(
     hold: H,
 ) -> Result<Response, ApiError> {
     let total: u64 = rep.parts.iter().map(Part::len).sum();
-    let mut headers = HeaderMap::new();
+    // Room for every header of the answer, CORS's included: a map that grows on the way
+    // rehashes, and one handed to axum as a response part is copied header by header.
+    let mut headers = HeaderMap::with_capacity(ANSWER_HEADERS);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(rep.content_type),
@@ -110,7 +112,7 @@ pub fn respond_holding<H: Send + Sync + Unpin + 'static>(
         .and_then(|v| v.to_str().ok())
     {
         if none_match(value, &rep.etag) {
-            return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+            return Ok(answer(StatusCode::NOT_MODIFIED, headers, Body::empty()));
         }
     }
 
@@ -126,7 +128,11 @@ pub fn respond_holding<H: Send + Sync + Unpin + 'static>(
 
     let Some(range) = range else {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-        return Ok((StatusCode::OK, headers, parts_body(rep.parts, total, hold)).into_response());
+        return Ok(answer(
+            StatusCode::OK,
+            headers,
+            parts_body(rep.parts, total, hold),
+        ));
     };
     let (first, last) = satisfy(range, total).ok_or(ApiError::RangeNotSatisfiable(total))?;
     let parts = cut(&rep.parts, first, last + 1);
@@ -135,12 +141,23 @@ pub fn respond_holding<H: Send + Sync + Unpin + 'static>(
     if let Ok(value) = HeaderValue::from_str(&format!("bytes {first}-{last}/{total}")) {
         headers.insert(header::CONTENT_RANGE, value);
     }
-    Ok((
+    Ok(answer(
         StatusCode::PARTIAL_CONTENT,
         headers,
         parts_body(parts, len, hold),
-    )
-        .into_response())
+    ))
+}
+
+/// Headers a representation's answer may carry: content type, ranges, ETag, cache
+/// control, two of the representation's own, length or range, and the two of CORS.
+const ANSWER_HEADERS: usize = 12;
+
+/// A response of `status` with `headers` (taken as they are) and `body`.
+fn answer(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
 }
 
 /// [`respond`] within the pool of heavy work: a representation that computes its bytes

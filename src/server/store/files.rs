@@ -104,6 +104,7 @@ pub(super) fn read_npy_file(
         })?;
     let etag = array_etag(&stamp.etag(""), &header);
     Ok(StoredArray {
+        npy_header_memo: Default::default(),
         name: name.to_string(),
         data: map.slice(offset..end as usize),
         header,
@@ -124,6 +125,7 @@ pub(super) fn read_npy_bytes(
     let start = view.data_offset;
     let end = start + view.data.len();
     Ok(StoredArray {
+        npy_header_memo: Default::default(),
         name: name.to_string(),
         etag: array_etag(&etag, &view.header),
         header: view.header,

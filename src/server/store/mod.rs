@@ -54,13 +54,13 @@ mod zarr;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use crate::names::validate_name;
-use crate::wire::npy::NpyHeader;
+use crate::wire::npy::{self, NpyHeader};
 
 pub use files::MAX_INFLATED_MEMBER;
 use stamp::FileStamp;
@@ -92,6 +92,9 @@ pub struct StoredArray {
     /// read as zeros, so readers call [`StoredArray::ensure_rows`] first). `None`: `data` is
     /// whole.
     pub filler: Option<Filler>,
+    /// The `.npy` header of the array as stored, made when first sent (see
+    /// [`StoredArray::npy_header`]); `Default::default()` when the array is made.
+    pub npy_header_memo: OnceLock<Bytes>,
 }
 
 /// What fills a [`StoredArray`]'s data on demand.
@@ -120,6 +123,20 @@ impl Filler {
 }
 
 impl StoredArray {
+    /// The `.npy` (version 1.0) header of the whole array as stored, made once: every
+    /// untouched `.npy` answer of this version starts with it.
+    pub fn npy_header(&self) -> Bytes {
+        self.npy_header_memo
+            .get_or_init(|| {
+                let header = NpyHeader {
+                    version: npy::Version::V1,
+                    ..self.header.clone()
+                };
+                Bytes::from(header.to_bytes())
+            })
+            .clone()
+    }
+
     /// Make sure rows `rows` (along the first axis; a 0-d array has one) are in `data`.
     ///
     /// # Errors

@@ -804,6 +804,7 @@ fn array_at(
     let file = cache.join(format!("{etag}.{}-{n}.bin", std::process::id()));
     let (fetcher, data) = Fetcher::new(bucket, object, within.start, len, row_bytes, &file)?;
     Ok(StoredArray {
+        npy_header_memo: Default::default(),
         name: name.to_string(),
         header,
         data,

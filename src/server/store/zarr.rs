@@ -417,6 +417,7 @@ fn open_array(
         format!("{:016x}", h.finish())
     };
     Ok(StoredArray {
+        npy_header_memo: Default::default(),
         name: name.to_string(),
         etag: super::files::array_etag(&etag, &header),
         header,
