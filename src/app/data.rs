@@ -114,7 +114,7 @@ pub async fn list_arrays() -> Result<Vec<ArrayInfo>, PageError> {
     use crate::server::describe::info_of;
     use crate::server::task::blocking;
     let store = ssr::state()?.store.clone();
-    let arrays = blocking(move || Ok(store.list())).await?;
+    let arrays = blocking(move || Ok(store.list()?)).await?;
     Ok(arrays.iter().map(|a| info_of(a)).collect())
 }
 

@@ -137,7 +137,10 @@ impl ApiError {
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Upstream(_)
+            | ApiError::Store(StoreError::Unreachable { .. } | StoreError::ListingUnreachable(_)) => {
+                StatusCode::BAD_GATEWAY
+            }
             ApiError::Lod(_) | ApiError::Storage(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -244,6 +247,18 @@ mod tests {
                 }
                 .into(),
                 422,
+            ),
+            (
+                StoreError::Unreachable {
+                    name: "x".into(),
+                    reason: "connection reset".into(),
+                }
+                .into(),
+                502,
+            ),
+            (
+                StoreError::ListingUnreachable("connection refused".into()).into(),
+                502,
             ),
             (WireError::BadMagic.into(), 422),
             (LodError::ZeroBins.into(), 400),

@@ -431,11 +431,26 @@ async fn the_members_of_a_bundle_are_fetched_at_once() {
     assert!(took < std::time::Duration::from_millis(800), "{took:?}");
 }
 
-/// An in-memory store whose next `failures` range GETs fail, as a network blip would.
-#[derive(Debug)]
+/// An in-memory store whose next `failures` range GETs fail, as a network blip would; and
+/// while `down`, every GET, HEAD and listing fails, as when the store cannot be reached.
+#[derive(Debug, Default)]
 struct Flaky {
     inner: InMemory,
     failures: std::sync::atomic::AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn is_down(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn refused() -> object_store::Error {
+    object_store::Error::Generic {
+        store: "Flaky",
+        source: "connection refused".into(),
+    }
 }
 
 impl std::fmt::Display for Flaky {
@@ -469,6 +484,9 @@ impl ObjectStore for Flaky {
         options: object_store::GetOptions,
     ) -> object_store::Result<object_store::GetResult> {
         use std::sync::atomic::Ordering;
+        if self.is_down() {
+            return Err(refused());
+        }
         let ranged = options.range.is_some();
         if ranged && self.failures.load(Ordering::SeqCst) > 0 {
             self.failures.fetch_sub(1, Ordering::SeqCst);
@@ -492,6 +510,11 @@ impl ObjectStore for Flaky {
         prefix: Option<&Key>,
     ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
     {
+        if self.is_down() {
+            return futures_util::StreamExt::boxed(futures_util::stream::once(async {
+                Err(refused())
+            }));
+        }
         self.inner.list(prefix)
     }
 
@@ -499,6 +522,9 @@ impl ObjectStore for Flaky {
         &self,
         prefix: Option<&Key>,
     ) -> object_store::Result<object_store::ListResult> {
+        if self.is_down() {
+            return Err(refused());
+        }
         self.inner.list_with_delimiter(prefix).await
     }
 
@@ -514,10 +540,7 @@ impl ObjectStore for Flaky {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_network_blip_reading_a_header_is_not_remembered_past_the_recheck() {
-    let objects = Arc::new(Flaky {
-        inner: InMemory::new(),
-        failures: std::sync::atomic::AtomicUsize::new(0),
-    });
+    let objects = Arc::new(Flaky::default());
     let doc = npy("<f8", &[2], &f64s([1.0, 2.0]));
     objects
         .put(&Key::from("pre/x.npy"), PutPayload::from(doc))
@@ -529,10 +552,69 @@ async fn a_network_blip_reading_a_header_is_not_remembered_past_the_recheck() {
         .failures
         .store(1, std::sync::atomic::Ordering::SeqCst);
     let (status, _, _) = get(&app, "/api/arrays/x").await;
-    assert!(!status.is_success(), "{status}");
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
     // ...but once the recheck time is past, the object (unchanged) is read again.
     tokio::time::sleep(RECHECK + std::time::Duration::from_millis(100)).await;
     let (status, _, body) = get(&app, "/api/arrays/x").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(f64s_of(&body), [1.0, 2.0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_that_does_not_answer_is_a_502_never_a_bad_or_missing_array() {
+    use std::sync::atomic::Ordering;
+    let objects = Arc::new(Flaky::default());
+    let x = f64s((0..1000).map(f64::from));
+    objects
+        .put(
+            &Key::from("pre/x.npy"),
+            PutPayload::from(npy("<f8", &[1000], &x)),
+        )
+        .await
+        .unwrap();
+    let (_cache, app) = app_over(Arc::clone(&objects) as Arc<dyn ObjectStore>);
+    let error_of = |body: &[u8]| -> String {
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+        json["error"].as_str().unwrap().to_string()
+    };
+
+    // The store is down: the listing is not "no arrays", the array is not "not found"
+    // nor "malformed", and its chart's data says the same.
+    objects.down.store(true, Ordering::SeqCst);
+    let (status, _, body) = get(&app, "/api/arrays").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let error = error_of(&body);
+    assert!(
+        error.contains("cannot be listed now") && error.contains("connection refused"),
+        "{error}"
+    );
+    for uri in [
+        "/api/arrays/x",
+        "/api/lod/x?start=0&stop=1000&bins=10",
+        "/zarr/x/zarr.json",
+    ] {
+        let (status, _, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{uri}");
+        let error = error_of(&body);
+        assert!(error.contains("cannot be read now"), "{uri}: {error}");
+    }
+
+    // Back up: nothing of the outage was remembered.
+    objects.down.store(false, Ordering::SeqCst);
+    let (status, _, body) = get(&app, "/api/arrays/x").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f64s_of(&body), (0..1000).map(f64::from).collect::<Vec<_>>());
+
+    // The header is known, but the rows a strided slice needs do not come.
+    objects.failures.store(1000, Ordering::SeqCst);
+    let (status, _, body) = get(&app, "/api/arrays/x?slice=::2").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(error_of(&body).contains("x"), "{}", error_of(&body));
+    objects.failures.store(0, Ordering::SeqCst);
+    let (status, _, body) = get(&app, "/api/arrays/x?slice=::2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        f64s_of(&body),
+        (0..1000).step_by(2).map(f64::from).collect::<Vec<_>>()
+    );
 }

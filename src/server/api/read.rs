@@ -41,7 +41,7 @@ pub struct ArrayList {
     )
 )]
 pub(crate) async fn list_arrays(State(store): State<Store>) -> Result<Json<ArrayList>, ApiError> {
-    let arrays = blocking(move || Ok(store.list())).await?;
+    let arrays = blocking(move || Ok(store.list()?)).await?;
     let arrays = arrays.iter().map(|a| info_of(a)).collect();
     Ok(Json(ArrayList { arrays }))
 }

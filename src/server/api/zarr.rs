@@ -77,7 +77,7 @@ fn answer(store: &Store, key: &str) -> Result<Representation, ApiError> {
                 Err(err) => return Err(err.into()),
             }
         }
-        return group_document(store, prefix).ok_or_else(not_found);
+        return group_document(store, prefix)?.ok_or_else(not_found);
     }
     // NAME/c/I/J...: the first split whose name is an array with as many dimensions.
     let segments: Vec<&str> = key.split('/').collect();
@@ -246,7 +246,10 @@ fn array_document(array: &StoredArray) -> Result<Representation, ApiError> {
 
 /// A group of every servable array under `prefix` (`""`: all), with consolidated metadata
 /// (subgroups included); `None` when there is none.
-fn group_document(store: &Store, prefix: &str) -> Option<Representation> {
+///
+/// # Errors
+/// When the bucket cannot be listed.
+fn group_document(store: &Store, prefix: &str) -> Result<Option<Representation>, ApiError> {
     let under = if prefix.is_empty() {
         String::new()
     } else {
@@ -254,7 +257,7 @@ fn group_document(store: &Store, prefix: &str) -> Option<Representation> {
     };
     let mut metadata = serde_json::Map::new();
     let mut validator = Fnv64::new();
-    for array in store.list() {
+    for array in store.list()? {
         let Some(rel) = array.name.strip_prefix(&under) else {
             continue;
         };
@@ -272,7 +275,7 @@ fn group_document(store: &Store, prefix: &str) -> Option<Representation> {
         metadata.insert(rel.to_string(), document);
     }
     if metadata.is_empty() {
-        return None;
+        return Ok(None);
     }
     let document = json!({
         "zarr_format": 3,
@@ -280,10 +283,10 @@ fn group_document(store: &Store, prefix: &str) -> Option<Representation> {
         "attributes": {},
         "consolidated_metadata": {"kind": "inline", "must_understand": false, "metadata": metadata},
     });
-    Some(json_rep(
+    Ok(Some(json_rep(
         &document,
         format!("\"g-{:016x}\"", validator.finish()),
-    ))
+    )))
 }
 
 /// Chunk `indices` of `array`: a slice of its data, padded at the edge. `None` for indices

@@ -163,10 +163,7 @@ impl Part {
             } => {
                 fetcher
                     .ensure_bytes(*from..*to)
-                    .map_err(|reason| StoreError::Invalid {
-                        name: fetcher.key().to_string(),
-                        reason,
-                    })?;
+                    .map_err(|failure| StoreError::of(fetcher.key(), failure))?;
                 Ok(data.slice(*from as usize..*to as usize))
             }
         }

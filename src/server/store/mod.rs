@@ -107,9 +107,9 @@ pub enum Filler {
 }
 
 impl Filler {
-    fn ensure(&self, rows: std::ops::Range<u64>) -> Result<(), String> {
+    fn ensure(&self, rows: std::ops::Range<u64>) -> Result<(), remote::Failure> {
         match self {
-            Filler::Zarr(decoder) => decoder.ensure(rows),
+            Filler::Zarr(decoder) => decoder.ensure(rows).map_err(remote::Failure::Invalid),
             Filler::Remote(fetcher) => fetcher.ensure(rows),
         }
     }
@@ -140,13 +140,13 @@ impl StoredArray {
     /// Make sure rows `rows` (along the first axis; a 0-d array has one) are in `data`.
     ///
     /// # Errors
-    /// [`StoreError::Invalid`] when a chunk cannot be read or decoded.
+    /// [`StoreError::Invalid`] when a chunk cannot be decoded, [`StoreError::Unreachable`]
+    /// when the bucket fails to send it.
     pub fn ensure_rows(&self, rows: std::ops::Range<u64>) -> Result<(), StoreError> {
         match &self.filler {
-            Some(filler) => filler.ensure(rows).map_err(|reason| StoreError::Invalid {
-                name: self.name.clone(),
-                reason,
-            }),
+            Some(filler) => filler
+                .ensure(rows)
+                .map_err(|failure| StoreError::of(&self.name, failure)),
             None => Ok(()),
         }
     }
@@ -158,14 +158,9 @@ impl StoredArray {
     /// As [`StoredArray::ensure_rows`].
     pub fn ensure_bytes(&self, bytes: std::ops::Range<u64>) -> Result<(), StoreError> {
         match &self.filler {
-            Some(Filler::Remote(fetcher)) => {
-                fetcher
-                    .ensure_bytes(bytes)
-                    .map_err(|reason| StoreError::Invalid {
-                        name: self.name.clone(),
-                        reason,
-                    })
-            }
+            Some(Filler::Remote(fetcher)) => fetcher
+                .ensure_bytes(bytes)
+                .map_err(|failure| StoreError::of(&self.name, failure)),
             Some(Filler::Zarr(_)) => self.ensure_all(),
             None => Ok(()),
         }
@@ -228,6 +223,29 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The bucket holding the array did not answer, or failed the request; the same
+    /// request may succeed later.
+    #[error("array '{name}' cannot be read now, the bucket failed: {reason}")]
+    Unreachable {
+        /// The array's name.
+        name: String,
+        /// What the store said, or why it said nothing.
+        reason: String,
+    },
+    /// The bucket could not be listed; the same request may succeed later.
+    #[error("the arrays cannot be listed now, the bucket failed: {0}")]
+    ListingUnreachable(String),
+}
+
+impl StoreError {
+    /// The error of array `name` for `failure`.
+    pub fn of(name: &str, failure: remote::Failure) -> StoreError {
+        let name = name.to_string();
+        match failure {
+            remote::Failure::Unreachable(reason) => StoreError::Unreachable { name, reason },
+            remote::Failure::Invalid(reason) => StoreError::Invalid { name, reason },
+        }
+    }
 }
 
 /// What one file on disk holds, as last loaded.
@@ -241,6 +259,8 @@ enum Content {
     Zarr(Arc<zarr::Members>),
     /// Not servable; the reason was logged once when this version was first seen.
     Invalid(String),
+    /// The bucket did not answer (or failed the request): never cached, asked again next time.
+    Unreachable(String),
 }
 
 /// What probing one candidate file found.
@@ -435,10 +455,15 @@ impl Store {
             name: name.to_string(),
             reason: reason.to_string(),
         };
+        let unreachable = |reason: String| StoreError::Unreachable {
+            name: name.to_string(),
+            reason,
+        };
         match probe(&self.root.join(format!("{name}.npy"))) {
             Probe::Unknown => return None,
             Probe::Found(Content::Npy(array)) => return Some(Ok(array)),
             Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+            Probe::Found(Content::Unreachable(reason)) => return Some(Err(unreachable(reason))),
             Probe::Found(Content::Npz(_) | Content::Zarr(_)) | Probe::Absent => {}
         }
         let zarr_member = |members: &zarr::Members, member: &str| {
@@ -457,6 +482,7 @@ impl Store {
                 }
             }
             Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+            Probe::Found(Content::Unreachable(reason)) => return Some(Err(unreachable(reason))),
             Probe::Found(_) | Probe::Absent => {}
         }
         let segments: Vec<&str> = name.split('/').collect();
@@ -473,6 +499,9 @@ impl Store {
                     }
                 }
                 Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+                Probe::Found(Content::Unreachable(reason)) => {
+                    return Some(Err(unreachable(reason)))
+                }
                 Probe::Found(_) | Probe::Absent => {}
             }
             let group = self
@@ -486,6 +515,9 @@ impl Store {
                     }
                 }
                 Probe::Found(Content::Invalid(reason)) => return Some(Err(invalid(&reason))),
+                Probe::Found(Content::Unreachable(reason)) => {
+                    return Some(Err(unreachable(reason)))
+                }
                 Probe::Found(_) | Probe::Absent => {}
             }
         }
@@ -554,7 +586,10 @@ impl Store {
     }
 
     /// Every servable array, sorted by name.
-    pub fn list(&self) -> Vec<Arc<StoredArray>> {
+    ///
+    /// # Errors
+    /// [`StoreError::ListingUnreachable`] when the bucket cannot be listed.
+    pub fn list(&self) -> Result<Vec<Arc<StoredArray>>, StoreError> {
         if let Some(bucket) = &self.bucket {
             return self.list_bucket(bucket);
         }
@@ -579,19 +614,16 @@ impl Store {
             contents.extend(self.load(path));
         }
         self.forget_all_but(&seen_paths);
-        arrays_of(contents)
+        Ok(arrays_of(contents))
     }
 
     /// [`Store::list`] of a bucket: one listing, and a header read for each object whose
     /// identity is not cached yet.
-    fn list_bucket(&self, bucket: &Arc<remote::Bucket>) -> Vec<Arc<StoredArray>> {
-        let objects = match bucket.list() {
-            Ok(objects) => objects,
-            Err(reason) => {
-                tracing::warn!("{reason}");
-                return Vec::new();
-            }
-        };
+    fn list_bucket(
+        &self,
+        bucket: &Arc<remote::Bucket>,
+    ) -> Result<Vec<Arc<StoredArray>>, StoreError> {
+        let objects = bucket.list().map_err(StoreError::ListingUnreachable)?;
         let mut seen_paths = HashSet::new();
         let mut contents = Vec::new();
         for object in objects {
@@ -615,8 +647,15 @@ impl Store {
             seen_paths.insert(path.clone());
             contents.push(self.object_content(bucket, &path, object));
         }
+        // A listing missing the arrays whose headers did not come would not be the truth.
+        if let Some(reason) = contents.iter().find_map(|content| match content {
+            Content::Unreachable(reason) => Some(reason.clone()),
+            _ => None,
+        }) {
+            return Err(StoreError::ListingUnreachable(reason));
+        }
         self.forget_all_but(&seen_paths);
-        arrays_of(contents)
+        Ok(arrays_of(contents))
     }
 
     /// What the object for `path` holds now: from the cache when its identity was checked
@@ -638,7 +677,7 @@ impl Store {
                 None
             }
             // Not cached: the next request asks again.
-            Err(reason) => Some(Content::Invalid(reason)),
+            Err(reason) => Some(Content::Unreachable(reason)),
         }
     }
 
@@ -693,7 +732,7 @@ impl Store {
                 self.remember_absent(path);
                 return None;
             }
-            Err(reason) => return Some(Content::Invalid(reason)),
+            Err(reason) => return Some(Content::Unreachable(reason)),
         };
         let (version, metadata) = listing;
         let stamp = FileStamp::of_object(0, &format!("{version:016x}"));
@@ -749,6 +788,9 @@ impl Store {
             }
             content
         });
+        if let Content::Unreachable(_) = content {
+            return content;
+        }
         self.absent
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -771,12 +813,14 @@ impl Store {
         let cache = own_folder(&self.fetched_dir(), path);
         if path.extension().is_some_and(|e| e == "npz") {
             remote::read_npz(bucket, &name, path, object, stamp, &cache)
-                .map(|members| Content::Npz(Arc::new(members)))
+                .map_or_else(Content::Invalid, |members| Content::Npz(Arc::new(members)))
         } else {
-            remote::read_npy(bucket, &name, path, object, stamp, &cache)
-                .map(|array| Content::Npy(Arc::new(array)))
+            match remote::read_npy(bucket, &name, path, object, stamp, &cache) {
+                Ok(array) => Content::Npy(Arc::new(array)),
+                Err(remote::Failure::Invalid(reason)) => Content::Invalid(reason),
+                Err(remote::Failure::Unreachable(reason)) => Content::Unreachable(reason),
+            }
         }
-        .unwrap_or_else(Content::Invalid)
     }
 }
 
@@ -804,7 +848,7 @@ fn arrays_of(contents: Vec<Content>) -> Vec<Arc<StoredArray>> {
                         .or_insert_with(|| Arc::clone(array));
                 }
             }
-            Content::Invalid(_) => {}
+            Content::Invalid(_) | Content::Unreachable(_) => {}
         }
     }
     let mut arrays: Vec<_> = by_name.into_values().collect();

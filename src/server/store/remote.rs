@@ -18,6 +18,10 @@
 //!   upload above [`MULTIPART_ABOVE`]. Either way S3 replaces the object atomically: readers
 //!   see the old array or the new one, never a mix.
 //!
+//! - A store that cannot be reached, or fails a request, is told apart from an object
+//!   that is not a valid array ([`Failure`]): the first answers 502 and is asked again by
+//!   the next request, the second 422 like any invalid file.
+//!
 //! Every method blocks on the network: call them from a blocking task, never from an async
 //! worker ([`Fetcher::stream`] is the exception, polled by the response body).
 
@@ -425,6 +429,18 @@ pub(super) fn list_zarr(bucket: &Bucket, folder: &str) -> Result<Option<ZarrList
     Ok(Some((version.finish(), metadata)))
 }
 
+/// Why an array in the bucket could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The store did not answer, failed the request, sent less than asked, or the object
+    /// changed while it was read: the same request may succeed later.
+    #[error("{0}")]
+    Unreachable(String),
+    /// What the store sent is not a servable array (or its local cache file failed).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// An ETag as a plain string: no quotes, no weak marker.
 fn bare_etag(e_tag: Option<&str>) -> String {
     e_tag
@@ -598,8 +614,9 @@ impl Fetcher {
     /// [`CONCURRENCY`] range GETs at a time.
     ///
     /// # Errors
-    /// When the object changed or cannot be read.
-    pub fn ensure(&self, rows: Range<u64>) -> Result<(), String> {
+    /// [`Failure::Unreachable`] when the object changed or cannot be read,
+    /// [`Failure::Invalid`] when the cache file cannot be written.
+    pub fn ensure(&self, rows: Range<u64>) -> Result<(), Failure> {
         match self.row_bytes {
             Some(row) => {
                 self.ensure_bytes(rows.start.saturating_mul(row)..rows.end.saturating_mul(row))
@@ -617,7 +634,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// As [`Fetcher::ensure`].
-    pub fn ensure_bytes(&self, bytes: Range<u64>) -> Result<(), String> {
+    pub fn ensure_bytes(&self, bytes: Range<u64>) -> Result<(), Failure> {
         use std::os::unix::fs::FileExt;
         let from = bytes.start.min(self.len);
         let to = bytes.end.min(self.len);
@@ -634,7 +651,7 @@ impl Fetcher {
         let objects = &self.bucket.objects;
         let location = self.bucket.location(&self.object.key);
         // Every block written is marked, even when another fails: a retry fetches the rest.
-        let written: Vec<Result<u64, String>> = self.bucket.wait(
+        let written: Vec<Result<u64, Failure>> = self.bucket.wait(
             futures_util::stream::iter(missing)
                 .map(|block| {
                     let start = block * BLOCK;
@@ -652,14 +669,18 @@ impl Fetcher {
                 })
                 .buffer_unordered(CONCURRENCY)
                 .map(|(block, bytes)| {
-                    let bytes = bytes.map_err(|err| read_error(&self.object, &err))?;
+                    let bytes = bytes
+                        .map_err(|err| Failure::Unreachable(read_error(&self.object, &err)))?;
                     let start = block * BLOCK;
                     if bytes.len() as u64 != (start + BLOCK).min(self.len) - start {
-                        return Err(format!("{}: a short read", self.object.key));
+                        return Err(Failure::Unreachable(format!(
+                            "{}: a short read",
+                            self.object.key
+                        )));
                     }
-                    self.file
-                        .write_all_at(&bytes, start)
-                        .map_err(|err| format!("cannot write its cache file: {err}"))?;
+                    self.file.write_all_at(&bytes, start).map_err(|err| {
+                        Failure::Invalid(format!("cannot write its cache file: {err}"))
+                    })?;
                     Ok(block)
                 })
                 .collect(),
@@ -714,7 +735,8 @@ static CACHE_FILES: AtomicU64 = AtomicU64::new(0);
 /// file in `cache` (a folder of this object's own; files of other versions are removed).
 ///
 /// # Errors
-/// When the header cannot be read or parsed, or the object is shorter than it says.
+/// [`Failure::Unreachable`] when the header cannot be read; [`Failure::Invalid`] when it
+/// cannot be parsed, or the object is shorter than it says.
 pub(super) fn read_npy(
     bucket: &Arc<Bucket>,
     name: &str,
@@ -722,9 +744,12 @@ pub(super) fn read_npy(
     object: &Object,
     stamp: FileStamp,
     cache: &Path,
-) -> Result<StoredArray, String> {
-    let prefix = bucket.read(object, 0..object.size.min(MAX_DATA_OFFSET as u64))?;
-    let (header, offset) = NpyHeader::parse(&prefix).map_err(|e| e.to_string())?;
+) -> Result<StoredArray, Failure> {
+    let prefix = bucket
+        .read(object, 0..object.size.min(MAX_DATA_OFFSET as u64))
+        .map_err(Failure::Unreachable)?;
+    let (header, offset) =
+        NpyHeader::parse(&prefix).map_err(|e| Failure::Invalid(e.to_string()))?;
     let etag = array_etag(&stamp.etag(""), &header);
     let array = array_at(
         bucket,
@@ -735,7 +760,8 @@ pub(super) fn read_npy(
         header,
         etag,
         cache,
-    )?;
+    )
+    .map_err(Failure::Invalid)?;
     prune_fetched(cache, &[&array]);
     Ok(array)
 }

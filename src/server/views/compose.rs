@@ -18,7 +18,7 @@ pub(super) struct Picked {
 pub(super) fn group_members(store: &Store, name: &str) -> Result<Vec<Arc<StoredArray>>, ApiError> {
     let prefix = format!("{name}/");
     let members: Vec<Arc<StoredArray>> = store
-        .list()
+        .list()?
         .into_iter()
         .filter(|a| a.name.starts_with(&prefix) && !a.name[prefix.len()..].contains('/'))
         .collect();
