@@ -618,3 +618,55 @@ async fn a_bucket_that_does_not_answer_is_a_502_never_a_bad_or_missing_array() {
         (0..1000).step_by(2).map(f64::from).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_of_other_blocks_does_not_wait_for_another_readers_fetch() {
+    use object_store::throttle::{ThrottleConfig, ThrottledStore};
+    const BLOCK: usize = 8 << 20;
+    let objects = Arc::new(ThrottledStore::new(
+        InMemory::new(),
+        ThrottleConfig::default(),
+    ));
+    // 20 blocks of u8, byte i holding i % 251.
+    let data: Vec<u8> = (0..20 * BLOCK).map(|i| (i % 251) as u8).collect();
+    let doc = npy("|u1", &[data.len() as u64], &data);
+    objects
+        .put(&Key::from("pre/x.npy"), PutPayload::from(doc))
+        .await
+        .unwrap();
+    let (_cache, app) = app_over(Arc::clone(&objects) as Arc<dyn ObjectStore>);
+    // The header is known (a listing read it); then every GET takes 300 ms.
+    assert_eq!(get(&app, "/api/arrays").await.0, StatusCode::OK);
+    objects.config_mut(|c| c.wait_get_per_call = std::time::Duration::from_millis(300));
+
+    // A strided slice of the first 16 blocks: 2 rounds of 8 GETs at once, about 600 ms.
+    let first = (0, 16 * BLOCK - 1);
+    let slow = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let uri = format!(
+                "/api/arrays/x?slice={}:{}:{}",
+                first.0,
+                first.1 + 1,
+                first.1
+            );
+            get(&app, &uri).await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Meanwhile, two bytes of the last block: one GET of its own.
+    let at = 19 * BLOCK + 5;
+    let started = std::time::Instant::now();
+    let (status, _, body) = get(&app, &format!("/api/arrays/x?slice={at}:{}:2", at + 4)).await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    let view = parse_npy(&body, Trailing::Reject).unwrap();
+    assert_eq!(view.data, [(at % 251) as u8, ((at + 2) % 251) as u8]);
+    // Waiting for the other reader's fetch to end first would take 900 ms.
+    assert!(took < std::time::Duration::from_millis(550), "{took:?}");
+
+    let (status, _, body) = slow.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let view = parse_npy(&body, Trailing::Reject).unwrap();
+    assert_eq!(view.data, [0, (first.1 % 251) as u8]);
+}

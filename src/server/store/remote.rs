@@ -30,7 +30,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -553,10 +553,24 @@ pub struct Fetcher {
     file: File,
     /// The cache file's name.
     file_name: Option<String>,
-    /// Which blocks of [`BLOCK`] bytes are in the file; held while blocks are fetched, so
-    /// two readers never fetch the same block at once.
-    fetched: Mutex<Vec<bool>>,
+    /// Where each block of [`BLOCK`] bytes stands. The lock is never held across the
+    /// network: a reader claims the blocks it fetches ([`Block::Fetching`]), and waits on
+    /// `arrived` for those another reader claimed, so no block is fetched twice at once.
+    blocks: Mutex<Vec<Block>>,
+    /// Notified whenever fetched blocks are marked.
+    arrived: Condvar,
     complete: AtomicBool,
+}
+
+/// Where one block of a [`Fetcher`]'s cache file stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// Not in the file (never fetched, or its fetch failed).
+    Missing,
+    /// A reader is fetching it.
+    Fetching,
+    /// In the file.
+    Here,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -598,7 +612,8 @@ impl Fetcher {
                 file_name: cache_file
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned()),
-                fetched: Mutex::new(vec![false; blocks]),
+                blocks: Mutex::new(vec![Block::Missing; blocks]),
+                arrived: Condvar::new(),
                 complete: AtomicBool::new(blocks == 0),
             },
             map,
@@ -635,24 +650,90 @@ impl Fetcher {
     /// # Errors
     /// As [`Fetcher::ensure`].
     pub fn ensure_bytes(&self, bytes: Range<u64>) -> Result<(), Failure> {
-        use std::os::unix::fs::FileExt;
         let from = bytes.start.min(self.len);
         let to = bytes.end.min(self.len);
         if from >= to || self.is_complete() {
             return Ok(());
         }
-        let mut fetched = self
-            .fetched
+        let wanted = from / BLOCK..to.div_ceil(BLOCK);
+        let mut blocks = self.lock_blocks();
+        loop {
+            // Claim the missing blocks; the ones another reader is fetching are waited for.
+            let mine: Vec<u64> = wanted
+                .clone()
+                .filter(|b| blocks[*b as usize] == Block::Missing)
+                .collect();
+            for block in &mine {
+                blocks[*block as usize] = Block::Fetching;
+            }
+            if !mine.is_empty() {
+                // The network is waited for without the lock: other readers of this array
+                // claim and fetch other blocks meanwhile.
+                drop(blocks);
+                let fetched =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.fetch(&mine)));
+                blocks = self.lock_blocks();
+                let written = match fetched {
+                    Ok(written) => written,
+                    // Never leave a claim behind: the other readers would wait for ever.
+                    Err(panic) => {
+                        for block in &mine {
+                            blocks[*block as usize] = Block::Missing;
+                        }
+                        self.arrived.notify_all();
+                        drop(blocks);
+                        std::panic::resume_unwind(panic);
+                    }
+                };
+                let mut failed = None;
+                for (block, result) in written {
+                    blocks[block as usize] = match result {
+                        Ok(()) => Block::Here,
+                        // Missing again: a later read fetches it anew.
+                        Err(failure) => {
+                            failed = failed.or(Some(failure));
+                            Block::Missing
+                        }
+                    };
+                }
+                if blocks.iter().all(|b| *b == Block::Here) {
+                    self.complete.store(true, Ordering::Release);
+                }
+                self.arrived.notify_all();
+                if let Some(failure) = failed {
+                    return Err(failure);
+                }
+            }
+            while wanted
+                .clone()
+                .any(|b| blocks[b as usize] == Block::Fetching)
+            {
+                blocks = self
+                    .arrived
+                    .wait(blocks)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            // A block another reader failed to fetch is missing again: claim it this time.
+            if wanted.clone().all(|b| blocks[b as usize] == Block::Here) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn lock_blocks(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
+        self.blocks
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let missing: Vec<u64> = (from / BLOCK..to.div_ceil(BLOCK))
-            .filter(|b| !fetched[*b as usize])
-            .collect();
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Fetch `blocks` into the cache file, [`CONCURRENCY`] range GETs at a time: each one's
+    /// outcome (every block written counts, even when another fails).
+    fn fetch(&self, blocks: &[u64]) -> Vec<(u64, Result<(), Failure>)> {
+        use std::os::unix::fs::FileExt;
         let objects = &self.bucket.objects;
         let location = self.bucket.location(&self.object.key);
-        // Every block written is marked, even when another fails: a retry fetches the rest.
-        let written: Vec<Result<u64, Failure>> = self.bucket.wait(
-            futures_util::stream::iter(missing)
+        self.bucket.wait(
+            futures_util::stream::iter(blocks.iter().copied())
                 .map(|block| {
                     let start = block * BLOCK;
                     let range = self.base + start..self.base + (start + BLOCK).min(self.len);
@@ -669,33 +750,24 @@ impl Fetcher {
                 })
                 .buffer_unordered(CONCURRENCY)
                 .map(|(block, bytes)| {
-                    let bytes = bytes
-                        .map_err(|err| Failure::Unreachable(read_error(&self.object, &err)))?;
-                    let start = block * BLOCK;
-                    if bytes.len() as u64 != (start + BLOCK).min(self.len) - start {
-                        return Err(Failure::Unreachable(format!(
-                            "{}: a short read",
-                            self.object.key
-                        )));
-                    }
-                    self.file.write_all_at(&bytes, start).map_err(|err| {
-                        Failure::Invalid(format!("cannot write its cache file: {err}"))
-                    })?;
-                    Ok(block)
+                    let written = bytes
+                        .map_err(|err| Failure::Unreachable(read_error(&self.object, &err)))
+                        .and_then(|bytes| {
+                            let start = block * BLOCK;
+                            if bytes.len() as u64 != (start + BLOCK).min(self.len) - start {
+                                return Err(Failure::Unreachable(format!(
+                                    "{}: a short read",
+                                    self.object.key
+                                )));
+                            }
+                            self.file.write_all_at(&bytes, start).map_err(|err| {
+                                Failure::Invalid(format!("cannot write its cache file: {err}"))
+                            })
+                        });
+                    (block, written)
                 })
                 .collect(),
-        );
-        let mut failed = None;
-        for result in written {
-            match result {
-                Ok(block) => fetched[block as usize] = true,
-                Err(reason) => failed = failed.or(Some(reason)),
-            }
-        }
-        if fetched.iter().all(|f| *f) {
-            self.complete.store(true, Ordering::Release);
-        }
-        failed.map_or(Ok(()), Err)
+        )
     }
 
     /// Data bytes `from..to` as they arrive, from range GETs of [`STREAM_RANGE`] bytes in
