@@ -40,8 +40,9 @@ pub struct Limits {
     /// Milliseconds a heavy request waits for its turn before it is answered 503.
     #[arg(long, env = "DOWNLINK_HEAVY_WAIT_MS", default_value_t = 2000)]
     pub heavy_wait_ms: u64,
-    /// Bytes of disk the decoded Zarr arrays may take in all (`DIR/.downlink/zarr/`); past
-    /// it, the least recently used stores are dropped and decoded again when next read.
+    /// Bytes of disk the decoded Zarr arrays (`DIR/.downlink/zarr/`) and, with `s3://`, the
+    /// blocks fetched from the bucket may take in all; past it, the least recently used
+    /// stores and objects are dropped and decoded or fetched again when next read.
     #[arg(long, env = "DOWNLINK_DECODE_CACHE_MAX", default_value_t = DEFAULT_DECODE_CACHE_MAX)]
     pub decode_cache_max: u64,
 }

@@ -15,6 +15,7 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use downlink::server::limits::Limits;
 use downlink::server::store::remote::{Bucket, RECHECK};
 use downlink::server::store::Store;
 use downlink::server::write::WriteConfig;
@@ -78,6 +79,10 @@ async fn app() -> (tempfile::TempDir, Arc<InMemory>, Router) {
 /// The router over the objects under `pre/` of `objects` (requests from loopback, so writes
 /// are allowed), and its local cache directory.
 fn app_over(objects: Arc<dyn ObjectStore>) -> (tempfile::TempDir, Router) {
+    app_within(objects, &Default::default())
+}
+
+fn app_within(objects: Arc<dyn ObjectStore>, limits: &Limits) -> (tempfile::TempDir, Router) {
     let cache = tempfile::tempdir().unwrap();
     let bucket = Bucket::new(
         objects,
@@ -89,7 +94,7 @@ fn app_over(objects: Arc<dyn ObjectStore>) -> (tempfile::TempDir, Router) {
         LeptosOptions::builder().output_name("downlink").build(),
         Store::in_bucket(bucket, cache.path()),
         WriteConfig::default(),
-        &Default::default(),
+        limits,
     );
     let app = router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
     (cache, app)
@@ -669,4 +674,49 @@ async fn a_reader_of_other_blocks_does_not_wait_for_another_readers_fetch() {
     assert_eq!(status, StatusCode::OK);
     let view = parse_npy(&body, Trailing::Reject).unwrap();
     assert_eq!(view.data, [0, (first.1 % 251) as u8]);
+}
+
+/// Bytes of disk the fetched-block files under `dir` take (they are sparse).
+fn fetched_on_disk(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "bin"))
+        .map(|e| e.metadata().unwrap().blocks() * 512)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fetched_blocks_stay_within_the_cache_bound() {
+    const BLOCK: usize = 8 << 20;
+    let objects = Arc::new(InMemory::new());
+    // Three arrays of 2 blocks of u8 each; the bound holds 3 blocks.
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let data: Vec<u8> = (0..2 * BLOCK).map(|j| ((i + j) % 251) as u8).collect();
+        let doc = npy("|u1", &[data.len() as u64], &data);
+        put(&objects, &format!("pre/{name}.npy"), doc).await;
+    }
+    let limits = Limits {
+        decode_cache_max: 3 * BLOCK as u64,
+        ..Default::default()
+    };
+    let (cache, app) = app_within(Arc::clone(&objects) as Arc<dyn ObjectStore>, &limits);
+    // A strided slice from the first byte to the last needs every block of the array.
+    let whole = format!("slice=0:{}:{}", 2 * BLOCK, 2 * BLOCK - 1);
+    for (i, name) in ["a", "b", "c", "a"].iter().enumerate() {
+        let (status, _, body) = get(&app, &format!("/api/arrays/{name}?{whole}")).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        let view = parse_npy(&body, Trailing::Reject).unwrap();
+        let k = [0, 1, 2, 0][i];
+        assert_eq!(
+            view.data,
+            [(k % 251) as u8, ((k + 2 * BLOCK - 1) % 251) as u8],
+            "{name}"
+        );
+        // Each read fetched 2 blocks; past 3, the least recently read array was dropped.
+        let on_disk = fetched_on_disk(cache.path());
+        assert!(on_disk <= 3 * BLOCK as u64, "after {name}: {on_disk} bytes");
+        assert!(on_disk >= 2 * BLOCK as u64, "after {name}: {on_disk} bytes");
+    }
 }

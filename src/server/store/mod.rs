@@ -810,7 +810,14 @@ impl Store {
                 "its key is not a valid array name (letters, digits, '_', '.', '-' only)".into(),
             );
         };
-        let cache = own_folder(&self.fetched_dir(), path);
+        let dir = own_folder(&self.fetched_dir(), path);
+        // Dropped past the disk bound like a Zarr store's decode cache: its files removed,
+        // and this entry and its levels forgotten (see `DecodeBudget`).
+        let charge = self.budget.register(&dir, path, &name);
+        let cache = remote::Cache {
+            dir: &dir,
+            charge: &charge,
+        };
         if path.extension().is_some_and(|e| e == "npz") {
             remote::read_npz(bucket, &name, path, object, stamp, &cache)
                 .map_or_else(Content::Invalid, |members| Content::Npz(Arc::new(members)))

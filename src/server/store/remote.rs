@@ -44,6 +44,7 @@ use zarrs_object_store::AsyncObjectStore;
 
 use super::files::{array_etag, npz_members, prune_inflated};
 use super::stamp::{FileStamp, Fnv64};
+use super::zarr::ChargeId;
 use super::{Filler, Source, StoredArray};
 use crate::wire::npy::{NpyHeader, MAX_DATA_OFFSET};
 
@@ -560,6 +561,9 @@ pub struct Fetcher {
     /// Notified whenever fetched blocks are marked.
     arrived: Condvar,
     complete: AtomicBool,
+    /// The object's share of the cache's disk bound (`--decode-cache-max`), charged for
+    /// every block written.
+    charge: Arc<ChargeId>,
 }
 
 /// Where one block of a [`Fetcher`]'s cache file stands.
@@ -590,13 +594,13 @@ impl Fetcher {
     ///
     /// # Errors
     /// When the cache file cannot be made.
-    pub fn new(
+    pub(super) fn new(
         bucket: &Arc<Bucket>,
         object: &Object,
-        base: u64,
-        len: u64,
+        (base, len): (u64, u64),
         row_bytes: Option<u64>,
         cache_file: &Path,
+        charge: &Arc<ChargeId>,
     ) -> Result<(Fetcher, Bytes), String> {
         let (file, map) = super::files::sparse_file(cache_file, len)
             .map_err(|err| format!("cannot make its cache file: {err}"))?;
@@ -615,6 +619,7 @@ impl Fetcher {
                 blocks: Mutex::new(vec![Block::Missing; blocks]),
                 arrived: Condvar::new(),
                 complete: AtomicBool::new(blocks == 0),
+                charge: Arc::clone(charge),
             },
             map,
         ))
@@ -652,6 +657,7 @@ impl Fetcher {
     pub fn ensure_bytes(&self, bytes: Range<u64>) -> Result<(), Failure> {
         let from = bytes.start.min(self.len);
         let to = bytes.end.min(self.len);
+        self.charge.touch();
         if from >= to || self.is_complete() {
             return Ok(());
         }
@@ -762,7 +768,9 @@ impl Fetcher {
                             }
                             self.file.write_all_at(&bytes, start).map_err(|err| {
                                 Failure::Invalid(format!("cannot write its cache file: {err}"))
-                            })
+                            })?;
+                            self.charge.charge(bytes.len() as u64);
+                            Ok(())
                         });
                     (block, written)
                 })
@@ -803,6 +811,15 @@ impl Fetcher {
 /// Names the cache files of one process apart, so two loads of one version never share one.
 static CACHE_FILES: AtomicU64 = AtomicU64::new(0);
 
+/// Where the blocks fetched of one object go: its own folder, and its charge against the
+/// cache's disk bound.
+pub(super) struct Cache<'a> {
+    /// The object's folder under the cache directory.
+    pub(super) dir: &'a Path,
+    /// What every block written is charged to.
+    pub(super) charge: &'a Arc<ChargeId>,
+}
+
 /// The `.npy` object `object` as the array `name`, its data fetched on demand into a new
 /// file in `cache` (a folder of this object's own; files of other versions are removed).
 ///
@@ -815,7 +832,7 @@ pub(super) fn read_npy(
     path: &Path,
     object: &Object,
     stamp: FileStamp,
-    cache: &Path,
+    cache: &Cache,
 ) -> Result<StoredArray, Failure> {
     let prefix = bucket
         .read(object, 0..object.size.min(MAX_DATA_OFFSET as u64))
@@ -834,7 +851,7 @@ pub(super) fn read_npy(
         cache,
     )
     .map_err(Failure::Invalid)?;
-    prune_fetched(cache, &[&array]);
+    prune_fetched(cache.dir, &[&array]);
     Ok(array)
 }
 
@@ -849,7 +866,7 @@ pub(super) fn read_npz(
     path: &Path,
     object: &Object,
     stamp: FileStamp,
-    cache: &Path,
+    cache: &Cache,
 ) -> Result<Vec<(String, Arc<StoredArray>)>, String> {
     let reader = RangeReader::new(bucket, object.clone());
     let members = npz_members(
@@ -857,7 +874,7 @@ pub(super) fn read_npz(
         path,
         reader,
         stamp,
-        cache,
+        cache.dir,
         |name, source, range, etag| {
             let head_end = range.end.min(range.start + MAX_DATA_OFFSET as u64);
             let prefix = bucket.read(object, range.start..head_end)?;
@@ -867,9 +884,9 @@ pub(super) fn read_npz(
             array_at(bucket, name, source, object, data, header, etag, cache)
         },
     )?;
-    prune_inflated(cache, &members, stamp);
+    prune_inflated(cache.dir, &members, stamp);
     let arrays: Vec<&StoredArray> = members.iter().map(|(_, a)| a.as_ref()).collect();
-    prune_fetched(cache, &arrays);
+    prune_fetched(cache.dir, &arrays);
     Ok(members)
 }
 
@@ -883,7 +900,7 @@ fn array_at(
     within: Range<u64>,
     header: NpyHeader,
     etag: String,
-    cache: &Path,
+    cache: &Cache,
 ) -> Result<StoredArray, String> {
     let len = header.data_len().map_err(|e| e.to_string())?;
     if within
@@ -899,8 +916,17 @@ fn array_at(
     let row_bytes = header.dtype.itemsize() as u64 * header.shape.iter().skip(1).product::<u64>();
     let row_bytes = (!header.fortran_order || header.shape.len() < 2).then_some(row_bytes);
     let n = CACHE_FILES.fetch_add(1, Ordering::Relaxed);
-    let file = cache.join(format!("{etag}.{}-{n}.bin", std::process::id()));
-    let (fetcher, data) = Fetcher::new(bucket, object, within.start, len, row_bytes, &file)?;
+    let file = cache
+        .dir
+        .join(format!("{etag}.{}-{n}.bin", std::process::id()));
+    let (fetcher, data) = Fetcher::new(
+        bucket,
+        object,
+        (within.start, len),
+        row_bytes,
+        &file,
+        cache.charge,
+    )?;
     Ok(StoredArray {
         npy_header_memo: Default::default(),
         name: name.to_string(),

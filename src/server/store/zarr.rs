@@ -75,10 +75,23 @@ struct Charge {
     group: String,
 }
 
-/// A store's charge, shared by its decoders: released when the last one is dropped.
-struct ChargeId {
+/// A store's charge, shared by its decoders (or an object's in a bucket, by its fetchers):
+/// released when the last one is dropped.
+pub(super) struct ChargeId {
     budget: Arc<DecodeBudget>,
     id: u64,
+}
+
+impl ChargeId {
+    /// Charge `bytes` more, now written to the cache (see [`DecodeBudget`]).
+    pub(super) fn charge(&self, bytes: u64) {
+        self.budget.charge(self.id, bytes);
+    }
+
+    /// The cache was read: it is the most recently used.
+    pub(super) fn touch(&self) {
+        self.budget.touch(self.id);
+    }
 }
 
 impl Drop for ChargeId {
@@ -130,7 +143,12 @@ impl DecodeBudget {
 
     /// A new store to charge (the one in folder `store`, its arrays `group`...), decoded into
     /// files in `cache`.
-    fn register(self: &Arc<Self>, cache: &Path, store: &Path, group: &str) -> Arc<ChargeId> {
+    pub(super) fn register(
+        self: &Arc<Self>,
+        cache: &Path,
+        store: &Path,
+        group: &str,
+    ) -> Arc<ChargeId> {
         let mut charges = self.charges();
         charges.next += 1;
         let id = charges.next;
