@@ -58,6 +58,7 @@ struct LodQuery {
         (status = 404, description = "No such array", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "The dtype cannot be charted, the array has 3+ dimensions, or (time windows) it has no usable timestamps", body = ErrorBody),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = ErrorBody),
         (status = 503, description = "A window wider than 2^24 samples must be scanned (its pyramid is still being built) and the pool of heavy work stayed full", body = ErrorBody,
             headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )
@@ -195,6 +196,7 @@ enum TileAt {
         (status = 410, description = "v= (or tv=) is not the version stored now: the array changed since the URL was made; ask for its version again", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "As /api/lod", body = ErrorBody),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = ErrorBody),
         (status = 503, description = "As /api/lod", body = ErrorBody,
             headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )

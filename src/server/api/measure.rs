@@ -42,6 +42,7 @@ use crate::server::task::blocking;
         (status = 404, description = "No such array", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "The dtype cannot be charted, or (time windows) the array has no usable timestamps", body = ErrorBody),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = ErrorBody),
         (status = 503, description = "A wide window must be scanned before its pyramid is built and the pool of heavy work stayed full", body = ErrorBody,
             headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )
@@ -99,6 +100,7 @@ pub(crate) async fn get_stats(
         (status = 404, description = "No such array", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "The dtype cannot be charted, or the timestamps cannot give a rate", body = ErrorBody),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = ErrorBody),
         (status = 503, description = "The pool of heavy work stayed full", body = ErrorBody,
             headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )

@@ -38,6 +38,7 @@ pub struct ArrayList {
     tag = "arrays",
     responses(
         (status = 200, description = "Every servable array, sorted by name", body = ArrayList),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = ErrorBody),
     )
 )]
 pub(crate) async fn list_arrays(State(store): State<Store>) -> Result<Json<ArrayList>, ApiError> {
@@ -83,6 +84,7 @@ pub(crate) async fn list_arrays(State(store): State<Store>) -> Result<Json<Array
         (status = 416, description = "The range is outside the representation", body = ErrorBody,
             headers(("Content-Range" = String, description = "bytes */TOTAL"))),
         (status = 422, description = "The stored array is malformed, or the conversion is unsupported", body = ErrorBody),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = ErrorBody),
         (status = 503, description = "The pool of heavy work stayed full (a conversion, strided slice or reordering waits for a permit up to --heavy-wait-ms)", body = ErrorBody,
             headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )
@@ -151,6 +153,7 @@ pub(crate) async fn get_array(
         (status = 404, description = "One of the arrays does not exist", body = ErrorBody),
         (status = 416, description = "The range is outside the representation", body = ErrorBody),
         (status = 422, description = "An array is malformed, or the conversion is unsupported", body = ErrorBody),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = ErrorBody),
         (status = 503, description = "The pool of heavy work stayed full (a conversion, strided slice or reordering waits for a permit up to --heavy-wait-ms)", body = ErrorBody,
             headers(("Retry-After" = String, description = "Seconds to wait: 1"))),
     )

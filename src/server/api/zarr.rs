@@ -50,6 +50,7 @@ static ZERO_PAGE: [u8; 1 << 16] = [0; 1 << 16];
         (status = 404, description = "No such array, group or chunk", body = crate::server::openapi::ErrorBody),
         (status = 416, description = "The range is outside the representation", body = crate::server::openapi::ErrorBody),
         (status = 422, description = "The array's dtype has no Zarr v3 data type (strings, records), or a chunk of a Zarr array cannot be decoded", body = crate::server::openapi::ErrorBody),
+        (status = 502, description = "With --data s3://: the bucket did not answer or failed the request (the message gives its reason); nothing of it is remembered, so ask again", body = crate::server::openapi::ErrorBody),
     )
 )]
 pub(crate) async fn get_key(
