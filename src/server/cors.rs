@@ -17,7 +17,7 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use futures_util::future::{self, Either, MapOk, Ready, TryFutureExt};
 use tower::{Layer, Service};
@@ -73,40 +73,36 @@ where
     }
 }
 
-/// The answer to a preflight: what a cross-origin request may do.
+/// The headers of a preflight's answer: what a cross-origin request may do.
+const PREFLIGHT_HEADERS: [(HeaderName, &str); 4] = [
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    (header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS),
+    (header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS),
+    (header::ACCESS_CONTROL_MAX_AGE, MAX_AGE_SECONDS),
+];
+
+/// The headers added to every other answer: readable from any origin.
+const EXPOSE: [(HeaderName, &str); 2] = [
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    (header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS),
+];
+
+/// The answer to a preflight (200, no body).
 fn preflight() -> Response {
-    let mut response = Response::default();
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static(ALLOW_METHODS),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(ALLOW_HEADERS),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static(MAX_AGE_SECONDS),
-    );
-    response
+    with_headers(Response::default(), &PREFLIGHT_HEADERS)
 }
 
 /// `response`, readable from any origin.
-fn expose(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSE_HEADERS),
-    );
+fn expose(response: Response) -> Response {
+    with_headers(response, &EXPOSE)
+}
+
+/// `response` with `headers` set (each value a constant: nothing is allocated).
+fn with_headers(mut response: Response, headers: &[(HeaderName, &'static str)]) -> Response {
+    for (name, value) in headers {
+        response
+            .headers_mut()
+            .insert(name.clone(), HeaderValue::from_static(value));
+    }
     response
 }
